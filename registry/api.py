@@ -1,0 +1,157 @@
+"""Local Api and Blueprint subclasses: problem+json for every error, roles, documented errors."""
+
+from __future__ import annotations
+
+import logging
+
+import flask_smorest
+import marshmallow as ma
+from flask import Response, g, request
+from flask_smorest.exceptions import NotModified
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from . import auth
+from .errors import PROBLEM_MEDIA_TYPE, RegistryError, marshmallow_errors, problem, summarise
+
+log = logging.getLogger(__name__)
+
+
+class ProblemErrorSchema(ma.Schema):
+    pointer = ma.fields.String(
+        required=True,
+        metadata={"description": "JSON pointer (RFC 6901) to the offending value"},
+    )
+    detail = ma.fields.String(required=True)
+    location = ma.fields.String(
+        metadata={"description": "Where the value was sent when not in the JSON body"}
+    )
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    errors = ma.fields.List(ma.fields.Nested(ProblemErrorSchema))
+
+
+_LOCATIONS_IN_BODY = ("json", "form", "json_or_form")
+
+
+def _webargs_errors(messages) -> list[dict]:
+    """webargs nests messages by location ({"json": {...}, "query": {...}})."""
+    if not isinstance(messages, dict):
+        return marshmallow_errors(messages)
+    errors: list[dict] = []
+    for location, nested in messages.items():
+        if location in _LOCATIONS_IN_BODY:
+            errors.extend(marshmallow_errors(nested))
+        else:
+            errors.extend(marshmallow_errors(nested, location=location))
+    return errors
+
+
+class Api(flask_smorest.Api):
+    """The API: every error, whatever raised it, leaves as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(RegistryError, self.handle_registry_error)
+        self._app.register_error_handler(Exception, self.handle_unexpected)
+
+    def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, NotModified):
+            response = Response(status=304)
+            etag = g.get("not_modified_etag")
+            if etag:
+                response.set_etag(etag)
+            return response
+        headers = list(error.get_headers())
+        data = getattr(error, "data", None) or {}
+        headers.extend((data.get("headers") or {}).items())
+        detail = data.get("message") or error.description
+        if error.code == 422 and "messages" in data:
+            errors = _webargs_errors(data["messages"])
+            return problem(422, summarise(errors), errors=errors, headers=headers)
+        if error.code == 400 and "messages" in data:
+            detail = "The request body is not valid JSON."
+        if isinstance(error, MethodNotAllowed):
+            detail = f"{request.method} is not allowed here; allowed: " + ", ".join(
+                error.valid_methods or ()
+            )
+        if isinstance(error, RequestEntityTooLarge):
+            detail = (
+                f"The request body is larger than the limit of {request.max_content_length} bytes."
+            )
+        return problem(error.code or 500, detail, headers=headers)
+
+    def handle_registry_error(self, error: RegistryError):
+        return problem(error.status, error.detail, errors=error.errors, headers=error.headers)
+
+    def handle_unexpected(self, error: Exception):
+        if isinstance(error, HTTPException):
+            return self.handle_http_exception(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "An unexpected error occurred; it has been logged.")
+
+    def _register_responses(self):
+        super()._register_responses()
+        # Error bodies are problem+json: re-register the components with that media type.
+        for name, response in list(self.spec.components.responses_lazy.items()):
+            content = response.get("content", {})
+            if "application/json" in content:
+                response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
+            self.spec.components.responses_lazy[name] = response
+
+
+class StrictParser(FlaskParser):
+    """Unknown query parameters and body fields are errors, as the schemas say (RAISE)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A resource's blueprint: roles per operation, error responses documented."""
+
+    ARGUMENTS_PARSER = StrictParser()
+
+    def _check_not_modified(self, etag):
+        # Keep the ETag so the 304 can carry it (flask-smorest drops it).
+        if request.method in self.METHODS_CHECKING_NOT_MODIFIED and etag in request.if_none_match:
+            g.not_modified_etag = etag
+            raise NotModified
+
+    def roles(self, *roles: str):
+        """Only these roles may call the operation; documents 401/403 and the bearer scheme."""
+        unknown = set(roles) - set(auth.ROLES)
+        if unknown or not roles:
+            raise ValueError(f"unknown roles {unknown}")
+
+        def decorator(func):
+            auth.mark(func, tuple(roles))
+            func = self.alt_response(401, response="UNAUTHORIZED")(func)
+            func = self.alt_response(403, response="FORBIDDEN")(func)
+            func = self.doc(
+                security=[{"bearerAuth": []}],
+                description=_append(func, "Roles: " + ", ".join(roles) + "."),
+            )(func)
+            return func
+
+        return decorator
+
+    def public(self, func):
+        """Anyone may call the operation, without a token."""
+        auth.mark(func, auth.PUBLIC)
+        return self.doc(security=[])(func)
+
+
+def _append(func, line: str) -> str:
+    doc = (func.__doc__ or "").strip()
+    parts = doc.split("\n\n", 1)
+    body = parts[1].strip() if len(parts) > 1 else ""
+    return f"{body}\n\n{line}".strip()

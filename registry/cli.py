@@ -1,0 +1,181 @@
+"""The `registry` command: init, serve, keys, check (and flask-smorest's `openapi`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .law import LawDataError
+
+
+def _state():
+    return current_app.extensions["registry"]
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+def main():
+    """Registry of GDPR sub-processors and cross-border transfers."""
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_command, serve_command, keys_group, check_command):
+        app.cli.add_command(command)
+
+
+@click.command("init")
+@click.option("--demo", is_flag=True, help="Also load the demo catalogue from data/.")
+@with_appcontext
+def init_command(demo: bool) -> None:
+    """Create or migrate the database and load the reference law. Safe to run twice."""
+    try:
+        outcome = _state().initialise(demo=demo)
+    except (LawDataError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"database: {current_app.config['DATABASE']}")
+    for migration in outcome["migrations"]:
+        click.echo(f"applied migration {migration}")
+    state = "loaded" if outcome["law_loaded"] else "unchanged"
+    click.echo(f"reference law {outcome['law_version'][:12]} {state}")
+    if demo:
+        added = outcome["demo_added"]
+        click.echo(f"demo catalogue: {len(added)} sub-processors added")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@with_appcontext
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve the API with gunicorn, initialising the database if needed."""
+    from .server import serve
+
+    try:
+        _state().initialise()
+    except (LawDataError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    # The master holds no connection across the fork: workers open their own.
+    _state().db.close()
+    serve(host=host, port=port, workers=workers)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Manage API tokens (stored only as SHA-256 hashes)."""
+
+
+@keys_group.command("create")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "procurement", "customer", "service"]),
+)
+@click.option("--name", required=True, help="Who or what uses the token.")
+@click.option("--customer", "customer_id", help="Customer id (required for the customer role).")
+@with_appcontext
+def keys_create(role: str, name: str, customer_id: str | None) -> None:
+    """Create a token; it is printed once, alone on the last line."""
+    from .db import migrate
+    from .store.keys import create_key
+
+    state = _state()
+    migrate(state.db)
+    try:
+        with state.db.write() as tx:
+            key_id, token = create_key(tx, role=role, name=name, customer_id=customer_id)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"created key {key_id} ({role}{', customer ' + customer_id if customer_id else ''})")
+    click.echo(token)
+
+
+@keys_group.command("revoke")
+@click.argument("key_id")
+@with_appcontext
+def keys_revoke(key_id: str) -> None:
+    """Revoke a token by its key id; it stops working at once."""
+    from .store.keys import revoke_key
+
+    with _state().db.write() as tx:
+        if not revoke_key(tx, key_id):
+            raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"revoked {key_id}")
+
+
+@keys_group.command("list")
+@with_appcontext
+def keys_list() -> None:
+    """List keys (never their tokens)."""
+    from .store.keys import list_keys
+
+    for key in list_keys(_state().db.connection()):
+        click.echo(json.dumps(key))
+
+
+def _parse_date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD") from None
+
+
+@click.command("check")
+@click.option("--as-of", callback=_parse_date, help="Evaluate under the law of this date.")
+@click.option(
+    "--assume-ended",
+    "assume_ended",
+    multiple=True,
+    help="What if this adequacy decision had ended (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@with_appcontext
+def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: bool) -> None:
+    """Report compliance; exit 1 when an active sub-processor has an error flag."""
+    from . import compliance
+    from .store import subprocessors as store
+
+    state = _state()
+    law = state.law()
+    unknown = [d for d in assume_ended if law.decision(d) is None]
+    if unknown:
+        raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
+    on = date.fromisoformat(as_of) if as_of else state.today()
+    records = list(store.iter_current(state.db.connection(), on.isoformat()))
+    report = compliance.evaluate_register(records, law, on, assume_ended=frozenset(assume_ended))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    if report["summary"]["active_flagged"]:
+        sys.exit(1)
+
+
+def _print_report(report: dict) -> None:
+    summary = report["summary"]
+    what_if = (
+        f" assuming ended: {', '.join(report['assumed_ended'])}" if report["assumed_ended"] else ""
+    )
+    click.echo(f"compliance as of {report['as_of']}{what_if}")
+    click.echo(
+        f"{summary['total']} sub-processors: {summary['active']} active, "
+        f"{summary['proposed']} proposed; {summary['compliant']} compliant, "
+        f"{summary['flagged']} flagged ({summary['active_flagged']} active)"
+    )
+    for item in report["flagged"]:
+        click.echo(f"FLAGGED {item['id']} {item['name']} [{item['status']}]")
+        for flag in item["compliance"]["flags"]:
+            if flag["severity"] == "error":
+                click.echo(f"  {flag['code']} {flag['country']}: {flag['message']}")

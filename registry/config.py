@@ -1,0 +1,44 @@
+"""Configuration defaults and their REGISTRY_* environment overrides."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+    if value < 0:
+        raise RuntimeError(f"{name} must not be negative, got {value}")
+    return value
+
+
+def from_environment() -> dict:
+    """The application configuration, read from the environment at app creation."""
+    return {
+        "DATABASE": os.environ.get("REGISTRY_DATABASE", str(Path("var") / "registry.db")),
+        "DATA_DIR": os.environ.get("REGISTRY_DATA") or None,
+        # JSON request bodies larger than this are refused with 413.
+        "MAX_CONTENT_LENGTH": _int_env("REGISTRY_MAX_JSON", 1 * MIB),
+        "NOTICE_DAYS": _int_env("REGISTRY_NOTICE_DAYS", 30),
+        "BUSY_TIMEOUT_MS": _int_env("REGISTRY_BUSY_TIMEOUT_MS", 30_000),
+        # The evaluation date for "today"; tests pin it, production uses the clock.
+        "TODAY": date.today,
+        "API_TITLE": "Transfer registry",
+        "API_VERSION": "1.0.0",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "JSON_SORT_KEYS": False,
+    }

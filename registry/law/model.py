@@ -1,0 +1,125 @@
+"""Reference law as immutable values: dated EEA membership, adequacy decisions, SCC versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One period during which a country was inside the EEA (EU law applied)."""
+
+    country: str  # ISO 3166-1 alpha-2
+    member_from: date
+    member_until: date | None  # last day inside, inclusive; None while still a member
+    source: str
+    note: str | None = None
+
+    def covers(self, on: date) -> bool:
+        return self.member_from <= on and (self.member_until is None or on <= self.member_until)
+
+
+@dataclass(frozen=True)
+class AdequacyDecision:
+    """An adequacy decision (GDPR Art. 45, or Directive 95/46 Art. 25(6) before 2018)."""
+
+    id: str
+    territory: str | None  # ISO alpha-2, or None for an international organisation
+    territory_name: str
+    instrument: str
+    in_force_from: date
+    ended_on: date | None  # first day it no longer applies (judgment or repeal date)
+    ended_by: str | None
+    expires_on: date | None  # last day it applies unless renewed, inclusive
+    condition: str | None  # "certification" or None
+    scope: str | None
+    source_url: str
+    verified: bool = True
+    notes: str | None = None
+
+    def in_force_on(self, on: date) -> bool:
+        if on < self.in_force_from:
+            return False
+        if self.ended_on is not None and on >= self.ended_on:
+            return False
+        return self.expires_on is None or on <= self.expires_on
+
+
+@dataclass(frozen=True)
+class SCCVersion:
+    """A set of Standard Contractual Clauses adopted by the Commission (Art. 46(2)(c))."""
+
+    id: str  # e.g. "2021/914", "2010/87/EU"
+    instrument: str
+    applies_from: date  # contracts concluded before this date are not on this set
+    concluded_before: date | None  # contracts concluded on or after this date are no safeguard
+    valid_until: date | None  # last day existing contracts provide safeguards, inclusive
+    modules: tuple[int, ...]  # allowed module numbers; empty when the set has no modules
+    source_url: str
+    verified: bool = True
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Law:
+    """The whole reference law, queried by date. Pure: no I/O."""
+
+    memberships: tuple[Membership, ...]
+    decisions: tuple[AdequacyDecision, ...]
+    scc_versions: tuple[SCCVersion, ...]
+    version: str = ""  # content hash of the data it was loaded from
+    _by_country: dict[str, tuple[Membership, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _decisions_by_id: dict[str, AdequacyDecision] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _decisions_by_territory: dict[str, tuple[AdequacyDecision, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _scc_by_id: dict[str, SCCVersion] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        by_country: dict[str, list[Membership]] = {}
+        for m in self.memberships:
+            by_country.setdefault(m.country, []).append(m)
+        self._by_country.update({k: tuple(v) for k, v in by_country.items()})
+        self._decisions_by_id.update({d.id: d for d in self.decisions})
+        by_territory: dict[str, list[AdequacyDecision]] = {}
+        for d in self.decisions:
+            if d.territory:
+                by_territory.setdefault(d.territory, []).append(d)
+        self._decisions_by_territory.update(
+            {k: tuple(sorted(v, key=lambda d: d.in_force_from)) for k, v in by_territory.items()}
+        )
+        self._scc_by_id.update({s.id: s for s in self.scc_versions})
+
+    def is_eea(self, country: str, on: date) -> bool:
+        """Whether `country` was inside the EEA on `on`."""
+        return any(m.covers(on) for m in self._by_country.get(country, ()))
+
+    def eea_countries(self, on: date) -> list[str]:
+        return sorted(c for c in self._by_country if self.is_eea(c, on))
+
+    def decision(self, decision_id: str) -> AdequacyDecision | None:
+        return self._decisions_by_id.get(decision_id)
+
+    def decisions_for(self, territory: str) -> tuple[AdequacyDecision, ...]:
+        """Every decision ever adopted for `territory`, oldest first."""
+        return self._decisions_by_territory.get(territory, ())
+
+    def decisions_in_force(
+        self,
+        on: date,
+        territory: str | None = None,
+        assume_ended: frozenset[str] | set[str] = frozenset(),
+    ) -> list[AdequacyDecision]:
+        """Decisions in force on `on` (optionally for one territory), minus the assumed-ended."""
+        pool = self.decisions_for(territory) if territory else self.decisions
+        return [d for d in pool if d.in_force_on(on) and d.id not in assume_ended]
+
+    def scc_version(self, version_id: str) -> SCCVersion | None:
+        return self._scc_by_id.get(version_id)

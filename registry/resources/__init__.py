@@ -1,0 +1,5 @@
+"""One blueprint per resource."""
+
+from . import allowed, compliance, law, meta, subprocessors
+
+BLUEPRINTS = (meta.blp, law.blp, subprocessors.blp, compliance.blp, allowed.blp)

@@ -1,0 +1,172 @@
+"""The sub-processor catalogue: create, list, read, update (If-Match), retire."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from .. import catalogue, compliance
+from ..api import Blueprint
+from ..schemas.subprocessors import (
+    ComplianceArgsSchema,
+    ComplianceSchema,
+    SubprocessorCreateSchema,
+    SubprocessorPageSchema,
+    SubprocessorQueryArgsSchema,
+    SubprocessorSchema,
+    SubprocessorUpdateSchema,
+)
+from ..store import subprocessors as store
+from ..validation import check_assume_ended
+from .common import as_of, registry
+
+blp = Blueprint(
+    "subprocessors",
+    __name__,
+    url_prefix="/v1/subprocessors",
+    description="Sub-processors, their locations and safeguards, and each one's verdict",
+)
+
+READERS = ("admin", "procurement", "customer", "service")
+EDITORS = ("admin", "procurement")
+# A page filtered on `flagged` reads at most this many rows before answering with a cursor.
+FLAGGED_SCAN_LIMIT = 5000
+
+
+def _etag_data(record: dict, today, law_version: str) -> dict:
+    # The representation carries today's verdict, so the day and the law are part of it.
+    return {
+        "id": record["id"],
+        "version": record["version"],
+        "as_of": today.isoformat(),
+        "law": law_version,
+    }
+
+
+def _represent(record: dict) -> dict:
+    """The record with today's status and verdict, from the per-revision snapshot if current."""
+    snapshot = registry().snapshot()
+    on = registry().today()
+    verdict = snapshot.verdicts.get(record["id"])
+    if verdict is None:  # retired, or written after the snapshot was built
+        verdict = compliance.evaluate(record, snapshot.law, on)
+    return catalogue.with_verdict(record, verdict, on)
+
+
+def _set_etag(record: dict) -> None:
+    blp.set_etag(_etag_data(record, registry().today(), registry().law().version))
+
+
+def _precondition(record: dict) -> None:
+    blp.check_etag(_etag_data(record, registry().today(), registry().law().version))
+
+
+@blp.route("")
+class Subprocessors(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(SubprocessorQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, SubprocessorPageSchema)
+    def get(self, **args):
+        """List sub-processors in the order they were added, filtered and paginated
+
+        Follow `next_cursor` for the next page.
+        """
+        limit = args["limit"]
+        after = int(args.get("cursor", 0))
+        today = registry().today().isoformat()
+        filters = {k: args.get(k) for k in ("service", "country", "status")}
+        flagged = args.get("flagged")
+        conn = registry().db.connection()
+        if flagged is None:
+            rows = store.page(conn, today=today, after_seq=after, limit=limit + 1, **filters)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = [_represent(r) for r in rows]
+            next_cursor = str(rows[-1]["seq"]) if more else None
+            return {"items": items, "next_cursor": next_cursor}
+        # `flagged` depends on computed verdicts: scan in batches, bounded per request.
+        items, scanned, last_seq, exhausted = [], 0, after, False
+        while len(items) < limit and scanned < FLAGGED_SCAN_LIMIT:
+            rows = store.page(conn, today=today, after_seq=last_seq, limit=200, **filters)
+            if not rows:
+                exhausted = True
+                break
+            for row in rows:
+                scanned += 1
+                last_seq = row["seq"]
+                represented = _represent(row)
+                if (represented["compliance"]["status"] == "flagged") == flagged:
+                    items.append(represented)
+                    if len(items) == limit:
+                        break
+        if not exhausted and len(items) == limit:
+            exhausted = not store.page(conn, today=today, after_seq=last_seq, limit=1, **filters)
+        return {"items": items, "next_cursor": None if exhausted else str(last_seq)}
+
+    @blp.roles(*EDITORS)
+    @blp.etag
+    @blp.arguments(SubprocessorCreateSchema)
+    @blp.response(201, SubprocessorSchema)
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, data):
+        """Add a sub-processor; it is announced as `proposed` until its `effective_on`"""
+        record = catalogue.create(registry(), data)
+        _set_etag(record)
+        headers = {"Location": url_for(".SubprocessorById", subprocessor_id=record["id"])}
+        return _represent(record), 201, headers
+
+
+@blp.route("/<string:subprocessor_id>")
+class SubprocessorById(MethodView):
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.response(200, SubprocessorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, subprocessor_id):
+        """Read one sub-processor with its status and today's compliance verdict"""
+        record = store.get(registry().db.connection(), subprocessor_id)
+        _set_etag(record)
+        return _represent(record)
+
+    @blp.roles(*EDITORS)
+    @blp.etag
+    @blp.arguments(SubprocessorUpdateSchema)
+    @blp.response(200, SubprocessorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, changes, subprocessor_id):
+        """Change a sub-processor; needs If-Match with its current ETag
+
+        `locations` and `data_categories` replace the whole list.
+        """
+        record = catalogue.update(registry(), subprocessor_id, changes, _precondition)
+        _set_etag(record)
+        return _represent(record)
+
+    @blp.roles(*EDITORS)
+    @blp.etag
+    @blp.response(200, SubprocessorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def delete(self, subprocessor_id):
+        """Retire a sub-processor; the record is kept with status `retired`
+
+        Needs If-Match with its current ETag.
+        """
+        record = catalogue.retire(registry(), subprocessor_id, _precondition)
+        return _represent(record)
+
+
+@blp.route("/<string:subprocessor_id>/compliance")
+class SubprocessorCompliance(MethodView):
+    @blp.roles("admin", "procurement")
+    @blp.arguments(ComplianceArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ComplianceSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, subprocessor_id, **args):
+        """Evaluate one sub-processor on a date, optionally assuming decisions ended"""
+        law = registry().law()
+        assumed = args.get("assume_ended", [])
+        check_assume_ended(assumed, law)
+        record = store.get(registry().db.connection(), subprocessor_id)
+        return compliance.evaluate(record, law, as_of(args), assume_ended=frozenset(assumed))

@@ -1,0 +1,116 @@
+"""Shared marshmallow pieces: strict base schema, ISO dates, country codes, data categories."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import marshmallow as ma
+
+from ..law import countries, taxonomy
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_PAGE_SIZE = 100
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are errors, at every nesting level."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class IsoDate(ma.fields.String):
+    """A calendar date written YYYY-MM-DD, kept as that string."""
+
+    default_error_messages = {"invalid_date": "Not a valid date; expected YYYY-MM-DD."}
+
+    def __init__(self, **kwargs):
+        metadata = {"format": "date", "example": "2026-01-31", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _DATE.fullmatch(text):
+            raise self.make_error("invalid_date")
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise self.make_error("invalid_date") from None
+        return text
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true or false only, not "yes" or 1."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class CountryCode(ma.fields.String):
+    """An ISO 3166-1 alpha-2 country code."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "description": "ISO 3166-1 alpha-2 country code",
+            "example": "NL",
+            "pattern": "^[A-Z]{2}$",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if not countries.is_country(code):
+            hint = countries.suggestion(code)
+            message = f"{code!r} is not an ISO 3166-1 alpha-2 country code."
+            raise ma.ValidationError(message + (f" Did you mean {hint!r}?" if hint else ""))
+        return code
+
+
+class DataCategory(ma.fields.String):
+    """A fideslang data-category key such as user.contact.email."""
+
+    def __init__(self, **kwargs):
+        metadata = {
+            "description": "fideslang data-category key",
+            "example": "user.contact.email",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        key = super()._deserialize(value, attr, data, **kwargs)
+        if not taxonomy.is_data_category(key):
+            raise ma.ValidationError(
+                f"{key!r} is not a data category of the fideslang default taxonomy."
+            )
+        return key
+
+
+def text(max_length: int, *, required: bool = False, allow_none: bool = False, **metadata):
+    """A trimmed, non-blank string of bounded length."""
+    return ma.fields.String(
+        required=required,
+        allow_none=allow_none,
+        validate=[
+            ma.validate.Length(min=1, max=max_length),
+            ma.validate.Regexp(r"(?s).*\S.*", error="Must not be blank."),
+        ],
+        metadata=metadata,
+    )
+
+
+class PageArgsSchema(StrictSchema):
+    limit = ma.fields.Integer(
+        load_default=50,
+        validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE),
+        metadata={"description": f"Page size, at most {MAX_PAGE_SIZE}"},
+    )
+    cursor = ma.fields.String(
+        validate=ma.validate.Regexp(r"^[0-9]{1,18}$", error="Not a cursor from this API."),
+        metadata={"description": "The `next_cursor` of the previous page"},
+    )

@@ -1,0 +1,33 @@
+"""Runs the app under gunicorn; each worker builds the app (and its connections) after forking."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class RegistryServer(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from . import create_app
+
+        return create_app()
+
+
+def serve(*, host: str, port: int, workers: int) -> None:
+    RegistryServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "worker_class": "sync",
+            "preload_app": False,
+            "accesslog": "-",
+            "graceful_timeout": 10,
+        }
+    ).run()

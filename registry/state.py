@@ -1,0 +1,159 @@
+"""The registry as one worker sees it: database, current law, and today's verdicts per revision."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from . import compliance, db
+from .law import Law, load_law, taxonomy
+from .store import law as law_store
+from .store import subprocessors as subprocessor_store
+
+ALLOWED_CACHE_SIZE = 512
+
+
+@dataclass
+class Snapshot:
+    """Everything derived from one registry revision on one day; immutable once built."""
+
+    revision: int
+    today: str
+    law: Law
+    verdicts: dict[str, dict]  # id -> compliance of every current sub-processor, today
+    statuses: dict[str, str]
+    allowed: list[dict]  # active sub-processors with no error flag, in creation order
+    _answers: OrderedDict = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allowed_answer(
+        self, data_category: str | None, service: str | None, country: str | None
+    ) -> tuple[bytes, str]:
+        """The allowed-processors body and its strong ETag (unquoted), built once per query."""
+        key = (data_category, service, country)
+        with self._lock:
+            hit = self._answers.get(key)
+            if hit is not None:
+                self._answers.move_to_end(key)
+                return hit
+        processors = [
+            p
+            for p in self.allowed
+            if (service is None or p["service"] == service)
+            and (country is None or country in p["countries"])
+            and (
+                data_category is None
+                or any(taxonomy.covers(c, data_category) for c in p["data_categories"])
+            )
+        ]
+        body = json.dumps(
+            {"revision": self.revision, "as_of": self.today, "processors": processors},
+            separators=(",", ":"),
+        ).encode()
+        answer = (body, hashlib.sha256(body).hexdigest()[:40])
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > ALLOWED_CACHE_SIZE:
+                self._answers.popitem(last=False)
+        return answer
+
+
+class Registry:
+    """Per-app state; built without touching the database (workers connect after the fork)."""
+
+    def __init__(
+        self,
+        database: db.Database,
+        *,
+        today: Callable[[], date],
+        notice_days: int,
+        data_dir: str | None = None,
+    ):
+        self.db = database
+        self._today = today
+        self.notice_days = notice_days
+        self.data_dir = data_dir
+        self._laws: dict[str, Law] = {}
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def today(self) -> date:
+        return self._today()
+
+    def initialise(self, *, demo: bool = False) -> dict:
+        """Create or migrate the database and load the reference law (and the demo)."""
+        from . import demo as demo_loader
+
+        applied = db.migrate(self.db)
+        law = load_law(self.data_dir)
+        with self.db.write() as tx:
+            law_changed = law_store.save(tx, law)
+            if law_changed:
+                db.bump_revision(tx)
+        added = demo_loader.load(self) if demo else []
+        return {
+            "migrations": applied,
+            "law_version": law.version,
+            "law_loaded": law_changed,
+            "demo_added": added,
+        }
+
+    def law(self) -> Law:
+        conn = self.db.connection()
+        version = law_store.current_version(conn)
+        if version is None:
+            raise RuntimeError("the database has no reference law: run `registry init`")
+        return self._law(conn, version)
+
+    def _law(self, conn, version: str) -> Law:
+        law = self._laws.get(version)
+        if law is None:
+            law = self._laws[version] = law_store.load(conn, version)
+        return law
+
+    def snapshot(self) -> Snapshot:
+        """Today's verdicts for the current revision, rebuilt when either changed.
+
+        Reading the revision on every call (one indexed row) is what makes a write
+        acknowledged by any worker visible to every other worker at once.
+        """
+        today = self.today().isoformat()
+        conn = self.db.connection()
+        cached = self._snapshot
+        if cached is not None and cached.today == today:
+            if db.current_revision(conn) == cached.revision:
+                return cached
+        with self._lock, self.db.snapshot():
+            revision = db.current_revision(conn)
+            cached = self._snapshot
+            if cached is not None and cached.today == today and cached.revision == revision:
+                return cached
+            law = self._law(conn, law_store.current_version(conn))
+            fresh = self._build(conn, revision, today, law)
+            self._snapshot = fresh
+            return fresh
+
+    def _build(self, conn, revision: int, today: str, law: Law) -> Snapshot:
+        on = date.fromisoformat(today)
+        verdicts, statuses, allowed = {}, {}, []
+        for record in subprocessor_store.iter_current(conn, today):
+            verdict = compliance.evaluate(record, law, on)
+            status = compliance.status_on(record, on)
+            verdicts[record["id"]] = verdict
+            statuses[record["id"]] = status
+            if status == "active" and verdict["status"] == "compliant":
+                allowed.append(
+                    {
+                        "id": record["id"],
+                        "name": record["name"],
+                        "service": record["service"],
+                        "countries": sorted({loc["country"] for loc in record["locations"]}),
+                        "data_categories": record["data_categories"],
+                    }
+                )
+        return Snapshot(revision, today, law, verdicts, statuses, allowed)

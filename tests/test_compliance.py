@@ -1,0 +1,751 @@
+"""The compliance engine, walked through the history of the real reference law."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from registry import compliance
+from registry.compliance import SEVERITY, evaluate, evaluate_register, status_on
+from registry.law import load_law
+
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture(scope="module")
+def law():
+    return load_law()
+
+
+def record(*locations, **fields):
+    return {
+        "id": fields.pop("id", "sp-1"),
+        "name": fields.pop("name", "Nimbus Hosting"),
+        "effective_on": fields.pop("effective_on", "2000-01-01"),
+        "retired_on": fields.pop("retired_on", None),
+        "locations": list(locations),
+        **fields,
+    }
+
+
+def location(country, activity="processing", **safeguard):
+    loc = {"country": country, "activity": activity}
+    if safeguard:
+        loc["safeguard"] = safeguard
+    return loc
+
+
+def certified_us(on, **extra):
+    """A US adequacy safeguard whose certification was checked 30 days before `on`."""
+    return location(
+        "US",
+        mechanism="adequacy",
+        certified=True,
+        certification_checked_on=(on - timedelta(days=30)).isoformat(),
+        **extra,
+    )
+
+
+def codes(result):
+    return [flag["code"] for flag in result["flags"]]
+
+
+def only_location(result):
+    (loc,) = result["locations"]
+    return loc
+
+
+# --- the United States: Safe Harbour, Schrems I, Privacy Shield, Schrems II, the DPF ---
+
+
+@pytest.mark.parametrize(
+    ("on", "status", "decision", "flags"),
+    [
+        pytest.param(date(2010, 1, 1), "compliant", "us-safe-harbour-2000", [], id="safe-harbour"),
+        pytest.param(
+            date(2015, 10, 5), "compliant", "us-safe-harbour-2000", [], id="eve-of-schrems-1"
+        ),
+        pytest.param(date(2015, 10, 6), "flagged", None, ["ADEQUACY_NOT_IN_FORCE"], id="schrems-1"),
+        pytest.param(
+            date(2016, 7, 11), "flagged", None, ["ADEQUACY_NOT_IN_FORCE"], id="before-shield"
+        ),
+        pytest.param(
+            date(2016, 7, 12), "compliant", "us-privacy-shield-2016", [], id="privacy-shield"
+        ),
+        pytest.param(
+            date(2020, 7, 15), "compliant", "us-privacy-shield-2016", [], id="eve-of-schrems-2"
+        ),
+        pytest.param(date(2020, 7, 16), "flagged", None, ["ADEQUACY_NOT_IN_FORCE"], id="schrems-2"),
+        pytest.param(date(2022, 1, 1), "flagged", None, ["ADEQUACY_NOT_IN_FORCE"], id="the-gap"),
+        pytest.param(date(2023, 7, 9), "flagged", None, ["ADEQUACY_NOT_IN_FORCE"], id="eve-of-dpf"),
+        pytest.param(date(2023, 7, 10), "compliant", "us-dpf-2023", [], id="dpf"),
+        pytest.param(TODAY, "compliant", "us-dpf-2023", [], id="today"),
+    ],
+)
+def test_us_adequacy_history(law, on, status, decision, flags):
+    result = evaluate(record(certified_us(on)), law, on)
+
+    assert result["status"] == status
+    assert codes(result) == flags
+    loc = only_location(result)
+    assert loc["eea"] is False
+    assert loc["mechanism"] == "adequacy"
+    assert loc["adequacy_decision"] == decision
+
+
+def test_schrems_ii_message_names_the_fallen_decision_and_the_date(law):
+    result = evaluate(record(certified_us(date(2021, 1, 1))), law, date(2021, 1, 1))
+
+    (flag,) = result["flags"]
+    assert flag["severity"] == "error"
+    assert flag["country"] == "US"
+    assert "us-privacy-shield-2016" in flag["message"]
+    assert "2020-07-16" in flag["message"]
+
+
+def test_named_privacy_shield_after_schrems_ii_is_not_in_force(law):
+    on = date(2024, 1, 1)
+    result = evaluate(record(certified_us(on, adequacy_decision="us-privacy-shield-2016")), law, on)
+
+    assert result["status"] == "flagged"
+    assert codes(result) == ["ADEQUACY_NOT_IN_FORCE"]
+    assert only_location(result)["adequacy_decision"] == "us-privacy-shield-2016"
+    assert "2020-07-16" in result["flags"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("named", "on", "needle"),
+    [
+        pytest.param("us-dpf-2023", date(2023, 1, 1), "2023-07-10", id="not-yet-in-force"),
+        pytest.param("jp-2019", TODAY, "not US", id="another-territory"),
+        pytest.param("us-safe-harbour-2000", TODAY, "2015-10-06", id="ended"),
+    ],
+)
+def test_named_decision_not_in_force_says_why(law, named, on, needle):
+    result = evaluate(record(certified_us(on, adequacy_decision=named)), law, on)
+
+    assert codes(result) == ["ADEQUACY_NOT_IN_FORCE"]
+    assert named in result["flags"][0]["message"]
+    assert needle in result["flags"][0]["message"]
+
+
+def test_named_dpf_in_force_is_compliant(law):
+    result = evaluate(record(certified_us(TODAY, adequacy_decision="us-dpf-2023")), law, TODAY)
+
+    assert result["status"] == "compliant"
+    assert only_location(result)["adequacy_decision"] == "us-dpf-2023"
+
+
+@pytest.mark.parametrize("named", [None, "us-dpf-2023"], ids=["resolved", "named"])
+def test_assuming_the_dpf_falls_flags_us_adequacy(law, named):
+    extra = {"adequacy_decision": named} if named else {}
+    result = evaluate(
+        record(certified_us(TODAY, **extra)), law, TODAY, assume_ended=frozenset({"us-dpf-2023"})
+    )
+
+    assert result["status"] == "flagged"
+    assert codes(result) == ["ADEQUACY_NOT_IN_FORCE"]
+    assert result["assumed_ended"] == ["us-dpf-2023"]
+    assert "us-dpf-2023" in result["flags"][0]["message"]
+    assert "assumed ended" in result["flags"][0]["message"]
+
+
+def test_assuming_an_unrelated_decision_ended_changes_nothing_for_us(law):
+    result = evaluate(
+        record(certified_us(TODAY)), law, TODAY, assume_ended=frozenset({"gb-2021", "jp-2019"})
+    )
+
+    assert result["status"] == "compliant"
+    assert result["assumed_ended"] == ["gb-2021", "jp-2019"]
+
+
+# --- certification, the condition of the US decisions ---
+
+
+@pytest.mark.parametrize(
+    ("safeguard", "status", "flags"),
+    [
+        pytest.param(
+            {"certified": False, "certification_checked_on": "2026-11-01"},
+            "flagged",
+            ["ADEQUACY_CONDITION_UNMET"],
+            id="not-certified",
+        ),
+        pytest.param({}, "flagged", ["ADEQUACY_CONDITION_UNMET"], id="certified-missing"),
+        pytest.param(
+            {"certified": True}, "flagged", ["ADEQUACY_CONDITION_UNMET"], id="check-date-missing"
+        ),
+        pytest.param(
+            {"certified": True, "certification_checked_on": "2026-11-25"},
+            "flagged",
+            ["ADEQUACY_CONDITION_UNMET"],
+            id="checked-after-the-date",
+        ),
+        pytest.param(
+            {"certified": True, "certification_checked_on": "2026-11-24"},
+            "compliant",
+            [],
+            id="checked-on-the-date",
+        ),
+        pytest.param(
+            {"certified": True, "certification_checked_on": "2025-11-24"},
+            "compliant",
+            [],
+            id="checked-365-days-earlier",
+        ),
+        pytest.param(
+            {"certified": True, "certification_checked_on": "2025-11-23"},
+            "compliant",
+            ["CERTIFICATION_CHECK_STALE"],
+            id="checked-366-days-earlier",
+        ),
+        pytest.param(
+            {"certified": True, "certification_checked_on": "2025-10-20"},
+            "compliant",
+            ["CERTIFICATION_CHECK_STALE"],
+            id="checked-400-days-earlier",
+        ),
+    ],
+)
+def test_certification_condition(law, safeguard, status, flags):
+    result = evaluate(record(location("US", mechanism="adequacy", **safeguard)), law, TODAY)
+
+    assert result["status"] == status
+    assert codes(result) == flags
+    assert only_location(result)["adequacy_decision"] == "us-dpf-2023"
+    for flag in result["flags"]:
+        assert flag["severity"] == SEVERITY[flag["code"]]
+
+
+def test_stale_check_message_gives_the_date_and_the_age(law):
+    result = evaluate(
+        record(
+            location(
+                "US", mechanism="adequacy", certified=True, certification_checked_on="2025-10-20"
+            )
+        ),
+        law,
+        TODAY,
+    )
+
+    message = result["flags"][0]["message"]
+    assert "2025-10-20" in message
+    assert "400 days" in message
+
+
+def test_certification_is_not_required_by_an_unconditional_decision(law):
+    result = evaluate(record(location("JP", mechanism="adequacy")), law, TODAY)
+
+    assert result["status"] == "compliant"
+    assert only_location(result)["adequacy_decision"] == "jp-2019"
+
+
+def test_adequacy_claimed_where_none_exists(law):
+    result = evaluate(record(location("IN", mechanism="adequacy", certified=True)), law, TODAY)
+
+    assert codes(result) == ["ADEQUACY_NOT_IN_FORCE"]
+    assert only_location(result)["adequacy_decision"] is None
+
+
+# --- Standard Contractual Clauses and their transition ---
+
+
+def scc(version, signed_on, tia="2000-01-01", country="IN", **extra):
+    safeguard = {"mechanism": "scc", "scc_version": version, "signed_on": signed_on, **extra}
+    if tia is not None:
+        safeguard["tia_completed_on"] = tia
+    return location(country, **safeguard)
+
+
+SCC_TRANSITION = {
+    # id: (version, signed_on, evaluated on, flags)
+    "old-set-in-transition": ("2010/87/EU", "2019-05-01", "2022-06-01", []),
+    "old-set-last-day": ("2010/87/EU", "2019-05-01", "2022-12-27", []),
+    "old-set-transition-over": ("2010/87/EU", "2019-05-01", "2022-12-28", ["SCC_SUPERSEDED"]),
+    "2001-set-transition-over": ("2001/497/EC", "2015-01-01", "2023-01-01", ["SCC_SUPERSEDED"]),
+    "2004-set-before-repeal": ("2004/915/EC", "2015-01-01", "2020-01-01", []),
+    "old-set-concluded-on-repeal": ("2010/87/EU", "2021-09-27", "2021-10-01", ["SCC_SUPERSEDED"]),
+    "old-set-concluded-before-repeal": ("2010/87/EU", "2021-09-26", "2021-10-01", []),
+    "signed-after-the-date": ("2021/914", "2024-03-01", "2024-02-29", ["NO_SAFEGUARD"]),
+    "signed-on-the-date": ("2021/914", "2024-03-01", "2024-03-01", []),
+    "signed-before-2021-914-applied": ("2021/914", "2021-06-26", "2021-07-01", ["NO_SAFEGUARD"]),
+    "signed-when-2021-914-applied": ("2021/914", "2021-06-27", "2021-07-01", []),
+    "2021-914-does-not-lapse": ("2021/914", "2021-07-01", "2040-01-01", []),
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "signed_on", "on", "flags"), SCC_TRANSITION.values(), ids=SCC_TRANSITION.keys()
+)
+def test_scc_transition(law, version, signed_on, on, flags):
+    result = evaluate(record(scc(version, signed_on)), law, date.fromisoformat(on))
+
+    assert result["status"] == ("flagged" if flags else "compliant")
+    assert codes(result) == flags
+    loc = only_location(result)
+    assert loc["mechanism"] == "scc"
+    assert loc["adequacy_decision"] is None
+
+
+@pytest.mark.parametrize(
+    ("signed_on", "on", "needles"),
+    [
+        pytest.param("2019-05-01", date(2023, 1, 1), ["2010/87/EU", "2022-12-27"], id="transition"),
+        pytest.param("2022-01-01", date(2022, 2, 1), ["2010/87/EU", "2021-09-27"], id="repeal"),
+    ],
+)
+def test_superseded_message_names_the_set_and_the_date(law, signed_on, on, needles):
+    result = evaluate(record(scc("2010/87/EU", signed_on)), law, on)
+
+    message = result["flags"][0]["message"]
+    assert all(needle in message for needle in needles)
+
+
+def test_scc_signed_after_the_date_says_so(law):
+    result = evaluate(record(scc("2021/914", "2024-03-01")), law, date(2024, 2, 29))
+
+    message = result["flags"][0]["message"]
+    assert "2024-03-01" in message
+    assert "after" in message
+
+
+@pytest.mark.parametrize("tia", [None, "2024-03-02"], ids=["tia-missing", "tia-after-the-date"])
+def test_scc_without_tia_is_a_warning_only(law, tia):
+    result = evaluate(record(scc("2021/914", "2024-03-01", tia=tia)), law, date(2024, 3, 1))
+
+    assert result["status"] == "compliant"
+    assert codes(result) == ["TIA_MISSING"]
+    assert result["flags"][0]["severity"] == "warning"
+
+
+def test_scc_to_the_us_during_the_gap_is_compliant(law):
+    result = evaluate(record(scc("2021/914", "2021-08-01", country="US")), law, date(2022, 1, 1))
+
+    assert result["status"] == "compliant"
+    assert codes(result) == []
+    loc = only_location(result)
+    assert (loc["mechanism"], loc["adequacy_decision"]) == ("scc", None)
+
+
+# --- Brexit and enlargement: EEA membership has dates ---
+
+
+@pytest.mark.parametrize(
+    ("on", "eea", "mechanism", "decision", "flags"),
+    [
+        pytest.param(date(2020, 12, 31), True, None, None, [], id="last-day-inside"),
+        pytest.param(date(2021, 1, 1), False, None, None, ["NO_SAFEGUARD"], id="third-country"),
+        pytest.param(date(2021, 3, 1), False, None, None, ["NO_SAFEGUARD"], id="bridge-period"),
+        pytest.param(date(2021, 6, 28), False, "adequacy", "gb-2021", [], id="gb-adequacy"),
+        pytest.param(date(2031, 6, 29), False, "adequacy", "gb-2021", [], id="181-days-left"),
+        pytest.param(
+            date(2031, 6, 30), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="180-days-left"
+        ),
+        pytest.param(
+            date(2031, 8, 1), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="expiring"
+        ),
+        pytest.param(
+            date(2031, 12, 27), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="last-day"
+        ),
+        pytest.param(date(2031, 12, 28), False, None, None, ["NO_SAFEGUARD"], id="expired"),
+        pytest.param(date(2032, 1, 1), False, None, None, ["NO_SAFEGUARD"], id="after-expiry"),
+    ],
+)
+def test_brexit_without_safeguard(law, on, eea, mechanism, decision, flags):
+    result = evaluate(record(location("GB")), law, on)
+
+    loc = only_location(result)
+    assert (loc["eea"], loc["mechanism"], loc["adequacy_decision"]) == (eea, mechanism, decision)
+    assert codes(result) == flags
+    assert result["status"] == ("flagged" if "NO_SAFEGUARD" in flags else "compliant")
+
+
+def test_adequacy_ending_message_names_the_expiry(law):
+    result = evaluate(record(location("GB")), law, date(2031, 8, 1))
+
+    message = result["flags"][0]["message"]
+    assert "gb-2021" in message
+    assert "2031-12-27" in message
+
+
+def test_expired_gb_decision_is_named_in_the_message(law):
+    result = evaluate(record(location("GB")), law, date(2032, 1, 1))
+
+    assert "gb-2021" in result["flags"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("on", "eea", "flags"),
+    [
+        pytest.param(date(2013, 6, 30), False, ["NO_SAFEGUARD"], id="before-accession"),
+        pytest.param(date(2013, 7, 1), True, [], id="accession"),
+    ],
+)
+def test_croatia_joins(law, on, eea, flags):
+    result = evaluate(record(location("HR")), law, on)
+
+    assert only_location(result)["eea"] is eea
+    assert codes(result) == flags
+
+
+def test_a_safeguard_inside_the_eea_is_ignored(law):
+    result = evaluate(record(scc("2010/87/EU", "2030-01-01", tia=None, country="NL")), law, TODAY)
+
+    assert result["status"] == "compliant"
+    loc = only_location(result)
+    assert (loc["eea"], loc["mechanism"], loc["flags"]) == (True, None, [])
+
+
+# --- implicit adequacy and its absence ---
+
+
+@pytest.mark.parametrize(
+    ("country", "on", "decision"),
+    [
+        pytest.param("CH", TODAY, "ch-2000", id="CH"),
+        pytest.param("JP", date(2019, 1, 23), "jp-2019", id="JP-first-day"),
+        pytest.param("KR", TODAY, "kr-2021", id="KR"),
+        pytest.param("BR", date(2026, 1, 26), "br-2026", id="BR-first-day"),
+    ],
+)
+def test_unconditional_adequacy_needs_no_safeguard(law, country, on, decision):
+    result = evaluate(record(location(country)), law, on)
+
+    assert result["status"] == "compliant"
+    loc = only_location(result)
+    assert (loc["mechanism"], loc["adequacy_decision"]) == ("adequacy", decision)
+
+
+@pytest.mark.parametrize(
+    ("country", "on"),
+    [
+        pytest.param("IN", TODAY, id="IN"),
+        pytest.param("SG", TODAY, id="SG"),
+        pytest.param("JP", date(2019, 1, 22), id="JP-before-decision"),
+        pytest.param("BR", date(2026, 1, 25), id="BR-before-decision"),
+    ],
+)
+def test_no_decision_and_no_safeguard(law, country, on):
+    result = evaluate(record(location(country)), law, on)
+
+    assert result["status"] == "flagged"
+    assert codes(result) == ["NO_SAFEGUARD"]
+    loc = only_location(result)
+    assert (loc["mechanism"], loc["adequacy_decision"]) == (None, None)
+
+
+def test_us_without_safeguard_needs_certification_attested(law):
+    result = evaluate(record(location("US")), law, TODAY)
+
+    assert codes(result) == ["NO_SAFEGUARD"]
+    message = result["flags"][0]["message"]
+    assert "us-dpf-2023" in message
+    assert "certification" in message
+    assert only_location(result)["adequacy_decision"] is None
+
+
+def test_implicit_adequacy_respects_assume_ended(law):
+    result = evaluate(record(location("CH")), law, TODAY, assume_ended=frozenset({"ch-2000"}))
+
+    assert codes(result) == ["NO_SAFEGUARD"]
+    assert "ch-2000" in result["flags"][0]["message"]
+
+
+# --- binding corporate rules and derogations ---
+
+
+@pytest.mark.parametrize(
+    ("safeguard", "status", "flags"),
+    [
+        pytest.param(
+            {"approved_on": "2020-01-01", "tia_completed_on": "2020-02-01"},
+            "compliant",
+            [],
+            id="approved",
+        ),
+        pytest.param(
+            {"approved_on": "2026-11-25", "tia_completed_on": "2020-02-01"},
+            "flagged",
+            ["NO_SAFEGUARD"],
+            id="approved-after-the-date",
+        ),
+        pytest.param(
+            {"tia_completed_on": "2020-02-01"}, "flagged", ["NO_SAFEGUARD"], id="never-approved"
+        ),
+        pytest.param({"approved_on": "2020-01-01"}, "compliant", ["TIA_MISSING"], id="no-tia"),
+    ],
+)
+def test_binding_corporate_rules(law, safeguard, status, flags):
+    result = evaluate(record(location("IN", mechanism="bcr", **safeguard)), law, TODAY)
+
+    assert result["status"] == status
+    assert codes(result) == flags
+    assert only_location(result)["mechanism"] == "bcr"
+
+
+@pytest.mark.parametrize(
+    ("ground", "article"),
+    [
+        ("explicit_consent", "49(1)(a)"),
+        ("contract_performance", "49(1)(b)"),
+        ("contract_in_interest", "49(1)(c)"),
+        ("public_interest", "49(1)(d)"),
+        ("legal_claims", "49(1)(e)"),
+        ("vital_interests", "49(1)(f)"),
+        ("public_register", "49(1)(g)"),
+        ("compelling_legitimate_interests", "second subparagraph"),
+    ],
+    ids=lambda value: value if "_" in value else None,
+)
+def test_derogation_is_a_warning_naming_its_ground(law, ground, article):
+    result = evaluate(record(location("IN", mechanism="derogation", derogation=ground)), law, TODAY)
+
+    assert result["status"] == "compliant"
+    assert codes(result) == ["DEROGATION_RELIED_ON"]
+    assert article in result["flags"][0]["message"]
+    assert only_location(result)["mechanism"] == "derogation"
+
+
+# --- copies of the transfer mechanism ---
+
+
+def test_missing_disclosable_copy_is_a_warning_for_scc_and_bcr_only(law):
+    asked = []
+
+    def copies_on_file(country):
+        asked.append(country)
+        return country == "KR"
+
+    rec = record(
+        scc("2021/914", "2024-03-01", country="IN"),
+        scc("2021/914", "2024-03-01", country="KR"),
+        location("SG", mechanism="bcr", approved_on="2020-01-01", tia_completed_on="2020-01-01"),
+        certified_us(TODAY),
+        location("NL"),
+    )
+    result = evaluate(rec, law, TODAY, copies_on_file=copies_on_file)
+
+    assert result["status"] == "compliant"
+    assert [(f["code"], f["country"]) for f in result["flags"]] == [
+        ("SCC_COPY_MISSING", "IN"),
+        ("SCC_COPY_MISSING", "SG"),
+    ]
+    assert sorted(asked) == ["IN", "KR", "SG"]
+
+
+def test_copies_are_not_checked_unless_asked(law):
+    result = evaluate(record(scc("2021/914", "2024-03-01")), law, TODAY)
+
+    assert codes(result) == []
+
+
+# --- shape and robustness ---
+
+
+def test_output_shape(law):
+    result = evaluate(
+        record(location("NL", "storage"), location("IN", "remote_access")), law, TODAY
+    )
+
+    assert set(result) == {"status", "as_of", "assumed_ended", "locations", "flags"}
+    assert result["as_of"] == "2026-11-24"
+    assert result["assumed_ended"] == []
+    assert result["locations"] == [
+        {
+            "country": "NL",
+            "activity": "storage",
+            "eea": True,
+            "mechanism": None,
+            "adequacy_decision": None,
+            "flags": [],
+        },
+        {
+            "country": "IN",
+            "activity": "remote_access",
+            "eea": False,
+            "mechanism": None,
+            "adequacy_decision": None,
+            "flags": result["flags"],
+        },
+    ]
+    (flag,) = result["flags"]
+    assert set(flag) == {"code", "severity", "country", "message"}
+    assert (flag["code"], flag["severity"], flag["country"]) == ("NO_SAFEGUARD", "error", "IN")
+    assert flag["message"].endswith(".")
+
+
+def test_top_level_flags_are_the_location_flags_in_order(law):
+    rec = record(
+        location("IN"),
+        scc("2021/914", "2024-03-01", tia=None, country="SG"),
+        location("US", mechanism="adequacy"),
+    )
+    result = evaluate(rec, law, TODAY)
+
+    assert result["flags"] == [f for loc in result["locations"] for f in loc["flags"]]
+    assert codes(result) == ["NO_SAFEGUARD", "TIA_MISSING", "ADEQUACY_CONDITION_UNMET"]
+
+
+def test_severity_table():
+    assert SEVERITY == {
+        "NO_SAFEGUARD": "error",
+        "ADEQUACY_NOT_IN_FORCE": "error",
+        "ADEQUACY_CONDITION_UNMET": "error",
+        "SCC_SUPERSEDED": "error",
+        "TIA_MISSING": "warning",
+        "DEROGATION_RELIED_ON": "warning",
+        "ADEQUACY_ENDING": "warning",
+        "CERTIFICATION_CHECK_STALE": "warning",
+        "SCC_COPY_MISSING": "warning",
+    }
+
+
+@pytest.mark.parametrize(
+    ("rec", "flags"),
+    [
+        pytest.param({}, [], id="empty-record"),
+        pytest.param({"locations": None}, [], id="locations-null"),
+        pytest.param(
+            {"locations": [{"country": "IN", "safeguard": None}]},
+            ["NO_SAFEGUARD"],
+            id="safeguard-null",
+        ),
+        pytest.param({"locations": [{}]}, ["NO_SAFEGUARD"], id="location-empty"),
+        pytest.param(
+            {"locations": [{"country": "IN", "safeguard": {"mechanism": "scc"}}]},
+            ["NO_SAFEGUARD", "TIA_MISSING"],
+            id="scc-bare",
+        ),
+        pytest.param(
+            {"locations": [{"country": "IN", "safeguard": {"mechanism": "bcr"}}]},
+            ["NO_SAFEGUARD", "TIA_MISSING"],
+            id="bcr-bare",
+        ),
+        pytest.param(
+            {"locations": [{"country": "IN", "safeguard": {"mechanism": "derogation"}}]},
+            ["DEROGATION_RELIED_ON"],
+            id="derogation-bare",
+        ),
+        pytest.param(
+            {"locations": [{"country": "US", "safeguard": {"mechanism": "adequacy"}}]},
+            ["ADEQUACY_CONDITION_UNMET"],
+            id="adequacy-bare",
+        ),
+        pytest.param(
+            {"locations": [{"country": "IN", "safeguard": {}}]},
+            ["NO_SAFEGUARD"],
+            id="safeguard-empty",
+        ),
+    ],
+)
+def test_missing_optional_fields_never_crash(law, rec, flags):
+    result = evaluate(rec, law, TODAY)
+
+    assert codes(result) == flags
+
+
+# --- status and the register ---
+
+
+@pytest.mark.parametrize(
+    ("effective_on", "retired_on", "status"),
+    [
+        pytest.param("2026-11-25", None, "proposed", id="before-effective"),
+        pytest.param("2026-11-24", None, "active", id="effective-today"),
+        pytest.param("2020-01-01", "2026-11-25", "active", id="retiring-tomorrow"),
+        pytest.param("2020-01-01", "2026-11-24", "retired", id="retired-today"),
+        pytest.param("2027-01-01", "2026-01-01", "retired", id="retired-before-effective"),
+        pytest.param(None, None, "active", id="no-effective-date"),
+    ],
+)
+def test_status_on(effective_on, retired_on, status):
+    rec = {"effective_on": effective_on, "retired_on": retired_on}
+
+    assert status_on(rec, TODAY) == status
+
+
+def test_register_summary_and_flagged_list(law):
+    records = [
+        record(location("NL"), certified_us(TODAY), id="ok-active"),
+        record(location("IN"), location("SG"), id="bad-active", name="Bad Active"),
+        record(location("IN"), effective_on="2027-01-01", id="bad-proposed"),
+        record(location("CH"), effective_on="2027-01-01", id="ok-proposed"),
+        record(scc("2021/914", "2024-03-01", tia=None), id="warned-active"),
+        record(location("IN"), retired_on="2026-01-01", id="bad-retired"),
+        record(location("US", mechanism="adequacy"), id="unmet-active"),
+    ]
+
+    report = evaluate_register(records, law, TODAY)
+
+    assert report["as_of"] == "2026-11-24"
+    assert report["assumed_ended"] == []
+    assert report["summary"] == {
+        "total": 6,
+        "active": 4,
+        "proposed": 2,
+        "compliant": 3,
+        "flagged": 3,
+        "active_flagged": 2,
+        "by_flag": {"ADEQUACY_CONDITION_UNMET": 1, "NO_SAFEGUARD": 2, "TIA_MISSING": 1},
+    }
+    assert [(f["id"], f["status"]) for f in report["flagged"]] == [
+        ("bad-active", "active"),
+        ("bad-proposed", "proposed"),
+        ("unmet-active", "active"),
+    ]
+    first = report["flagged"][0]
+    assert set(first) == {"id", "name", "status", "compliance"}
+    assert first["name"] == "Bad Active"
+    assert first["compliance"] == evaluate(records[1], law, TODAY)
+
+
+def test_register_what_if_the_dpf_falls(law):
+    records = [record(certified_us(TODAY), id=f"us-{n}") for n in range(3)]
+    ended = frozenset({"us-dpf-2023"})
+
+    report = evaluate_register(records, law, TODAY, assume_ended=ended)
+
+    assert report["assumed_ended"] == ["us-dpf-2023"]
+    assert report["summary"]["active_flagged"] == 3
+    assert report["summary"]["by_flag"] == {"ADEQUACY_NOT_IN_FORCE": 3}
+    assert report["flagged"][0]["compliance"] == evaluate(
+        records[0], law, TODAY, assume_ended=ended
+    )
+
+
+def test_register_of_nothing(law):
+    report = evaluate_register(iter([]), law, TODAY)
+
+    assert report["summary"] == {
+        "total": 0,
+        "active": 0,
+        "proposed": 0,
+        "compliant": 0,
+        "flagged": 0,
+        "active_flagged": 0,
+        "by_flag": {},
+    }
+    assert report["flagged"] == []
+
+
+# --- dependencies ---
+
+
+def test_compliance_imports_only_the_standard_library_and_the_law_model():
+    tree = ast.parse(Path(compliance.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+
+    ours = {name for name in imported if name.split(".")[0] == "registry"}
+    others = {name.split(".")[0] for name in imported - ours}
+    assert ours <= {"registry.law.model", "registry.errors"}
+    assert others <= set(sys.stdlib_module_names)
+    assert not others & {"flask", "sqlite3", "sqlite_utils"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -70,7 +70,7 @@ class _Context:
         self._eea: dict[str, bool] = {}
         self._in_force: dict[str, tuple[AdequacyDecision, ...]] = {}
 
-    def date(self, value: Any) -> date | None:
+    def day(self, value: Any) -> date | None:
         try:
             return self._dates[value]
         except KeyError:
@@ -90,8 +90,8 @@ class _Context:
         """Decisions in force for `country` on the date, minus the assumed-ended, oldest first."""
         cached = self._in_force.get(country)
         if cached is None:
-            # decisions_in_force(territory=None) means "all territories": never ask with an
-            # empty country.
+            # No country means no decisions: Law.decisions_in_force reads a missing territory
+            # as "every territory".
             pool = self.law.decisions_for(country) if country else ()
             cached = self._in_force[country] = tuple(
                 d for d in pool if d.in_force_on(self.on) and d.id not in self.assume_ended
@@ -229,7 +229,7 @@ def _certification(
             f"certification is not attested.",
         )
         return
-    checked = ctx.date(safeguard.get("certification_checked_on"))
+    checked = ctx.day(safeguard.get("certification_checked_on"))
     if checked is None:
         loc.flag(
             "ADEQUACY_CONDITION_UNMET",
@@ -269,7 +269,7 @@ def _adequacy_applies(loc: _Location, ctx: _Context, decision: AdequacyDecision)
 def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
     on = ctx.on
     version_id = safeguard.get("scc_version")
-    signed = ctx.date(safeguard.get("signed_on"))
+    signed = ctx.day(safeguard.get("signed_on"))
     version = ctx.law.scc_version(version_id) if version_id else None
     if version is None:
         loc.flag(
@@ -314,7 +314,7 @@ def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
 
 def _bcr(loc: _Location, safeguard: dict, ctx: _Context) -> None:
     on = ctx.on
-    approved = ctx.date(safeguard.get("approved_on"))
+    approved = ctx.day(safeguard.get("approved_on"))
     if approved is None:
         loc.flag(
             "NO_SAFEGUARD",
@@ -331,7 +331,7 @@ def _bcr(loc: _Location, safeguard: dict, ctx: _Context) -> None:
 
 
 def _tia(loc: _Location, safeguard: dict, ctx: _Context, tool: str) -> None:
-    done = ctx.date(safeguard.get("tia_completed_on"))
+    done = ctx.day(safeguard.get("tia_completed_on"))
     if done is None:
         loc.flag(
             "TIA_MISSING",
@@ -457,6 +457,21 @@ def status_on(record: dict, on: date) -> str:
     return _status(record, on, _parse_date)
 
 
+def evaluate_each(
+    records: Iterable[dict],
+    law: Law,
+    on: date,
+    *,
+    assume_ended: frozenset[str] = frozenset(),
+) -> Iterator[tuple[dict, str, dict]]:
+    """`(record, status, compliance)` for every record not retired on `on`, sharing caches."""
+    ctx = _Context(law, on, assume_ended)
+    for record in records:
+        status = _status(record, on, ctx.day)
+        if status != "retired":
+            yield record, status, _evaluate(record, ctx)
+
+
 def evaluate_register(
     records: Iterable[dict],
     law: Law,
@@ -468,16 +483,11 @@ def evaluate_register(
 
     Retired sub-processors are left out.
     """
-    ctx = _Context(law, on, assume_ended)
     counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
     active_flagged = 0
     by_flag: dict[str, int] = {}
     flagged: list[dict] = []
-    for record in records:
-        status = _status(record, on, ctx.date)
-        if status == "retired":
-            continue
-        compliance = _evaluate(record, ctx)
+    for record, status, compliance in evaluate_each(records, law, on, assume_ended=assume_ended):
         counts["total"] += 1
         counts[status] += 1
         counts[compliance["status"]] += 1
@@ -496,7 +506,7 @@ def evaluate_register(
             )
     return {
         "as_of": on.isoformat(),
-        "assumed_ended": sorted(ctx.assume_ended),
+        "assumed_ended": sorted(frozenset(assume_ended)),
         "summary": {
             **counts,
             "active_flagged": active_flagged,

@@ -125,9 +125,12 @@ class Registry:
         today = self.today().isoformat()
         conn = self.db.connection()
         cached = self._snapshot
-        if cached is not None and cached.today == today:
-            if db.current_revision(conn) == cached.revision:
-                return cached
+        if (
+            cached is not None
+            and cached.today == today
+            and db.current_revision(conn) == cached.revision
+        ):
+            return cached
         with self._lock, self.db.snapshot():
             revision = db.current_revision(conn)
             cached = self._snapshot
@@ -141,9 +144,8 @@ class Registry:
     def _build(self, conn, revision: int, today: str, law: Law) -> Snapshot:
         on = date.fromisoformat(today)
         verdicts, statuses, allowed = {}, {}, []
-        for record in subprocessor_store.iter_current(conn, today):
-            verdict = compliance.evaluate(record, law, on)
-            status = compliance.status_on(record, on)
+        records = subprocessor_store.iter_current(conn, today)
+        for record, status, verdict in compliance.evaluate_each(records, law, on):
             verdicts[record["id"]] = verdict
             statuses[record["id"]] = status
             if status == "active" and verdict["status"] == "compliant":

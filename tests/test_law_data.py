@@ -1,0 +1,699 @@
+"""The reference law in data/: its facts, its sources, and how strictly it is loaded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from registry.law import (
+    DECISIONS_FILE,
+    DEFAULT_DATA_DIR,
+    DEMO_CATALOGUE_FILE,
+    LAW_FILES,
+    MEMBERSHIP_FILE,
+    SCC_FILE,
+    Law,
+    LawDataError,
+    countries,
+    law_from_records,
+    law_to_records,
+    load_demo_catalogue,
+    load_law,
+    taxonomy,
+)
+
+DAY = timedelta(days=1)
+
+# First day inside the EEA, per transfer-law.md section 1; AT, FI and SE joined the EEA
+# Agreement on 1994-01-01 as EFTA States, a year before their EU accession.
+EEA_FROM = {
+    **dict.fromkeys(["BE", "DE", "FR", "IT", "LU", "NL"], date(1958, 1, 1)),
+    **dict.fromkeys(["DK", "IE", "GB"], date(1973, 1, 1)),
+    "GR": date(1981, 1, 1),
+    **dict.fromkeys(["ES", "PT"], date(1986, 1, 1)),
+    **dict.fromkeys(["AT", "FI", "SE", "IS", "NO"], date(1994, 1, 1)),
+    "LI": date(1995, 5, 1),
+    **dict.fromkeys(["CY", "CZ", "EE", "HU", "LV", "LT", "MT", "PL", "SK", "SI"], date(2004, 5, 1)),
+    **dict.fromkeys(["BG", "RO"], date(2007, 1, 1)),
+    "HR": date(2013, 7, 1),
+}
+
+# transfer-law.md section 2: id -> (territory, in force from).
+DECISIONS = {
+    "ch-2000": ("CH", date(2000, 7, 26)),
+    "us-safe-harbour-2000": ("US", date(2000, 7, 26)),
+    "ca-2002": ("CA", date(2001, 12, 20)),
+    "ar-2003": ("AR", date(2003, 6, 30)),
+    "gg-2003": ("GG", date(2003, 11, 21)),
+    "im-2004": ("IM", date(2004, 4, 28)),
+    "je-2008": ("JE", date(2008, 5, 8)),
+    "fo-2010": ("FO", date(2010, 3, 5)),
+    "ad-2010": ("AD", date(2010, 10, 19)),
+    "il-2011": ("IL", date(2011, 1, 31)),
+    "uy-2012": ("UY", date(2012, 8, 21)),
+    "nz-2012": ("NZ", date(2012, 12, 19)),
+    "us-privacy-shield-2016": ("US", date(2016, 7, 12)),
+    "jp-2019": ("JP", date(2019, 1, 23)),
+    "gb-2021": ("GB", date(2021, 6, 28)),
+    "kr-2021": ("KR", date(2021, 12, 17)),
+    "us-dpf-2023": ("US", date(2023, 7, 10)),
+    "epo-2025": (None, date(2025, 7, 15)),
+    "br-2026": ("BR", date(2026, 1, 26)),
+}
+UNVERIFIED = {"epo-2025", "br-2026"}
+US_DECISIONS = {"us-safe-harbour-2000", "us-privacy-shield-2016", "us-dpf-2023"}
+
+
+@pytest.fixture(scope="module")
+def law() -> Law:
+    return load_law()
+
+
+def us_decisions_on(law: Law, on: date) -> list[str]:
+    return [d.id for d in law.decisions_in_force(on, "US")]
+
+
+# EEA membership
+
+
+@pytest.mark.parametrize("country", sorted(EEA_FROM))
+def test_country_is_eea_from_its_accession_and_not_the_day_before(law: Law, country: str) -> None:
+    joined = EEA_FROM[country]
+    assert not law.is_eea(country, joined - DAY)
+    assert law.is_eea(country, joined)
+    assert law.is_eea(country, date(2020, 12, 31))
+
+
+def test_eea_today_is_eu27_plus_iceland_liechtenstein_norway(law: Law) -> None:
+    expected = sorted(set(EEA_FROM) - {"GB"})
+    assert len(expected) == 30
+    assert law.eea_countries(date(2026, 1, 1)) == expected
+
+
+def test_gb_left_at_the_end_of_the_brexit_transition(law: Law) -> None:
+    assert law.is_eea("GB", date(2020, 1, 31))
+    assert law.is_eea("GB", date(2020, 2, 1))
+    assert law.is_eea("GB", date(2020, 12, 31))
+    assert not law.is_eea("GB", date(2021, 1, 1))
+    (membership,) = [m for m in law.memberships if m.country == "GB"]
+    assert membership.member_until == date(2020, 12, 31)
+
+
+def test_croatia_joined_on_2013_07_01(law: Law) -> None:
+    assert not law.is_eea("HR", date(2013, 6, 30))
+    assert law.is_eea("HR", date(2013, 7, 1))
+
+
+def test_greece_is_gr_and_el_is_not_a_country(law: Law) -> None:
+    assert law.is_eea("GR", date(2026, 1, 1))
+    assert not law.is_eea("EL", date(2026, 1, 1))
+    assert "EL" not in {m.country for m in law.memberships}
+    assert "UK" not in {m.country for m in law.memberships}
+
+
+def test_austria_finland_sweden_note_the_eea_date_before_eu_accession(law: Law) -> None:
+    for membership in law.memberships:
+        if membership.country in {"AT", "FI", "SE"}:
+            assert membership.member_from == date(1994, 1, 1)
+            assert "1995" in membership.note
+            assert "OJ L 1, 3.1.1994" in membership.source
+
+
+def test_every_membership_has_a_source(law: Law) -> None:
+    assert len(law.memberships) == 31
+    for membership in law.memberships:
+        assert "OJ " in membership.source or "CELEX" in membership.source
+        assert "https://eur-lex.europa.eu/" in membership.source
+        assert countries.is_country(membership.country)
+
+
+# Adequacy decisions
+
+
+def test_every_decision_of_transfer_law_is_present_with_its_dates(law: Law) -> None:
+    assert {d.id for d in law.decisions} == set(DECISIONS)
+    for decision_id, (territory, in_force_from) in DECISIONS.items():
+        decision = law.decision(decision_id)
+        assert decision is not None
+        assert decision.territory == territory, decision_id
+        assert decision.in_force_from == in_force_from, decision_id
+        assert not decision.in_force_on(in_force_from - DAY), decision_id
+        assert decision.in_force_on(in_force_from), decision_id
+
+
+def test_safe_harbour_ended_with_schrems_i(law: Law) -> None:
+    decision = law.decision("us-safe-harbour-2000")
+    assert decision.ended_on == date(2015, 10, 6)
+    assert "C-362/14" in decision.ended_by
+    assert us_decisions_on(law, date(2015, 10, 5)) == ["us-safe-harbour-2000"]
+    assert us_decisions_on(law, date(2015, 10, 6)) == []
+
+
+def test_privacy_shield_ended_with_schrems_ii(law: Law) -> None:
+    decision = law.decision("us-privacy-shield-2016")
+    assert decision.ended_on == date(2020, 7, 16)
+    assert "C-311/18" in decision.ended_by
+    assert us_decisions_on(law, date(2020, 7, 15)) == ["us-privacy-shield-2016"]
+    assert us_decisions_on(law, date(2020, 7, 16)) == []
+
+
+def test_no_us_decision_between_schrems_ii_and_the_dpf(law: Law) -> None:
+    day = date(2020, 7, 16)
+    while day <= date(2023, 7, 9):
+        assert us_decisions_on(law, day) == [], day
+        day += DAY
+    assert us_decisions_on(law, date(2023, 7, 10)) == ["us-dpf-2023"]
+    assert us_decisions_on(law, date(2026, 11, 24)) == ["us-dpf-2023"]
+
+
+def test_us_decisions_require_certification_and_others_do_not(law: Law) -> None:
+    for decision in law.decisions:
+        expected = "certification" if decision.id in US_DECISIONS else None
+        assert decision.condition == expected, decision.id
+
+
+def test_gb_2021_runs_until_2031_12_27(law: Law) -> None:
+    decision = law.decision("gb-2021")
+    assert decision.expires_on == date(2031, 12, 27)
+    assert decision.in_force_on(date(2031, 12, 27))
+    assert not decision.in_force_on(date(2031, 12, 28))
+    assert "2025-06-27" in decision.notes
+    assert "2025-12-27" in decision.notes
+
+
+def test_gb_had_neither_eea_nor_adequacy_before_the_2021_decision(law: Law) -> None:
+    on = date(2021, 3, 1)
+    assert not law.is_eea("GB", on)
+    assert law.decisions_in_force(on, "GB") == []
+    assert [d.id for d in law.decisions_in_force(date(2021, 6, 28), "GB")] == ["gb-2021"]
+
+
+def test_only_the_unverified_decisions_are_marked_so(law: Law) -> None:
+    for decision in law.decisions:
+        assert decision.verified == (decision.id not in UNVERIFIED), decision.id
+    for decision_id in UNVERIFIED:
+        assert "unverified" in law.decision(decision_id).notes
+
+
+def test_the_european_patent_organisation_has_no_territory(law: Law) -> None:
+    decision = law.decision("epo-2025")
+    assert decision.territory is None
+    assert "European Patent Organisation" in decision.territory_name
+    assert decision in law.decisions_in_force(date(2025, 7, 15))
+
+
+def test_every_decision_has_a_source_matching_its_instrument(law: Law) -> None:
+    for decision in law.decisions:
+        assert decision.source_url.startswith("https://"), decision.id
+        if not decision.verified:
+            continue
+        year, number = re.search(r"(\d{4})/(\d+)", decision.instrument).groups()
+        assert decision.source_url.startswith("https://eur-lex.europa.eu/eli/dec"), decision.id
+        assert decision.source_url.endswith(f"/{year}/{number}/oj"), decision.id
+
+
+def test_ended_decisions_cite_the_judgment(law: Law) -> None:
+    ended = {d.id: d for d in law.decisions if d.ended_on is not None}
+    assert set(ended) == {"us-safe-harbour-2000", "us-privacy-shield-2016"}
+    for decision in ended.values():
+        assert decision.ended_on.isoformat() in decision.ended_by
+        assert "ECLI:EU:C:" in decision.notes
+
+
+def test_brazil_decision_is_in_force_from_2026_01_26(law: Law) -> None:
+    assert law.decisions_in_force(date(2026, 1, 25), "BR") == []
+    assert [d.id for d in law.decisions_in_force(date(2026, 1, 26), "BR")] == ["br-2026"]
+
+
+# Standard Contractual Clauses
+
+
+def test_scc_2021_914(law: Law) -> None:
+    version = law.scc_version("2021/914")
+    assert version.applies_from == date(2021, 6, 27)
+    assert version.concluded_before is None
+    assert version.valid_until is None
+    assert version.modules == (1, 2, 3, 4)
+    assert version.source_url == "https://eur-lex.europa.eu/eli/dec_impl/2021/914/oj"
+    assert "Clause 8.3" in version.notes
+    assert "Art. 4(4)" in version.notes
+
+
+@pytest.mark.parametrize("version_id", ["2001/497/EC", "2004/915/EC", "2010/87/EU"])
+def test_old_scc_sets_follow_the_transition(law: Law, version_id: str) -> None:
+    version = law.scc_version(version_id)
+    assert version.concluded_before == date(2021, 9, 27)
+    assert version.valid_until == date(2022, 12, 27)
+    assert version.modules == ()
+    assert version.applies_from < date(2021, 6, 27)
+    number = version_id.rsplit("/", 1)[0]
+    assert version.source_url == f"https://eur-lex.europa.eu/eli/dec/{number}/oj"
+
+
+def test_exactly_four_scc_versions(law: Law) -> None:
+    assert {s.id for s in law.scc_versions} == {
+        "2021/914",
+        "2001/497/EC",
+        "2004/915/EC",
+        "2010/87/EU",
+    }
+
+
+# Version and stored rows
+
+
+def test_version_is_the_sha256_of_the_law_files_sorted_by_name(law: Law) -> None:
+    assert list(LAW_FILES) == sorted([MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE])
+    digest = hashlib.sha256()
+    for name in LAW_FILES:
+        digest.update((DEFAULT_DATA_DIR / name).read_bytes())
+    assert law.version == digest.hexdigest()
+
+
+def test_version_changes_with_the_bytes(tmp_path: Path, law: Law) -> None:
+    data = copy_data(tmp_path)
+    path = data / SCC_FILE
+    path.write_bytes(path.read_bytes() + b"\n")
+    changed = load_law(data)
+    assert changed.version != law.version
+    assert changed == Law(law.memberships, law.decisions, law.scc_versions, changed.version)
+
+
+def test_records_round_trip_exactly(law: Law) -> None:
+    records = law_to_records(law)
+    assert set(records) == {"memberships", "decisions", "scc_versions"}
+    through_json = json.loads(json.dumps(records))
+    assert through_json == records
+    restored = law_from_records(through_json, law.version)
+    assert restored == law
+    assert restored.memberships == law.memberships
+    assert restored.decisions == law.decisions
+    assert restored.scc_versions == law.scc_versions
+    assert restored.version == law.version
+    assert law_to_records(restored) == records
+
+
+def test_records_hold_iso_dates_and_lists(law: Law) -> None:
+    records = law_to_records(law)
+    (gb,) = [r for r in records["memberships"] if r["country"] == "GB"]
+    assert gb["member_from"] == "1973-01-01"
+    assert gb["member_until"] == "2020-12-31"
+    (dpf,) = [r for r in records["decisions"] if r["id"] == "us-dpf-2023"]
+    assert dpf["in_force_from"] == "2023-07-10"
+    assert dpf["ended_on"] is None
+    assert dpf["verified"] is True
+    (scc,) = [r for r in records["scc_versions"] if r["id"] == "2021/914"]
+    assert scc["modules"] == [1, 2, 3, 4]
+
+
+def test_records_from_sqlite_style_values_restore_the_same_law(law: Law) -> None:
+    records = law_to_records(law)
+    for row in records["decisions"]:
+        row["verified"] = int(row["verified"])
+    for row in records["scc_versions"]:
+        row["modules"] = json.dumps(row["modules"])
+        row["verified"] = int(row["verified"])
+    assert law_from_records(records, law.version) == law
+
+
+# Strict loading of broken copies
+
+
+def copy_data(tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    target.mkdir()
+    for name in (*LAW_FILES, DEMO_CATALOGUE_FILE):
+        shutil.copyfile(DEFAULT_DATA_DIR / name, target / name)
+    return target
+
+
+def edit(path: Path, change: Callable[[Any], None]) -> None:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    change(document)
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def index_of(rows: list[dict], key: str, value: str) -> int:
+    return next(i for i, row in enumerate(rows) if row[key] == value)
+
+
+def set_membership(country: str, field: str, value: Any) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        rows = document["memberships"]
+        rows[index_of(rows, "country", country)][field] = value
+
+    return change
+
+
+def set_decision(decision_id: str, field: str, value: Any) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        rows = document["decisions"]
+        rows[index_of(rows, "id", decision_id)][field] = value
+
+    return change
+
+
+def drop_membership_field(country: str, field: str) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        rows = document["memberships"]
+        del rows[index_of(rows, "country", country)][field]
+
+    return change
+
+
+def duplicate_decision(document: Any) -> None:
+    document["decisions"].append(dict(document["decisions"][0]))
+
+
+def duplicate_scc(document: Any) -> None:
+    document["versions"].append(dict(document["versions"][0]))
+
+
+def overlapping_gb(document: Any) -> None:
+    document["memberships"].append(
+        {"country": "GB", "member_from": "2020-06-01", "member_until": None, "source": "x"}
+    )
+
+
+def rows_index(document_rows: str, key: str, value: str) -> Callable[[], int]:
+    def find() -> int:
+        rows = json.loads((DEFAULT_DATA_DIR / document_rows).read_text(encoding="utf-8"))
+        top = next(v for k, v in rows.items() if k != "description")
+        return index_of(top, key, value)
+
+    return find
+
+
+GR = rows_index(MEMBERSHIP_FILE, "country", "GR")
+HR = rows_index(MEMBERSHIP_FILE, "country", "HR")
+DPF = rows_index(DECISIONS_FILE, "id", "us-dpf-2023")
+SAFE_HARBOUR = rows_index(DECISIONS_FILE, "id", "us-safe-harbour-2000")
+GB_2021 = rows_index(DECISIONS_FILE, "id", "gb-2021")
+BR = rows_index(DECISIONS_FILE, "id", "br-2026")
+
+BROKEN = [
+    pytest.param(
+        MEMBERSHIP_FILE,
+        set_membership("GR", "country", "EL"),
+        lambda: f"/memberships/{GR()}/country",
+        "did you mean GR?",
+        id="EL-for-Greece",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        set_membership("HR", "member_from", "2013-02-30"),
+        lambda: f"/memberships/{HR()}/member_from",
+        "not a valid date",
+        id="impossible-date",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        set_membership("HR", "member_from", "1.7.2013"),
+        lambda: f"/memberships/{HR()}/member_from",
+        "YYYY-MM-DD",
+        id="not-iso-date",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        drop_membership_field("HR", "source"),
+        lambda: f"/memberships/{HR()}/source",
+        "missing",
+        id="missing-source",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        set_membership("HR", "source", "  "),
+        lambda: f"/memberships/{HR()}/source",
+        "empty",
+        id="blank-source",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        set_membership("HR", "member_until", "2013-06-30"),
+        lambda: f"/memberships/{HR()}/member_until",
+        "before member_from",
+        id="until-before-from",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        set_membership("HR", "joined", "2013"),
+        lambda: f"/memberships/{HR()}/joined",
+        "unknown field",
+        id="unknown-field",
+    ),
+    pytest.param(
+        MEMBERSHIP_FILE,
+        overlapping_gb,
+        lambda: "/memberships/31/member_from",
+        "overlaps",
+        id="overlapping-periods",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        duplicate_decision,
+        lambda: f"/decisions/{len(DECISIONS)}/id",
+        "duplicate id 'ch-2000'",
+        id="duplicate-id",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2021", "territory", "UK"),
+        lambda: f"/decisions/{GB_2021()}/territory",
+        "did you mean GB?",
+        id="UK-for-United-Kingdom",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-dpf-2023", "condition", "certified"),
+        lambda: f"/decisions/{DPF()}/condition",
+        "unknown condition",
+        id="unknown-condition",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-safe-harbour-2000", "in_force_from", "2016-01-01"),
+        lambda: f"/decisions/{SAFE_HARBOUR()}/ended_on",
+        "after in_force_from",
+        id="in-force-after-ended",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-safe-harbour-2000", "ended_by", None),
+        lambda: f"/decisions/{SAFE_HARBOUR()}/ended_by",
+        "both or neither",
+        id="ended-without-judgment",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-dpf-2023", "source_url", ""),
+        lambda: f"/decisions/{DPF()}/source_url",
+        "empty",
+        id="missing-source-url",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-dpf-2023", "verified", "yes"),
+        lambda: f"/decisions/{DPF()}/verified",
+        "true or false",
+        id="verified-not-boolean",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("br-2026", "notes", None),
+        lambda: f"/decisions/{BR()}/notes",
+        "unverified",
+        id="unverified-without-reason",
+    ),
+    pytest.param(
+        SCC_FILE,
+        lambda document: document["versions"][0].update(modules=[1, 2, 5]),
+        lambda: "/versions/0/modules/2",
+        "module number 1-4",
+        id="unknown-scc-module",
+    ),
+    pytest.param(
+        SCC_FILE,
+        duplicate_scc,
+        lambda: "/versions/4/id",
+        "duplicate id",
+        id="duplicate-scc-id",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file_name", "change", "pointer", "message"), BROKEN)
+def test_load_law_rejects_a_broken_copy(
+    tmp_path: Path,
+    file_name: str,
+    change: Callable[[Any], None],
+    pointer: Callable[[], str],
+    message: str,
+) -> None:
+    data = copy_data(tmp_path)
+    edit(data / file_name, change)
+    with pytest.raises(LawDataError) as caught:
+        load_law(data)
+    error = caught.value
+    assert error.file == file_name
+    assert error.path == data / file_name
+    assert error.pointer == pointer()
+    assert message in error.detail
+    assert file_name in str(error)
+    assert pointer() in str(error)
+
+
+def test_load_law_rejects_invalid_json(tmp_path: Path) -> None:
+    data = copy_data(tmp_path)
+    path = data / DECISIONS_FILE
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(LawDataError, match="not valid JSON") as caught:
+        load_law(data)
+    assert caught.value.file == DECISIONS_FILE
+    assert caught.value.pointer == ""
+
+
+def test_load_law_rejects_duplicate_keys(tmp_path: Path) -> None:
+    data = copy_data(tmp_path)
+    path = data / SCC_FILE
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('"id": "2021/914",', '"id": "2021/914", "id": "x",', 1))
+    with pytest.raises(LawDataError, match="duplicate key 'id'") as caught:
+        load_law(data)
+    assert caught.value.file == SCC_FILE
+
+
+def test_load_law_names_a_missing_file(tmp_path: Path) -> None:
+    data = copy_data(tmp_path)
+    (data / MEMBERSHIP_FILE).unlink()
+    with pytest.raises(LawDataError, match="cannot read") as caught:
+        load_law(data)
+    assert caught.value.file == MEMBERSHIP_FILE
+
+
+def test_law_data_error_is_a_value_error() -> None:
+    assert issubclass(LawDataError, ValueError)
+
+
+def test_load_law_accepts_a_string_directory(tmp_path: Path, law: Law) -> None:
+    assert load_law(str(copy_data(tmp_path))) == law
+
+
+# Demo catalogue
+
+PRODUCT_FIELDS = {
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "locations",
+    "effective_on",
+}
+SERVICES = {
+    "hosting",
+    "database_management",
+    "email_delivery",
+    "customer_support",
+    "monitoring",
+    "analytics",
+    "payments",
+    "identity",
+    "other",
+}
+ACTIVITIES = {"storage", "processing", "remote_access", "backup"}
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> list[dict]:
+    return load_demo_catalogue()
+
+
+def test_demo_catalogue_bodies_use_only_contract_fields(catalogue: list[dict]) -> None:
+    assert len(catalogue) == 4
+    assert len({entry["name"] for entry in catalogue}) == 4
+    for entry in catalogue:
+        assert set(entry) == PRODUCT_FIELDS
+        assert entry["service"] in SERVICES
+        assert date.fromisoformat(entry["effective_on"]) < date(2026, 1, 1)
+        for location in entry["locations"]:
+            assert location["activity"] in ACTIVITIES
+
+
+def test_demo_catalogue_countries_and_categories_are_valid(catalogue: list[dict]) -> None:
+    for entry in catalogue:
+        assert entry["data_categories"]
+        for key in entry["data_categories"]:
+            assert taxonomy.is_data_category(key), key
+        for location in entry["locations"]:
+            assert countries.is_country(location["country"]), location
+
+
+def test_demo_catalogue_covers_eea_adequacy_scc_and_one_missing_safeguard(
+    law: Law, catalogue: list[dict]
+) -> None:
+    on = date(2026, 11, 1)
+    mechanisms: dict[str, set[str | None]] = {}
+    unsafe = set()
+    for entry in catalogue:
+        for location in entry["locations"]:
+            safeguard = location.get("safeguard")
+            if law.is_eea(location["country"], on):
+                assert safeguard is None, entry["name"]
+                continue
+            mechanisms.setdefault(entry["service"], set()).add(safeguard and safeguard["mechanism"])
+            if safeguard is None:
+                assert law.decisions_in_force(on, location["country"]) == []
+                unsafe.add(entry["name"])
+    assert unsafe == {"Relaywise"}
+    assert "hosting" not in mechanisms
+    assert mechanisms["database_management"] == {"adequacy"}
+    assert mechanisms["customer_support"] == {"scc"}
+
+
+def test_demo_catalogue_safeguards_refer_to_the_law(law: Law, catalogue: list[dict]) -> None:
+    safeguards = [
+        location["safeguard"]
+        for entry in catalogue
+        for location in entry["locations"]
+        if "safeguard" in location
+    ]
+    (adequacy,) = [s for s in safeguards if s["mechanism"] == "adequacy"]
+    assert adequacy["adequacy_decision"] == "us-dpf-2023"
+    assert adequacy["certified"] is True
+    assert date.fromisoformat(adequacy["certification_checked_on"]).year == 2026
+    (scc,) = [s for s in safeguards if s["mechanism"] == "scc"]
+    version = law.scc_version(scc["scc_version"])
+    assert scc["scc_module"] in version.modules
+    assert date.fromisoformat(scc["signed_on"]) >= version.applies_from
+    assert date.fromisoformat(scc["tia_completed_on"]) <= date.fromisoformat(scc["signed_on"])
+
+
+def test_load_demo_catalogue_rejects_a_bad_country(tmp_path: Path) -> None:
+    data = copy_data(tmp_path)
+    edit(
+        data / DEMO_CATALOGUE_FILE,
+        lambda document: document["subprocessors"][2]["locations"][1].update(country="uk"),
+    )
+    with pytest.raises(LawDataError, match="did you mean GB") as caught:
+        load_demo_catalogue(data)
+    assert caught.value.file == DEMO_CATALOGUE_FILE
+    assert caught.value.pointer == "/subprocessors/2/locations/1/country"
+
+
+def test_load_demo_catalogue_rejects_an_unknown_data_category(tmp_path: Path) -> None:
+    data = copy_data(tmp_path)
+    edit(
+        data / DEMO_CATALOGUE_FILE,
+        lambda document: document["subprocessors"][0]["data_categories"].append("user.email"),
+    )
+    with pytest.raises(LawDataError, match="fideslang") as caught:
+        load_demo_catalogue(data)
+    assert caught.value.pointer.startswith("/subprocessors/0/data_categories/")

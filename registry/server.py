@@ -13,6 +13,10 @@ class RegistryServer(BaseApplication):
     def load_config(self):
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        # Newer gunicorns open a control socket at one fixed per-user path, which two
+        # servers on one machine would fight over; the registry does not use it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):
         from . import create_app

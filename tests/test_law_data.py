@@ -46,6 +46,18 @@ EEA_FROM = {
     "HR": date(2013, 7, 1),
 }
 
+# Territories with an ISO code of their own where EU law applies or applied, per
+# data/eea-membership.json: first and last day inside (None while still inside).
+TERRITORIES = {
+    "AX": (date(1994, 1, 1), None),
+    **dict.fromkeys(["GF", "GP", "MQ", "RE", "MF"], (date(1958, 1, 1), None)),
+    "YT": (date(2014, 1, 1), None),
+    "BL": (date(1958, 1, 1), date(2011, 12, 31)),
+    "GL": (date(1973, 1, 1), date(1985, 1, 31)),
+    "GI": (date(1973, 1, 1), date(2020, 12, 31)),
+}
+TERRITORIES_TODAY = {code for code, (_, until) in TERRITORIES.items() if until is None}
+
 # transfer-law.md section 2: id -> (territory, in force from).
 DECISIONS = {
     "ch-2000": ("CH", date(2000, 7, 26)),
@@ -95,7 +107,7 @@ def test_country_is_eea_from_its_accession_and_not_the_day_before(law: Law, coun
 def test_eea_today_is_eu27_plus_iceland_liechtenstein_norway(law: Law) -> None:
     expected = sorted(set(EEA_FROM) - {"GB"})
     assert len(expected) == 30
-    assert law.eea_countries(date(2026, 1, 1)) == expected
+    assert law.eea_countries(date(2026, 1, 1)) == sorted([*expected, *TERRITORIES_TODAY])
 
 
 def test_gb_left_at_the_end_of_the_brexit_transition(law: Law) -> None:
@@ -128,7 +140,7 @@ def test_austria_finland_sweden_note_the_eea_date_before_eu_accession(law: Law) 
 
 
 def test_every_membership_has_a_source(law: Law) -> None:
-    assert len(law.memberships) == 31
+    assert len(law.memberships) == 31 + len(TERRITORIES)
     for membership in law.memberships:
         assert "OJ " in membership.source or "CELEX" in membership.source
         assert "https://eur-lex.europa.eu/" in membership.source
@@ -452,7 +464,7 @@ BROKEN = [
     pytest.param(
         MEMBERSHIP_FILE,
         overlapping_gb,
-        lambda: "/memberships/31/member_from",
+        lambda: f"/memberships/{31 + len(TERRITORIES)}/member_from",
         "overlaps",
         id="overlapping-periods",
     ),
@@ -697,3 +709,62 @@ def test_load_demo_catalogue_rejects_an_unknown_data_category(tmp_path: Path) ->
     with pytest.raises(LawDataError, match="fideslang") as caught:
         load_demo_catalogue(data)
     assert caught.value.pointer.startswith("/subprocessors/0/data_categories/")
+
+
+# Territories with their own ISO code
+
+
+@pytest.mark.parametrize(
+    ("country", "on", "inside"),
+    [
+        pytest.param("RE", date(2026, 1, 1), True, id="RE-today"),
+        pytest.param("AX", date(2026, 1, 1), True, id="AX-today"),
+        pytest.param("GL", date(1980, 1, 1), True, id="GL-1980"),
+        pytest.param("GL", date(1985, 2, 1), False, id="GL-after-leaving"),
+        pytest.param("GL", date(2026, 1, 1), False, id="GL-today"),
+        pytest.param("GI", date(2020, 12, 31), True, id="GI-last-transition-day"),
+        pytest.param("GI", date(2021, 1, 1), False, id="GI-after-brexit"),
+        pytest.param("YT", date(2013, 12, 31), False, id="YT-still-an-OCT"),
+        pytest.param("YT", date(2014, 1, 1), True, id="YT-outermost-region"),
+        pytest.param("BL", date(2011, 12, 31), True, id="BL-last-day-outermost"),
+        pytest.param("BL", date(2012, 1, 1), False, id="BL-an-OCT"),
+        pytest.param("MF", date(2008, 1, 1), True, id="MF-after-leaving-guadeloupe"),
+        pytest.param("GF", date(2026, 1, 1), True, id="GF-today"),
+        pytest.param("GP", date(2026, 1, 1), True, id="GP-today"),
+        pytest.param("MQ", date(2026, 1, 1), True, id="MQ-today"),
+        pytest.param("MF", date(2026, 1, 1), True, id="MF-today"),
+        *(
+            pytest.param(code, date(2026, 1, 1), False, id=f"{code}-outside")
+            for code in ["PM", "NC", "PF", "WF", "TF", "AW", "CW", "SX", "BQ", "SJ", "FO"]
+        ),
+    ],
+)
+def test_territory_is_eea_on_a_date(law: Law, country: str, on: date, inside: bool) -> None:
+    assert law.is_eea(country, on) is inside
+
+
+@pytest.mark.parametrize("country", sorted(TERRITORIES))
+def test_territory_row_has_its_dates_and_a_note(law: Law, country: str) -> None:
+    (membership,) = [m for m in law.memberships if m.country == country]
+    first, last = TERRITORIES[country]
+    assert (membership.member_from, membership.member_until) == (first, last)
+    assert not law.is_eea(country, first - DAY)
+    assert law.is_eea(country, first)
+    if last is not None:
+        assert law.is_eea(country, last)
+        assert not law.is_eea(country, last + DAY)
+    assert membership.note
+    assert "https://eur-lex.europa.eu/" in membership.source
+
+
+def test_overseas_countries_and_territories_have_no_row(law: Law) -> None:
+    listed = {m.country for m in law.memberships}
+    assert listed.isdisjoint({"PM", "NC", "PF", "WF", "TF", "AW", "CW", "SX", "BQ", "SJ", "FO"})
+    (bl,) = [m for m in law.memberships if m.country == "BL"]
+    assert "2010/718/EU" in bl.source
+    (yt,) = [m for m in law.memberships if m.country == "YT"]
+    assert "2012/419/EU" in yt.source
+    (gl,) = [m for m in law.memberships if m.country == "GL"]
+    assert "OJ L 29, 1.2.1985" in gl.source
+    (ax,) = [m for m in law.memberships if m.country == "AX"]
+    assert "certainty" in ax.note

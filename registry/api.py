@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from copy import deepcopy
 
 import flask_smorest
 import marshmallow as ma
@@ -114,17 +116,85 @@ class StrictParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION)
 
+    def load_querystring(self, req, schema):
+        # webargs would silently keep the first of a repeated scalar parameter.
+        repeated = [
+            name
+            for name in req.args
+            if len(req.args.getlist(name)) > 1
+            and not isinstance(schema.fields.get(name), ma.fields.List)
+        ]
+        if repeated:
+            messages = {"query": {name: ["Give this parameter once."] for name in repeated}}
+            self.handle_error(
+                ma.ValidationError(messages), req, schema, error_status_code=422, error_headers=None
+            )
+        return super().load_querystring(req, schema)
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # Nesting deeper than the decoder's stack is the client's malformed body, not a 500.
+            raise json.JSONDecodeError("nested too deeply", "(body)", 0) from None
+
 
 class Blueprint(flask_smorest.Blueprint):
     """A resource's blueprint: roles per operation, error responses documented."""
 
     ARGUMENTS_PARSER = StrictParser()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_extra_parameters_doc)
+
+    def doc(self, **kwargs):
+        """Like flask-smorest's, but `parameters` add to the generated ones.
+
+        flask-smorest's manual doc replaces the whole list, which would drop the
+        query parameters documented from the arguments schema.
+        """
+        parameters = kwargs.pop("parameters", None)
+        document = super().doc(**kwargs)
+        if parameters is None:
+            return document
+
+        def decorator(func):
+            func = document(func)
+            func._apidoc = deepcopy(func._apidoc)
+            func._apidoc["extra_parameters"] = [
+                *func._apidoc.get("extra_parameters", []),
+                *parameters,
+            ]
+            return func
+
+        return decorator
+
+    @staticmethod
+    def _prepare_extra_parameters_doc(doc, doc_info, **kwargs):
+        for parameter in doc_info.get("extra_parameters", []):
+            doc.setdefault("parameters", []).append(parameter)
+        return doc
+
     def _check_not_modified(self, etag):
         # Keep the ETag so the 304 can carry it (flask-smorest drops it).
         if request.method in self.METHODS_CHECKING_NOT_MODIFIED and etag in request.if_none_match:
             g.not_modified_etag = etag
             raise NotModified
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """Parse arguments; a JSON body also documents 400, 413 and 415."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(func):
+            func = parse(func)
+            func = self.alt_response(400, response="BAD_REQUEST")(func)
+            func = self.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")(func)
+            return self.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")(func)
+
+        return decorator
 
     def roles(self, *roles: str):
         """Only these roles may call the operation; documents 401/403 and the bearer scheme."""

@@ -132,6 +132,12 @@ def _parse_date(ctx, param, value):
         raise click.BadParameter("expected YYYY-MM-DD") from None
 
 
+class CheckNotRun(click.ClickException):
+    """The report could not be made; exit 2, as exit 1 means an active sub-processor is flagged."""
+
+    exit_code = 2
+
+
 @click.command("check")
 @click.option("--as-of", callback=_parse_date, help="Evaluate under the law of this date.")
 @click.option(
@@ -148,7 +154,10 @@ def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: boo
     from .store import subprocessors as store
 
     state = _state()
-    law = state.law()
+    try:
+        law = state.law()
+    except RuntimeError as exc:
+        raise CheckNotRun(str(exc)) from exc
     unknown = [d for d in assume_ended if law.decision(d) is None]
     if unknown:
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
@@ -179,3 +188,7 @@ def _print_report(report: dict) -> None:
         for flag in item["compliance"]["flags"]:
             if flag["severity"] == "error":
                 click.echo(f"  {flag['code']} {flag['country']}: {flag['message']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -89,9 +89,9 @@ def problem(
     if errors is not None:
         body["errors"] = errors
     body.update(extensions)
-    response = Response(
-        json.dumps(body, ensure_ascii=False) + "\n", status=status, mimetype=PROBLEM_MEDIA_TYPE
-    )
+    # ASCII escapes: a pointer may echo a client's field name, lone surrogates included,
+    # which cannot be encoded as UTF-8.
+    response = Response(json.dumps(body) + "\n", status=status, mimetype=PROBLEM_MEDIA_TYPE)
     if headers:
         items = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,11 +26,15 @@ class Snapshot:
     revision: int
     today: str
     law: Law
-    verdicts: dict[str, dict]  # id -> compliance of every current sub-processor, today
-    statuses: dict[str, str]
+    verdicts: dict[str, tuple[int, dict]]  # id -> (version, today's compliance), not retired
     allowed: list[dict]  # active sub-processors with no error flag, in creation order
     _answers: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def verdict(self, record: dict) -> dict | None:
+        """Today's compliance of this exact version of the record, if the snapshot has it."""
+        cached = self.verdicts.get(record["id"])
+        return cached[1] if cached is not None and cached[0] == record["version"] else None
 
     def allowed_answer(
         self, data_category: str | None, service: str | None, country: str | None
@@ -105,7 +110,12 @@ class Registry:
 
     def law(self) -> Law:
         conn = self.db.connection()
-        version = law_store.current_version(conn)
+        try:
+            version = law_store.current_version(conn)
+        except sqlite3.OperationalError:
+            if db.schema_version(conn):
+                raise
+            version = None  # a file never initialised has no tables at all
         if version is None:
             raise RuntimeError("the database has no reference law: run `registry init`")
         return self._law(conn, version)
@@ -143,11 +153,10 @@ class Registry:
 
     def _build(self, conn, revision: int, today: str, law: Law) -> Snapshot:
         on = date.fromisoformat(today)
-        verdicts, statuses, allowed = {}, {}, []
+        verdicts, allowed = {}, []
         records = subprocessor_store.iter_current(conn, today)
         for record, status, verdict in compliance.evaluate_each(records, law, on):
-            verdicts[record["id"]] = verdict
-            statuses[record["id"]] = status
+            verdicts[record["id"]] = (record["version"], verdict)
             if status == "active" and verdict["status"] == "compliant":
                 allowed.append(
                     {
@@ -158,4 +167,4 @@ class Registry:
                         "data_categories": record["data_categories"],
                     }
                 )
-        return Snapshot(revision, today, law, verdicts, statuses, allowed)
+        return Snapshot(revision, today, law, verdicts, allowed)

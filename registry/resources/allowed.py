@@ -15,7 +15,9 @@ blp = Blueprint(
     "allowed",
     __name__,
     url_prefix="/v1",
-    description="Allowed processors for services: active, no error flag today, approved for the category",
+    description=(
+        "Allowed processors for services: active, no error flag today, approved for the category"
+    ),
 )
 
 

@@ -47,8 +47,8 @@ def _represent(record: dict) -> dict:
     """The record with today's status and verdict, from the per-revision snapshot if current."""
     snapshot = registry().snapshot()
     on = registry().today()
-    verdict = snapshot.verdicts.get(record["id"])
-    if verdict is None:  # retired, or written after the snapshot was built
+    verdict = snapshot.verdict(record)
+    if verdict is None:  # retired, or another version than the snapshot's
         verdict = compliance.evaluate(record, snapshot.law, on)
     return catalogue.with_verdict(record, verdict, on)
 

@@ -91,6 +91,14 @@ class DataCategory(ma.fields.String):
         return key
 
 
+def _encodable(value: str) -> None:
+    # JSON can escape lone surrogates ("\ud800"); they cannot be stored as UTF-8.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ma.ValidationError("Must be valid Unicode text (no lone surrogates).") from None
+
+
 def text(max_length: int, *, required: bool = False, allow_none: bool = False, **metadata):
     """A trimmed, non-blank string of bounded length."""
     return ma.fields.String(
@@ -99,6 +107,7 @@ def text(max_length: int, *, required: bool = False, allow_none: bool = False, *
         validate=[
             ma.validate.Length(min=1, max=max_length),
             ma.validate.Regexp(r"(?s).*\S.*", error="Must not be blank."),
+            _encodable,
         ],
         metadata=metadata,
     )

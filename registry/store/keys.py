@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import utc_now
 
 ROLES = ("admin", "procurement", "customer", "service")
-TOKEN_PREFIX = "reg"
+TOKEN_PREFIX = "reg"  # noqa: S105 (a public prefix, not a secret)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def revoke_key(db, key_id: str) -> bool:
 
 def list_keys(conn: sqlite3.Connection) -> list[dict]:
     rows = conn.execute(
-        "SELECT id, name, role, customer_id, created_at, revoked_at FROM api_keys ORDER BY created_at"
+        "SELECT id, name, role, customer_id, created_at, revoked_at FROM api_keys"
+        " ORDER BY created_at"
     ).fetchall()
     names = ("id", "name", "role", "customer_id", "created_at", "revoked_at")
     return [dict(zip(names, row, strict=True)) for row in rows]

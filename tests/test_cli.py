@@ -1,0 +1,300 @@
+"""The `registry` command: init, keys and check, on real database files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, TODAY, bearer, nimbus
+
+from registry import create_app
+from registry.db import SCHEMA_VERSION
+from registry.law import load_demo_catalogue
+
+TOKEN = re.compile(r"reg_key_[0-9a-f]{16}_\S+")
+
+
+def query(path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """An app on a database file that `registry init` has not touched yet."""
+    app = create_app({"DATABASE": str(tmp_path / "fresh.db"), "TODAY": lambda: TODAY})
+    yield app
+    app.extensions["registry"].db.close()
+
+
+def invoke(app, *args: str):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def demo_names() -> list[str]:
+    return [entry["name"] for entry in load_demo_catalogue()]
+
+
+def test_init_twice_is_safe(fresh):
+    path = fresh.config["DATABASE"]
+    first = invoke(fresh, "init")
+    assert first.exit_code == 0, first.output
+    assert "applied migration 0001" in first.output
+    assert "loaded" in first.output
+    tables = query(path, "SELECT name FROM sqlite_master ORDER BY name")
+    law = query(path, "SELECT version FROM law")
+    meta = query(path, "SELECT key, value FROM meta ORDER BY key")
+
+    second = invoke(fresh, "init")
+    assert second.exit_code == 0, second.output
+    assert "applied migration" not in second.output
+    assert "unchanged" in second.output
+    assert query(path, "SELECT name FROM sqlite_master ORDER BY name") == tables
+    assert query(path, "SELECT version FROM law") == law
+    assert len(law) == 1
+    assert query(path, "SELECT key, value FROM meta ORDER BY key") == meta
+    assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+def test_init_demo_twice_adds_the_demo_once(fresh):
+    path = fresh.config["DATABASE"]
+    first = invoke(fresh, "init", "--demo")
+    assert first.exit_code == 0, first.output
+    assert f"demo catalogue: {len(demo_names())} sub-processors added" in first.output
+    second = invoke(fresh, "init", "--demo")
+    assert second.exit_code == 0, second.output
+    assert "demo catalogue: 0 sub-processors added" in second.output
+    names = [row[0] for row in query(path, "SELECT name FROM subprocessors ORDER BY seq")]
+    assert names == demo_names()
+
+
+def test_demo_keeps_a_name_taken_by_a_user(runner, client, as_role):
+    taken = demo_names()[0]
+    created = client.post("/v1/subprocessors", json=nimbus(name=taken), headers=as_role("admin"))
+    assert created.status_code == 201
+    result = runner.invoke(args=["init", "--demo"])
+    assert result.exit_code == 0, result.output
+    listed = client.get("/v1/subprocessors", headers=as_role("admin")).get_json()["items"]
+    assert [item["name"] for item in listed].count(taken) == 1
+    assert listed[0]["legal_entity"] == "Nimbus Hosting Inc."
+
+
+def created_token(result) -> str:
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert TOKEN.fullmatch(lines[-1])
+    assert all(lines[-1] not in line for line in lines[:-1])
+    return lines[-1]
+
+
+def key_id_of(token: str) -> str:
+    return "key_" + token.split("_")[2]
+
+
+@pytest.mark.parametrize(
+    ("role", "extra", "allowed", "denied"),
+    [
+        ("admin", [], "/v1/compliance", None),
+        ("procurement", [], "/v1/compliance", None),
+        ("service", [], "/v1/allowed-processors", "/v1/compliance"),
+        ("customer", ["--customer", "cust-9"], "/v1/subprocessors", "/v1/compliance"),
+    ],
+)
+def test_keys_create_prints_a_working_token_last(runner, client, role, extra, allowed, denied):
+    token = created_token(
+        runner.invoke(args=["keys", "create", "--role", role, "--name", "ci", *extra])
+    )
+    assert client.get(allowed, headers=bearer(token)).status_code == 200
+    if denied:
+        assert client.get(denied, headers=bearer(token)).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--role", "customer", "--name", "acme"],
+        ["--role", "admin", "--name", "acme", "--customer", "cust-1"],
+        ["--role", "root", "--name", "acme"],
+        ["--role", "admin", "--name", "   "],
+        ["--role", "admin"],
+    ],
+)
+def test_keys_create_refuses_bad_arguments(app, runner, args):
+    before = query(app.config["DATABASE"], "SELECT count(*) FROM api_keys")
+    result = runner.invoke(args=["keys", "create", *args])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert not TOKEN.search(result.output)
+    assert query(app.config["DATABASE"], "SELECT count(*) FROM api_keys") == before
+
+
+def test_keys_revoke_stops_the_token(runner, client):
+    token = created_token(
+        runner.invoke(args=["keys", "create", "--role", "admin", "--name", "ops"])
+    )
+    assert client.get("/v1/subprocessors", headers=bearer(token)).status_code == 200
+    result = runner.invoke(args=["keys", "revoke", key_id_of(token)])
+    assert result.exit_code == 0, result.output
+    assert client.get("/v1/subprocessors", headers=bearer(token)).status_code == 401
+    again = runner.invoke(args=["keys", "revoke", key_id_of(token)])
+    assert again.exit_code == 1
+    assert "no active key" in again.output
+
+
+def test_keys_list_never_shows_tokens(runner):
+    token = created_token(
+        runner.invoke(args=["keys", "create", "--role", "service", "--name", "svc"])
+    )
+    result = runner.invoke(args=["keys", "list"])
+    assert result.exit_code == 0
+    keys = [json.loads(line) for line in result.stdout.splitlines()]
+    assert key_id_of(token) in [key["id"] for key in keys]
+    assert token.split("_", 3)[3] not in result.output
+
+
+@pytest.fixture
+def demo(runner):
+    result = runner.invoke(args=["init", "--demo"])
+    assert result.exit_code == 0, result.output
+
+
+def check(runner, *args: str):
+    return runner.invoke(args=["check", *args])
+
+
+def check_json(runner, *args: str) -> tuple[int, dict]:
+    result = check(runner, "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_check_exits_1_when_an_active_sub_processor_is_flagged(runner, demo):
+    result = check(runner)
+    assert result.exit_code == 1
+    assert "FLAGGED" in result.output
+    assert "Relaywise" in result.output
+    assert "NO_SAFEGUARD SG" in result.output
+
+
+def test_check_exits_0_once_the_flagged_one_is_retired(runner, demo, client, as_role):
+    listed = client.get("/v1/subprocessors?flagged=true", headers=as_role("admin")).get_json()
+    [relaywise] = listed["items"]
+    url = f"/v1/subprocessors/{relaywise['id']}"
+    etag = client.get(url, headers=as_role("admin")).headers["ETag"]
+    assert client.delete(url, headers=as_role("admin", **{"If-Match": etag})).status_code == 200
+    result = check(runner)
+    assert result.exit_code == 0, result.output
+    assert "FLAGGED" not in result.output
+
+
+def test_check_of_an_empty_register_exits_0(runner):
+    code, report = check_json(runner)
+    assert code == 0
+    assert report["summary"]["total"] == 0
+
+
+def test_check_ignores_flagged_proposals(runner, client, as_role):
+    body = nimbus(locations=[{"country": "SG", "activity": "processing"}])
+    del body["effective_on"]
+    assert client.post("/v1/subprocessors", json=body, headers=as_role("admin")).status_code == 201
+    code, report = check_json(runner)
+    assert code == 0
+    assert report["summary"]["flagged"] == 1
+    assert report["summary"]["active_flagged"] == 0
+
+
+def test_check_assume_ended_flags_more(runner, demo):
+    code, today = check_json(runner)
+    code_what_if, what_if = check_json(runner, "--assume-ended", "us-dpf-2023")
+    assert code == code_what_if == 1
+    assert what_if["assumed_ended"] == ["us-dpf-2023"]
+    assert what_if["summary"]["active_flagged"] == today["summary"]["active_flagged"] + 1
+    assert "Quillon Data" in [item["name"] for item in what_if["flagged"]]
+    assert "Quillon Data" not in [item["name"] for item in today["flagged"]]
+
+
+def test_check_assume_ended_is_repeatable(runner, demo):
+    _, report = check_json(runner, "--assume-ended", "us-dpf-2023", "--assume-ended", "gb-2021")
+    assert report["assumed_ended"] == ["gb-2021", "us-dpf-2023"]
+
+
+def test_check_as_of_applies_that_dates_law(runner, client, as_role):
+    body = nimbus(effective_on="2020-01-01")
+    assert client.post("/v1/subprocessors", json=body, headers=as_role("admin")).status_code == 201
+    code, today = check_json(runner)
+    assert (code, today["as_of"]) == (0, TODAY.isoformat())
+    code, past = check_json(runner, "--as-of", "2022-01-01")
+    assert (code, past["as_of"]) == (1, "2022-01-01")
+    codes = {flag["code"] for flag in past["flagged"][0]["compliance"]["flags"]}
+    assert "ADEQUACY_NOT_IN_FORCE" in codes
+
+
+def test_check_json_matches_the_api_report(runner, demo, client, as_role):
+    _, report = check_json(runner, "--as-of", "2024-01-01", "--assume-ended", "gb-2021")
+    api = client.get(
+        "/v1/compliance?as_of=2024-01-01&assume_ended=gb-2021", headers=as_role("admin")
+    ).get_json()
+    assert report == api
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--assume-ended", "us-dpf-2099"], "us-dpf-2099"),
+        (["--as-of", "2022-02-30"], "YYYY-MM-DD"),
+        (["--as-of", "soon"], "YYYY-MM-DD"),
+    ],
+)
+def test_check_usage_errors_exit_2(runner, demo, args, message):
+    result = check(runner, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert "FLAGGED" not in result.output
+
+
+def test_check_on_an_uninitialised_database_says_so(fresh):
+    result = invoke(fresh, "check")
+    assert result.exit_code == 2
+    assert "registry init" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_the_installed_command_end_to_end(tmp_path):
+    env = {**os.environ, "REGISTRY_DATABASE": str(tmp_path / "cli.db")}
+
+    def registry(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "registry.cli", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert registry("init", "--demo").returncode == 0
+    assert registry("init", "--demo").returncode == 0
+    done = registry("keys", "create", "--role", "procurement", "--name", "ci")
+    assert done.returncode == 0, done.stderr
+    token = done.stdout.strip().splitlines()[-1]
+    assert TOKEN.fullmatch(token)
+    flagged = registry("check")
+    assert flagged.returncode == 1
+    report = json.loads(registry("check", "--json").stdout)
+    assert report["summary"]["total"] == len(demo_names())
+
+    app = create_app({"DATABASE": env["REGISTRY_DATABASE"]})
+    try:
+        response = app.test_client().get("/v1/subprocessors", headers=bearer(token))
+        assert response.status_code == 200
+        assert [item["name"] for item in response.get_json()["items"]] == demo_names()
+    finally:
+        app.extensions["registry"].db.close()

@@ -73,7 +73,8 @@ def _require_json_body():
             return None  # an empty body fails schema validation with field pointers
         if not request.is_json:
             raise UnsupportedMediaType(
-                f"Send the body as application/json, not {request.mimetype or 'nothing'}."
+                "Send the body as application/json"
+                + (f", not {request.mimetype}." if request.mimetype else " with its Content-Type.")
             )
     return None
 

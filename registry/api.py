@@ -215,9 +215,10 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
     def public(self, func):
-        """Anyone may call the operation, without a token."""
+        """Anyone may call the operation without a token (a token sent must be valid: else 401)."""
         auth.mark(func, auth.PUBLIC)
-        return self.doc(security=[])(func)
+        func = self.alt_response(401, response="UNAUTHORIZED")(func)
+        return self.doc(security=[{}, {"bearerAuth": []}])(func)
 
 
 def _append(func, line: str) -> str:

@@ -35,7 +35,10 @@ def update(registry: Registry, subprocessor_id: str, changes: dict, check_versio
         if errors:
             raise ValidationFailed(errors)
     with registry.db.write() as tx:
-        check_version(store.get(tx.conn, subprocessor_id))
+        current = store.get(tx.conn, subprocessor_id)
+        check_version(current)
+        if not changes:
+            return current  # nothing to change: no new version, no new revision
         record = store.update(tx, subprocessor_id, changes)
         db.bump_revision(tx)
     return record

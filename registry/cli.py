@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date
 
@@ -15,6 +16,15 @@ from .law import LawDataError
 
 def _state():
     return current_app.extensions["registry"]
+
+
+def _migrated_state():
+    """The registry with its schema in place (keys can be managed before the first init)."""
+    from .db import migrate
+
+    state = _state()
+    migrate(state.db)
+    return state
 
 
 def _create_app():
@@ -86,11 +96,9 @@ def keys_group() -> None:
 @with_appcontext
 def keys_create(role: str, name: str, customer_id: str | None) -> None:
     """Create a token; it is printed once, alone on the last line."""
-    from .db import migrate
     from .store.keys import create_key
 
-    state = _state()
-    migrate(state.db)
+    state = _migrated_state()
     try:
         with state.db.write() as tx:
             key_id, token = create_key(tx, role=role, name=name, customer_id=customer_id)
@@ -107,7 +115,7 @@ def keys_revoke(key_id: str) -> None:
     """Revoke a token by its key id; it stops working at once."""
     from .store.keys import revoke_key
 
-    with _state().db.write() as tx:
+    with _migrated_state().db.write() as tx:
         if not revoke_key(tx, key_id):
             raise click.ClickException(f"no active key {key_id}")
     click.echo(f"revoked {key_id}")
@@ -119,13 +127,15 @@ def keys_list() -> None:
     """List keys (never their tokens)."""
     from .store.keys import list_keys
 
-    for key in list_keys(_state().db.connection()):
+    for key in list_keys(_migrated_state().db.connection()):
         click.echo(json.dumps(key))
 
 
 def _parse_date(ctx, param, value):
     if value is None:
         return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise click.BadParameter("expected YYYY-MM-DD")
     try:
         return date.fromisoformat(value).isoformat()
     except ValueError:

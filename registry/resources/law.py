@@ -9,6 +9,7 @@ from flask.views import MethodView
 from ..api import Blueprint
 from ..errors import NotFound
 from ..law import countries
+from ..schemas.common import NoArgsSchema
 from ..schemas.law import (
     AdequacyDecisionListSchema,
     AsOfArgsSchema,
@@ -32,6 +33,7 @@ def _country(code: str, name: str, law, today) -> dict:
 @blp.route("/countries")
 class Countries(MethodView):
     @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, CountryListSchema)
     def get(self):
         """List every ISO 3166-1 country with its EEA membership and adequacy today"""
@@ -43,6 +45,7 @@ class Countries(MethodView):
 @blp.route("/countries/<string:code>")
 class CountryByCode(MethodView):
     @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, CountrySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, code):

@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from ..api import Blueprint
 from ..db import current_revision, schema_version
+from ..schemas.common import NoArgsSchema
 from .common import registry
 
 blp = Blueprint("health", __name__, url_prefix="/v1", description="Service health")
@@ -22,6 +23,7 @@ class HealthSchema(ma.Schema):
 @blp.route("/health")
 class Health(MethodView):
     @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, HealthSchema)
     def get(self):
         """Report that the service and its database answer"""

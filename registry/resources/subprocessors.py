@@ -7,6 +7,7 @@ from flask.views import MethodView
 
 from .. import catalogue, compliance
 from ..api import Blueprint
+from ..schemas.common import NoArgsSchema
 from ..schemas.subprocessors import (
     ComplianceArgsSchema,
     ComplianceSchema,
@@ -105,6 +106,7 @@ class Subprocessors(MethodView):
 
     @blp.roles(*EDITORS)
     @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(SubprocessorCreateSchema)
     @blp.response(201, SubprocessorSchema)
     @blp.alt_response(409, response="CONFLICT")
@@ -120,6 +122,7 @@ class Subprocessors(MethodView):
 class SubprocessorById(MethodView):
     @blp.roles(*READERS)
     @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, subprocessor_id):
@@ -130,6 +133,7 @@ class SubprocessorById(MethodView):
 
     @blp.roles(*EDITORS)
     @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(SubprocessorUpdateSchema)
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -145,6 +149,7 @@ class SubprocessorById(MethodView):
 
     @blp.roles(*EDITORS)
     @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")

@@ -99,8 +99,28 @@ def _encodable(value: str) -> None:
         raise ma.ValidationError("Must be valid Unicode text (no lone surrogates).") from None
 
 
-def text(max_length: int, *, required: bool = False, allow_none: bool = False, **metadata):
-    """A trimmed, non-blank string of bounded length."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+
+
+def _printable(*, multiline: bool):
+    def check(value: str) -> None:
+        if _CONTROL.search(value) or (not multiline and _LINE_BREAK.search(value)):
+            allowed = "line breaks and tabs" if multiline else "no control characters at all"
+            raise ma.ValidationError(f"Must not contain control characters ({allowed} allowed).")
+
+    return check
+
+
+def text(
+    max_length: int,
+    *,
+    required: bool = False,
+    allow_none: bool = False,
+    multiline: bool = False,
+    **metadata,
+):
+    """A non-blank, printable string of bounded length; one line unless `multiline`."""
     return ma.fields.String(
         required=required,
         allow_none=allow_none,
@@ -108,9 +128,14 @@ def text(max_length: int, *, required: bool = False, allow_none: bool = False, *
             ma.validate.Length(min=1, max=max_length),
             ma.validate.Regexp(r"(?s).*\S.*", error="Must not be blank."),
             _encodable,
+            _printable(multiline=multiline),
         ],
         metadata=metadata,
     )
+
+
+class NoArgsSchema(StrictSchema):
+    """For operations without query parameters: any parameter sent is an error."""
 
 
 class PageArgsSchema(StrictSchema):

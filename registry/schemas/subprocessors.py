@@ -127,7 +127,7 @@ class SubprocessorCreateSchema(_UniqueCategories, StrictSchema):
     name = text(200, required=True, example="Nimbus Hosting")
     legal_entity = text(200, allow_none=True, example="Nimbus Hosting Inc.")
     service = ma.fields.String(required=True, validate=ma.validate.OneOf(SERVICES))
-    purpose = text(1000, allow_none=True)
+    purpose = text(1000, allow_none=True, multiline=True)
     data_categories = _categories(required=True)
     locations = _locations(required=True)
     effective_on = IsoDate(
@@ -141,7 +141,7 @@ class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
     name = text(200)
     legal_entity = text(200, allow_none=True)
     service = ma.fields.String(validate=ma.validate.OneOf(SERVICES))
-    purpose = text(1000, allow_none=True)
+    purpose = text(1000, allow_none=True, multiline=True)
     data_categories = _categories(required=False)
     locations = _locations(required=False)
     effective_on = IsoDate()

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import auth, config
+from . import auth, bodies, config
 from .api import Api
 from .db import Database
-from .errors import RegistryError
 from .state import Registry
-
-JSON_METHODS = ("POST", "PUT", "PATCH")
-
-
-class UnsupportedMediaType(RegistryError):
-    status = 415
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -31,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         today=app.config["TODAY"],
         notice_days=app.config["NOTICE_DAYS"],
         data_dir=app.config["DATA_DIR"],
+        documents_dir=app.config["DOCUMENTS"],
     )
 
     api = Api(app, spec_kwargs=_spec_kwargs())
@@ -41,7 +36,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["registry_api"] = api
 
     auth.init_app(app)
-    app.before_request(_require_json_body)
+    app.before_request(bodies.check_body)
+    app.before_request(_refuse_truncated_body)
     app.after_request(_security_headers)
 
     from .cli import register_commands
@@ -67,20 +63,28 @@ def _spec_kwargs() -> dict:
     }
 
 
-def _require_json_body():
-    if request.method in JSON_METHODS and request.endpoint and request.blueprint != "api-docs":
-        if request.content_length == 0 or (request.content_length is None and not request.data):
-            return None  # an empty body fails schema validation with field pointers
-        if not request.is_json:
-            raise UnsupportedMediaType(
-                "Send the body as application/json"
-                + (f", not {request.mimetype}." if request.mimetype else " with its Content-Type.")
-            )
-    return None
+def _refuse_truncated_body():
+    """A body sent without Content-Length (chunked) over the limit is 413, like any other."""
+    # werkzeug reads such a body up to max_content_length and silently stops there; one
+    # more byte on the stream the server terminates shows that the client sent more.
+    limit = request.max_content_length
+    if (
+        request.method in bodies.BODY_METHODS
+        and request.content_length is None
+        and limit is not None
+        and request.environ.get("wsgi.input_terminated")
+        and len(request.data) >= limit
+        and request.input_stream.read(1)
+    ):
+        raise RequestEntityTooLarge()
 
 
 def _security_headers(response):
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if g.get("principal") is not None and "Cache-Control" not in response.headers:
+    # A view may choose how its answer is cached (the public reference law, the allowed
+    # processors); with credentials only a `private` choice stands. Everything else,
+    # errors and downloads included, is never stored.
+    chosen = response.headers.get("Cache-Control")
+    if chosen is None or ("Authorization" in request.headers and "private" not in chosen):
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -30,7 +30,8 @@ def roles_of(view) -> tuple[str, ...] | str | None:
     return getattr(view, _ROLES_ATTR, None)
 
 
-def _resolve_view():
+def resolve_view():
+    """The function that will handle this request's method, under any MethodView."""
     view = current_app.view_functions.get(request.endpoint)
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
@@ -50,7 +51,7 @@ def check_request() -> None:
     g.principal = None
     if request.endpoint is None or request.method == "OPTIONS":
         return  # routing will answer 404/405 itself
-    view = _resolve_view()
+    view = resolve_view()
     if view is None:
         return  # no handler for this method: 405
     roles = roles_of(view)

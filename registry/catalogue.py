@@ -7,11 +7,29 @@ from datetime import date, timedelta
 from . import compliance, db
 from .errors import ValidationFailed
 from .state import Registry
+from .store import audit as audit_store
 from .store import subprocessors as store
 from .validation import check_locations
 
+_PUBLIC_FIELDS = (
+    "id",
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "locations",
+    "effective_on",
+    "retired_on",
+    "version",
+)
 
-def create(registry: Registry, data: dict) -> dict:
+
+def _audited(record: dict) -> dict:
+    return {field: record[field] for field in _PUBLIC_FIELDS}
+
+
+def create(registry: Registry, data: dict, actor: dict) -> dict:
     """Validate `data` (already schema-loaded) against the law and store it."""
     errors = check_locations(data["locations"], registry.law())
     if errors:
@@ -20,6 +38,9 @@ def create(registry: Registry, data: dict) -> dict:
         data = {**data, "effective_on": default_effective_on(registry)}
     with registry.db.write() as tx:
         record = store.create(tx, data)
+        audit_store.append(
+            tx, actor, "subprocessor.create", "subprocessor", record["id"], _audited(record)
+        )
         db.bump_revision(tx)
     return record
 
@@ -28,7 +49,9 @@ def default_effective_on(registry: Registry) -> str:
     return (registry.today() + timedelta(days=registry.notice_days)).isoformat()
 
 
-def update(registry: Registry, subprocessor_id: str, changes: dict, check_version) -> dict:
+def update(
+    registry: Registry, subprocessor_id: str, changes: dict, check_version, actor: dict
+) -> dict:
     """Apply `changes` after `check_version(record)` accepted the caller's precondition."""
     if "locations" in changes:
         errors = check_locations(changes["locations"], registry.law())
@@ -40,14 +63,25 @@ def update(registry: Registry, subprocessor_id: str, changes: dict, check_versio
         if not changes:
             return current  # nothing to change: no new version, no new revision
         record = store.update(tx, subprocessor_id, changes)
+        before, after = _audited(current), _audited(record)
+        diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        audit_store.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
         db.bump_revision(tx)
     return record
 
 
-def retire(registry: Registry, subprocessor_id: str, check_version) -> dict:
+def retire(registry: Registry, subprocessor_id: str, check_version, actor: dict) -> dict:
     with registry.db.write() as tx:
         check_version(store.get(tx.conn, subprocessor_id))
         record = store.retire(tx, subprocessor_id, registry.today().isoformat())
+        audit_store.append(
+            tx,
+            actor,
+            "subprocessor.retire",
+            "subprocessor",
+            subprocessor_id,
+            {"retired_on": record["retired_on"], "version": record["version"]},
+        )
         db.bump_revision(tx)
     return record
 

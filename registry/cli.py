@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from datetime import date
@@ -11,7 +12,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from . import audit
 from .law import LawDataError
+from .store import audit as audit_store
 
 
 def _state():
@@ -39,7 +42,7 @@ def main():
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_command, serve_command, keys_group, check_command):
+    for command in (init_command, serve_command, keys_group, check_command, documents_group):
         app.cli.add_command(command)
 
 
@@ -102,6 +105,14 @@ def keys_create(role: str, name: str, customer_id: str | None) -> None:
     try:
         with state.db.write() as tx:
             key_id, token = create_key(tx, role=role, name=name, customer_id=customer_id)
+            audit_store.append(
+                tx,
+                audit.actor(name="registry keys create"),
+                "key.create",
+                "api_key",
+                key_id,
+                {"role": role, "name": name, "customer_id": customer_id},
+            )
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"created key {key_id} ({role}{', customer ' + customer_id if customer_id else ''})")
@@ -118,6 +129,9 @@ def keys_revoke(key_id: str) -> None:
     with _migrated_state().db.write() as tx:
         if not revoke_key(tx, key_id):
             raise click.ClickException(f"no active key {key_id}")
+        audit_store.append(
+            tx, audit.actor(name="registry keys revoke"), "key.revoke", "api_key", key_id, {}
+        )
     click.echo(f"revoked {key_id}")
 
 
@@ -161,6 +175,7 @@ class CheckNotRun(click.ClickException):
 def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: bool) -> None:
     """Report compliance; exit 1 when an active sub-processor has an error flag."""
     from . import compliance
+    from .store import documents as document_store
     from .store import subprocessors as store
 
     state = _state()
@@ -172,8 +187,15 @@ def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: boo
     if unknown:
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
     on = date.fromisoformat(as_of) if as_of else state.today()
-    records = list(store.iter_current(state.db.connection(), on.isoformat()))
-    report = compliance.evaluate_register(records, law, on, assume_ended=frozenset(assume_ended))
+    conn = state.db.connection()
+    records = list(store.iter_current(conn, on.isoformat()))
+    report = compliance.evaluate_register(
+        records,
+        law,
+        on,
+        assume_ended=frozenset(assume_ended),
+        copies=document_store.disclosable_copies(conn),
+    )
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -202,3 +224,63 @@ def _print_report(report: dict) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@click.group("documents")
+def documents_group() -> None:
+    """Manage copies of transfer mechanisms (SCCs, BCRs, DPAs, TIAs)."""
+
+
+@documents_group.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--subprocessor", "subprocessor_id", help="The sub-processor the copy is for.")
+@click.option("--country", help="The transfer's country (ISO alpha-2); default all its countries.")
+@click.option("--kind", required=True, type=click.Choice(["scc", "dpa", "bcr", "tia", "other"]))
+@click.option(
+    "--audience", required=True, type=click.Choice(["internal", "disclosable"]), show_default=True
+)
+@click.option("--title", help="Default: the file name.")
+@click.option("--summary", help="For a redacted copy: what was redacted and why.")
+@with_appcontext
+def documents_add(file, subprocessor_id, country, kind, audience, title, summary) -> None:
+    """Store FILE as a copy, exactly as an upload through the API would."""
+    import marshmallow as ma
+
+    from . import documentation
+    from .blobs import TooLarge, UnsupportedType
+    from .errors import RegistryError
+    from .schemas.documents import DocumentUploadSchema
+
+    form = {"kind": kind, "audience": audience, "title": title or os.path.basename(file)}
+    for key, value in (
+        ("subprocessor_id", subprocessor_id),
+        ("country", country),
+        ("summary", summary),
+    ):
+        if value is not None:
+            form[key] = value
+    try:
+        meta = DocumentUploadSchema(exclude=("file",)).load(form)
+    except ma.ValidationError as exc:
+        raise click.UsageError(json.dumps(exc.messages)) from exc
+    state = _state()
+    try:
+        with open(file, "rb") as stream:
+            document, fulfilled = documentation.upload(
+                state,
+                stream,
+                meta,
+                audit.actor(name="registry documents add"),
+                max_size=current_app.config["MAX_UPLOAD"],
+            )
+    except (TooLarge, UnsupportedType) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except RegistryError as exc:
+        details = "; ".join(f"{e['pointer']}: {e['detail']}" for e in exc.errors or [])
+        raise click.ClickException(details or exc.detail) from exc
+    click.echo(
+        f"stored {document['id']} ({document['media_type']}, {document['size']} bytes,"
+        f" sha256 {document['sha256']})"
+    )
+    if fulfilled:
+        click.echo(f"fulfilled requests: {', '.join(fulfilled)}")

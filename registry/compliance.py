@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
 from typing import Any
 
@@ -39,6 +39,8 @@ DEROGATION_GROUNDS: dict[str, str] = {
 }
 
 Flag = dict[str, str]
+Copy = tuple[str, str | None, str]  # (subprocessor_id, country or None for all, mechanism)
+CopiesOnFile = Callable[[str, str], bool]
 
 
 def _parse_date(value: Any) -> date | None:
@@ -363,9 +365,7 @@ _MECHANISMS: dict[str, Callable[[_Location, dict, _Context], None]] = {
 }
 
 
-def _evaluate_location(
-    location: dict, ctx: _Context, copies_on_file: Callable[[str], bool] | None
-) -> dict:
+def _evaluate_location(location: dict, ctx: _Context, copies_on_file: CopiesOnFile | None) -> dict:
     country = location.get("country") or ""
     if ctx.is_eea(country):
         return {
@@ -389,7 +389,11 @@ def _evaluate_location(
         )
     else:
         _no_safeguard(loc, ctx)
-    if copies_on_file is not None and mechanism in ("scc", "bcr") and not copies_on_file(country):
+    if (
+        copies_on_file is not None
+        and mechanism in ("scc", "bcr")
+        and not copies_on_file(country, mechanism)
+    ):
         tool = "SCCs" if mechanism == "scc" else "binding corporate rules"
         loc.flag(
             "SCC_COPY_MISSING",
@@ -406,9 +410,17 @@ def _evaluate_location(
     }
 
 
-def _evaluate(
-    record: dict, ctx: _Context, copies_on_file: Callable[[str], bool] | None = None
-) -> dict:
+def _copies_for(record: dict, copies: Collection[Copy] | None) -> CopiesOnFile | None:
+    if copies is None:
+        return None
+    record_id = record.get("id")
+    return lambda country, mechanism: (
+        (record_id, country, mechanism) in copies or (record_id, None, mechanism) in copies
+    )
+
+
+def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = None) -> dict:
+    copies_on_file = _copies_for(record, copies)
     locations = [
         _evaluate_location(location, ctx, copies_on_file)
         for location in record.get("locations") or ()
@@ -430,15 +442,15 @@ def evaluate(
     on: date,
     *,
     assume_ended: frozenset[str] = frozenset(),
-    copies_on_file: Callable[[str], bool] | None = None,
+    copies: Collection[Copy] | None = None,
 ) -> dict:
     """The compliance of one sub-processor record on `on`, under the law of that date.
 
     `assume_ended` treats those decisions as no longer in force (what-if).
-    `copies_on_file(country)` says whether a disclosable copy of the SCCs/BCRs for the
-    transfer to that country exists; when given, a missing copy is a warning.
+    `copies` holds `(subprocessor_id, country or None for all its countries, mechanism)` for
+    every disclosable copy of SCCs/BCRs on file; when given, a missing copy is a warning.
     """
-    return _evaluate(record, _Context(law, on, assume_ended), copies_on_file)
+    return _evaluate(record, _Context(law, on, assume_ended), copies)
 
 
 def _status(record: dict, on: date, parse: Callable[[Any], date | None]) -> str:
@@ -463,13 +475,14 @@ def evaluate_each(
     on: date,
     *,
     assume_ended: frozenset[str] = frozenset(),
+    copies: Collection[Copy] | None = None,
 ) -> Iterator[tuple[dict, str, dict]]:
     """`(record, status, compliance)` for every record not retired on `on`, sharing caches."""
     ctx = _Context(law, on, assume_ended)
     for record in records:
         status = _status(record, on, ctx.day)
         if status != "retired":
-            yield record, status, _evaluate(record, ctx)
+            yield record, status, _evaluate(record, ctx, copies)
 
 
 def evaluate_register(
@@ -478,6 +491,7 @@ def evaluate_register(
     on: date,
     *,
     assume_ended: frozenset[str] = frozenset(),
+    copies: Collection[Copy] | None = None,
 ) -> dict:
     """The whole register on `on`: summary counts and the flagged sub-processors.
 
@@ -487,7 +501,8 @@ def evaluate_register(
     active_flagged = 0
     by_flag: dict[str, int] = {}
     flagged: list[dict] = []
-    for record, status, compliance in evaluate_each(records, law, on, assume_ended=assume_ended):
+    evaluated = evaluate_each(records, law, on, assume_ended=assume_ended, copies=copies)
+    for record, status, compliance in evaluated:
         counts["total"] += 1
         counts[status] += 1
         counts[compliance["status"]] += 1

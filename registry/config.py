@@ -30,6 +30,9 @@ def from_environment() -> dict:
         # JSON request bodies larger than this are refused with 413.
         "MAX_CONTENT_LENGTH": _int_env("REGISTRY_MAX_JSON", 1 * MIB),
         "NOTICE_DAYS": _int_env("REGISTRY_NOTICE_DAYS", 30),
+        # Document copies live beside the database unless placed elsewhere.
+        "DOCUMENTS": os.environ.get("REGISTRY_DOCUMENTS") or None,
+        "MAX_UPLOAD": _int_env("REGISTRY_MAX_UPLOAD", 50 * MIB),
         "BUSY_TIMEOUT_MS": _int_env("REGISTRY_BUSY_TIMEOUT_MS", 30_000),
         # The evaluation date for "today"; tests pin it, production uses the clock.
         "TODAY": date.today,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from . import catalogue
+from . import audit, catalogue
 from .errors import ValidationFailed
 from .law import load_demo_catalogue
 from .schemas.subprocessors import SubprocessorCreateSchema
@@ -28,7 +28,7 @@ def load(registry: Registry) -> list[str]:
         if data["name"].casefold() in existing:
             continue
         try:
-            catalogue.create(registry, data)
+            catalogue.create(registry, data, audit.actor(name="registry init --demo"))
         except ValidationFailed as exc:
             raise ValueError(f"demo catalogue entry {index} is invalid: {exc.errors}") from exc
         added.append(data["name"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -13,6 +14,7 @@ from datetime import date
 
 from . import compliance, db
 from .law import Law, load_law, taxonomy
+from .store import documents as document_store
 from .store import law as law_store
 from .store import subprocessors as subprocessor_store
 
@@ -26,6 +28,7 @@ class Snapshot:
     revision: int
     today: str
     law: Law
+    copies: frozenset  # disclosable copies on file, as compliance.evaluate takes them
     verdicts: dict[str, tuple[int, dict]]  # id -> (version, today's compliance), not retired
     allowed: list[dict]  # active sub-processors with no error flag, in creation order
     _answers: OrderedDict = field(default_factory=OrderedDict)
@@ -78,8 +81,12 @@ class Registry:
         today: Callable[[], date],
         notice_days: int,
         data_dir: str | None = None,
+        documents_dir: str | None = None,
     ):
         self.db = database
+        self.documents_dir = documents_dir or os.path.join(
+            os.path.dirname(os.path.abspath(database.path)), "documents"
+        )
         self._today = today
         self.notice_days = notice_days
         self.data_dir = data_dir
@@ -154,8 +161,9 @@ class Registry:
     def _build(self, conn, revision: int, today: str, law: Law) -> Snapshot:
         on = date.fromisoformat(today)
         verdicts, allowed = {}, []
+        copies = frozenset(document_store.disclosable_copies(conn))
         records = subprocessor_store.iter_current(conn, today)
-        for record, status, verdict in compliance.evaluate_each(records, law, on):
+        for record, status, verdict in compliance.evaluate_each(records, law, on, copies=copies):
             verdicts[record["id"]] = (record["version"], verdict)
             if status == "active" and verdict["status"] == "compliant":
                 allowed.append(
@@ -167,4 +175,4 @@ class Registry:
                         "data_categories": record["data_categories"],
                     }
                 )
-        return Snapshot(revision, today, law, verdicts, allowed)
+        return Snapshot(revision, today, law, copies, verdicts, allowed)

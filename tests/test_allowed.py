@@ -137,7 +137,7 @@ def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
     assert derogation["compliance"]["status"] == "compliant"
     assert flag_codes(derogation) == {"DEROGATION_RELIED_ON"}
     assert no_tia["compliance"]["status"] == "compliant"
-    assert flag_codes(no_tia) == {"TIA_MISSING"}
+    assert flag_codes(no_tia) == {"TIA_MISSING", "SCC_COPY_MISSING"}
 
     response = allowed()
     body = response.get_json()

@@ -514,12 +514,6 @@ def test_derogation_is_a_warning_naming_its_ground(law, ground, article):
 
 
 def test_missing_disclosable_copy_is_a_warning_for_scc_and_bcr_only(law):
-    asked = []
-
-    def copies_on_file(country):
-        asked.append(country)
-        return country == "KR"
-
     rec = record(
         scc("2021/914", "2024-03-01", country="IN"),
         scc("2021/914", "2024-03-01", country="KR"),
@@ -527,14 +521,24 @@ def test_missing_disclosable_copy_is_a_warning_for_scc_and_bcr_only(law):
         certified_us(TODAY),
         location("NL"),
     )
-    result = evaluate(rec, law, TODAY, copies_on_file=copies_on_file)
+    copies = {(rec["id"], "KR", "scc"), (rec["id"], "SG", "scc"), ("sp_other", "IN", "scc")}
+    result = evaluate(rec, law, TODAY, copies=copies)
 
     assert result["status"] == "compliant"
     assert [(f["code"], f["country"]) for f in result["flags"]] == [
         ("SCC_COPY_MISSING", "IN"),
         ("SCC_COPY_MISSING", "SG"),
     ]
-    assert sorted(asked) == ["IN", "KR", "SG"]
+
+
+def test_a_copy_for_all_countries_covers_each_transfer_of_its_mechanism(law):
+    rec = record(
+        scc("2021/914", "2024-03-01", country="IN"),
+        location("SG", mechanism="bcr", approved_on="2020-01-01", tia_completed_on="2020-01-01"),
+    )
+    result = evaluate(rec, law, TODAY, copies={(rec["id"], None, "scc")})
+
+    assert [(f["code"], f["country"]) for f in result["flags"]] == [("SCC_COPY_MISSING", "SG")]
 
 
 def test_copies_are_not_checked_unless_asked(law):

@@ -130,15 +130,22 @@ def test_compliance_object_has_the_contract_shape(create):
     verdict = record["compliance"]
     assert verdict["status"] == "compliant"
     assert verdict["as_of"] == TODAY.isoformat()
-    assert verdict["flags"] == []
+    # No disclosable copy of the Indian SCCs is on file yet: a warning only.
+    assert [(f["code"], f["country"]) for f in verdict["flags"]] == [("SCC_COPY_MISSING", "IN")]
     summary = [
-        (loc["country"], loc["eea"], loc["mechanism"], loc["adequacy_decision"], loc["flags"])
+        (
+            loc["country"],
+            loc["eea"],
+            loc["mechanism"],
+            loc["adequacy_decision"],
+            [f["code"] for f in loc["flags"]],
+        )
         for loc in verdict["locations"]
     ]
     assert summary == [
         ("NL", True, None, None, []),
         ("US", False, "adequacy", "us-dpf-2023", []),
-        ("IN", False, "scc", None, []),
+        ("IN", False, "scc", None, ["SCC_COPY_MISSING"]),
     ]
     for location in verdict["locations"]:
         assert {"country", "eea", "mechanism", "adequacy_decision", "flags"} <= set(location)
@@ -158,7 +165,10 @@ def test_warnings_alone_leave_it_compliant(create):
     body = vendor("No TIA", scc(tia_completed_on=None), effective_on="2025-01-01")
     del body["locations"][0]["safeguard"]["tia_completed_on"]
     verdict = create(body)["compliance"]
-    assert [(f["code"], f["severity"]) for f in verdict["flags"]] == [("TIA_MISSING", "warning")]
+    assert [(f["code"], f["severity"]) for f in verdict["flags"]] == [
+        ("TIA_MISSING", "warning"),
+        ("SCC_COPY_MISSING", "warning"),
+    ]
     assert verdict["status"] == "compliant"
 
 
@@ -535,7 +545,7 @@ def test_register_report_today(client, admin, register):
         "compliant": 2,
         "flagged": 2,
         "active_flagged": 1,
-        "by_flag": {"NO_SAFEGUARD": 2},
+        "by_flag": {"NO_SAFEGUARD": 2, "SCC_COPY_MISSING": 1},
     }
     flagged = [(item["id"], item["name"], item["status"]) for item in report["flagged"]]
     assert flagged == [
@@ -742,4 +752,8 @@ def test_every_mechanism_can_be_recorded(create):
     mechanisms = [loc["mechanism"] for loc in record["compliance"]["locations"]]
     assert mechanisms == ["adequacy", "scc", "adequacy", "bcr", "derogation"]
     assert record["compliance"]["status"] == "compliant"
-    assert [f["code"] for f in record["compliance"]["flags"]] == ["DEROGATION_RELIED_ON"]
+    assert [f["code"] for f in record["compliance"]["flags"]] == [
+        "SCC_COPY_MISSING",
+        "SCC_COPY_MISSING",
+        "DEROGATION_RELIED_ON",
+    ]

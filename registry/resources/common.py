@@ -6,6 +6,8 @@ from datetime import date
 
 from flask import current_app
 
+from .. import audit
+from ..auth import current_principal
 from ..state import Registry
 
 
@@ -16,3 +18,8 @@ def registry() -> Registry:
 def as_of(args: dict) -> date:
     raw = args.get("as_of")
     return date.fromisoformat(raw) if raw else registry().today()
+
+
+def actor() -> dict:
+    """The audit trail's record of who is calling."""
+    return audit.actor(current_principal())

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from .. import compliance
 from ..api import Blueprint
 from ..schemas.subprocessors import ComplianceArgsSchema, ComplianceSchema
+from ..store import documents as document_store
 from ..store import subprocessors as store
 from ..validation import check_assume_ended
 from .common import as_of, registry
@@ -47,8 +48,12 @@ def register_report(args: dict) -> dict:
     check_assume_ended(assumed, law)
     on = as_of(args)
     with reg.db.snapshot():
-        records = list(store.iter_current(reg.db.connection(), on.isoformat()))
-    return compliance.evaluate_register(records, law, on, assume_ended=frozenset(assumed))
+        conn = reg.db.connection()
+        records = list(store.iter_current(conn, on.isoformat()))
+        copies = document_store.disclosable_copies(conn)
+    return compliance.evaluate_register(
+        records, law, on, assume_ended=frozenset(assumed), copies=copies
+    )
 
 
 @blp.route("/compliance")

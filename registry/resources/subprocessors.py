@@ -17,9 +17,10 @@ from ..schemas.subprocessors import (
     SubprocessorSchema,
     SubprocessorUpdateSchema,
 )
+from ..store import documents as document_store
 from ..store import subprocessors as store
 from ..validation import check_assume_ended
-from .common import as_of, registry
+from .common import actor, as_of, registry
 
 blp = Blueprint(
     "subprocessors",
@@ -50,7 +51,7 @@ def _represent(record: dict) -> dict:
     on = registry().today()
     verdict = snapshot.verdict(record)
     if verdict is None:  # retired, or another version than the snapshot's
-        verdict = compliance.evaluate(record, snapshot.law, on)
+        verdict = compliance.evaluate(record, snapshot.law, on, copies=snapshot.copies)
     return catalogue.with_verdict(record, verdict, on)
 
 
@@ -88,7 +89,8 @@ class Subprocessors(MethodView):
         # `flagged` depends on computed verdicts: scan in batches, bounded per request.
         items, scanned, last_seq, exhausted = [], 0, after, False
         while len(items) < limit and scanned < FLAGGED_SCAN_LIMIT:
-            rows = store.page(conn, today=today, after_seq=last_seq, limit=200, **filters)
+            batch = min(200, FLAGGED_SCAN_LIMIT - scanned)
+            rows = store.page(conn, today=today, after_seq=last_seq, limit=batch, **filters)
             if not rows:
                 exhausted = True
                 break
@@ -112,7 +114,7 @@ class Subprocessors(MethodView):
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data):
         """Add a sub-processor; it is announced as `proposed` until its `effective_on`"""
-        record = catalogue.create(registry(), data)
+        record = catalogue.create(registry(), data, actor())
         _set_etag(record)
         headers = {"Location": url_for(".SubprocessorById", subprocessor_id=record["id"])}
         return _represent(record), 201, headers
@@ -143,7 +145,7 @@ class SubprocessorById(MethodView):
 
         `locations` and `data_categories` replace the whole list.
         """
-        record = catalogue.update(registry(), subprocessor_id, changes, _precondition)
+        record = catalogue.update(registry(), subprocessor_id, changes, _precondition, actor())
         _set_etag(record)
         return _represent(record)
 
@@ -158,7 +160,7 @@ class SubprocessorById(MethodView):
 
         Needs If-Match with its current ETag.
         """
-        record = catalogue.retire(registry(), subprocessor_id, _precondition)
+        record = catalogue.retire(registry(), subprocessor_id, _precondition, actor())
         return _represent(record)
 
 
@@ -173,5 +175,12 @@ class SubprocessorCompliance(MethodView):
         law = registry().law()
         assumed = args.get("assume_ended", [])
         check_assume_ended(assumed, law)
-        record = store.get(registry().db.connection(), subprocessor_id)
-        return compliance.evaluate(record, law, as_of(args), assume_ended=frozenset(assumed))
+        conn = registry().db.connection()
+        record = store.get(conn, subprocessor_id)
+        return compliance.evaluate(
+            record,
+            law,
+            as_of(args),
+            assume_ended=frozenset(assumed),
+            copies=document_store.disclosable_copies(conn),
+        )

@@ -8,6 +8,8 @@ from . import compliance, db
 from .errors import ValidationFailed
 from .state import Registry
 from .store import audit as audit_store
+from .store import changes as change_store
+from .store import history
 from .store import subprocessors as store
 from .validation import check_locations
 
@@ -29,6 +31,22 @@ def _audited(record: dict) -> dict:
     return {field: record[field] for field in _PUBLIC_FIELDS}
 
 
+def objection_deadline(effective_on: str) -> str:
+    """The last day a customer may object: the day before the sub-processor takes effect."""
+    return (date.fromisoformat(effective_on) - timedelta(days=1)).isoformat()
+
+
+def _written(tx, change_type: str, record: dict, **data) -> None:
+    """What every write of a sub-processor leaves behind, in its own transaction."""
+    public = _audited(record)
+    history.record_version(tx, public)
+    notice = {"effective_on": record["effective_on"]}
+    if change_type != "subprocessor.retired":
+        notice["objection_deadline"] = objection_deadline(record["effective_on"])
+    change_store.record_change(tx, change_type, public, {"subprocessor": public, **notice, **data})
+    db.bump_revision(tx)
+
+
 def create(registry: Registry, data: dict, actor: dict) -> dict:
     """Validate `data` (already schema-loaded) against the law and store it."""
     errors = check_locations(data["locations"], registry.law())
@@ -41,7 +59,7 @@ def create(registry: Registry, data: dict, actor: dict) -> dict:
         audit_store.append(
             tx, actor, "subprocessor.create", "subprocessor", record["id"], _audited(record)
         )
-        db.bump_revision(tx)
+        _written(tx, "subprocessor.announced", record)
     return record
 
 
@@ -66,7 +84,7 @@ def update(
         before, after = _audited(current), _audited(record)
         diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
         audit_store.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
-        db.bump_revision(tx)
+        _written(tx, "subprocessor.changed", record, changes=diff)
     return record
 
 
@@ -82,7 +100,7 @@ def retire(registry: Registry, subprocessor_id: str, check_version, actor: dict)
             subprocessor_id,
             {"retired_on": record["retired_on"], "version": record["version"]},
         )
-        db.bump_revision(tx)
+        _written(tx, "subprocessor.retired", record, retired_on=record["retired_on"])
     return record
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from copy import deepcopy
+from functools import wraps
 
 import flask_smorest
 import marshmallow as ma
@@ -14,7 +15,15 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from . import auth
-from .errors import PROBLEM_MEDIA_TYPE, RegistryError, marshmallow_errors, problem, summarise
+from .errors import (
+    PROBLEM_MEDIA_TYPE,
+    RegistryError,
+    ValidationFailed,
+    field_error,
+    marshmallow_errors,
+    problem,
+    summarise,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +118,20 @@ class Api(flask_smorest.Api):
             if "application/json" in content:
                 response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
             self.spec.components.responses_lazy[name] = response
+        self.spec.components.responses_lazy["UNAUTHORIZED"]["headers"] = {
+            "WWW-Authenticate": {
+                "description": "The scheme to authenticate with (RFC 9110, 11.6.1)",
+                "required": True,
+                "schema": {"type": "string", "example": 'Bearer realm="registry"'},
+            }
+        }
+
+    def _register_etag_headers(self):
+        super()._register_etag_headers()
+        # A 304 carries the ETag it confirms (RFC 9110, 15.4.5).
+        self.spec.components.responses_lazy["NOT_MODIFIED"]["headers"] = {
+            "ETag": self.spec.components.get_ref("header", "ETAG")
+        }
 
 
 class StrictParser(FlaskParser):
@@ -183,13 +206,16 @@ class Blueprint(flask_smorest.Blueprint):
             raise NotModified
 
     def arguments(self, schema, *, location="json", **kwargs):
-        """Parse arguments; a JSON body also documents 400, 413 and 415."""
+        """Parse arguments; a JSON body is required (unless told not) and documents 400/413/415."""
         parse = super().arguments(schema, location=location, **kwargs)
         if location != "json":
             return parse
+        required = kwargs.get("required", True)
 
         def decorator(func):
             func = parse(func)
+            if required:
+                func = _body_required(func)
             func = self.alt_response(400, response="BAD_REQUEST")(func)
             func = self.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")(func)
             return self.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")(func)
@@ -219,6 +245,18 @@ class Blueprint(flask_smorest.Blueprint):
         auth.mark(func, auth.PUBLIC)
         func = self.alt_response(401, response="UNAUTHORIZED")(func)
         return self.doc(security=[{}, {"bearerAuth": []}])(func)
+
+
+def _body_required(func):
+    # webargs reads an absent body as {}, which would make a bodiless PATCH a silent no-op
+    # although the spec marks the body required.
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if not request.get_data(cache=True):
+            raise ValidationFailed([field_error("", "A JSON body is required.")])
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _append(func, line: str) -> str:

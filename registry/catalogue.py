@@ -24,6 +24,7 @@ _PUBLIC_FIELDS = (
     "effective_on",
     "retired_on",
     "version",
+    "created_at",
 )
 
 

@@ -42,7 +42,14 @@ def main():
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_command, serve_command, keys_group, check_command, documents_group):
+    for command in (
+        init_command,
+        serve_command,
+        keys_group,
+        check_command,
+        documents_group,
+        audit_group,
+    ):
         app.cli.add_command(command)
 
 
@@ -60,6 +67,8 @@ def init_command(demo: bool) -> None:
         click.echo(f"applied migration {migration}")
     state = "loaded" if outcome["law_loaded"] else "unchanged"
     click.echo(f"reference law {outcome['law_version'][:12]} {state}")
+    if outcome["temporaries_swept"]:
+        click.echo(f"removed {outcome['temporaries_swept']} unfinished upload(s)")
     if demo:
         added = outcome["demo_added"]
         click.echo(f"demo catalogue: {len(added)} sub-processors added")
@@ -195,6 +204,7 @@ def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: boo
         on,
         assume_ended=frozenset(assume_ended),
         copies=document_store.disclosable_copies(conn),
+        notice_days=state.notice_days,
     )
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -284,3 +294,37 @@ def documents_add(file, subprocessor_id, country, kind, audience, title, summary
     )
     if fulfilled:
         click.echo(f"fulfilled requests: {', '.join(fulfilled)}")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the whole chain; exit 1 naming the first entry altered, removed or reordered."""
+    from .audit import verify
+    from .store import audit as store
+
+    state = _migrated_state()
+    with state.db.snapshot():
+        count, broken = verify(store.iter_all(state.db.connection()))
+    if broken is not None:
+        click.echo(f"audit trail BROKEN at entry {broken.seq}: {broken.reason}", err=True)
+        sys.exit(1)
+    click.echo(f"audit trail ok: {count} entries")
+
+
+@audit_group.command("head")
+@with_appcontext
+def audit_head() -> None:
+    """Print the head entry's sequence number and hash, to anchor elsewhere."""
+    from .store import audit as store
+
+    head = store.head(_migrated_state().db.connection())
+    if head is None:
+        click.echo("0 " + "0" * 64)
+    else:
+        click.echo(f"{head['seq']} {head['hash']}")

@@ -18,6 +18,7 @@ SEVERITY: dict[str, str] = {
     "ADEQUACY_ENDING": "warning",
     "CERTIFICATION_CHECK_STALE": "warning",
     "SCC_COPY_MISSING": "warning",
+    "NOTICE_PERIOD_SHORT": "warning",
 }
 
 ADEQUACY_ENDING_DAYS = 180
@@ -62,12 +63,15 @@ def _describe(decision: AdequacyDecision) -> str:
 class _Context:
     """Per-call caches: a register repeats the same countries and date strings many times."""
 
-    __slots__ = ("_dates", "_eea", "_in_force", "assume_ended", "law", "on")
+    __slots__ = ("_dates", "_eea", "_in_force", "assume_ended", "law", "notice_days", "on")
 
-    def __init__(self, law: Law, on: date, assume_ended: frozenset[str]) -> None:
+    def __init__(
+        self, law: Law, on: date, assume_ended: frozenset[str], notice_days: int | None = None
+    ) -> None:
         self.law = law
         self.on = on
         self.assume_ended = frozenset(assume_ended)
+        self.notice_days = notice_days
         self._dates: dict[Any, date | None] = {}
         self._eea: dict[str, bool] = {}
         self._in_force: dict[str, tuple[AdequacyDecision, ...]] = {}
@@ -426,6 +430,7 @@ def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = Non
         for location in record.get("locations") or ()
     ]
     flags = [flag for location in locations for flag in location["flags"]]
+    flags.extend(_notice(record, ctx))
     flagged = any(flag["severity"] == "error" for flag in flags)
     return {
         "status": "flagged" if flagged else "compliant",
@@ -436,6 +441,32 @@ def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = Non
     }
 
 
+def _notice(record: dict, ctx: _Context) -> list[Flag]:
+    """Customers must hear of a new sub-processor `notice_days` before it takes effect."""
+    if ctx.notice_days is None:
+        return []
+    announced = ctx.day((record.get("created_at") or "")[:10])
+    effective = ctx.day(record.get("effective_on"))
+    if announced is None or effective is None:
+        return []
+    given = (effective - announced).days
+    # A start date before the announcement records a vendor already in use: no notice to give.
+    if given < 0 or given >= ctx.notice_days:
+        return []
+    return [
+        {
+            "code": "NOTICE_PERIOD_SHORT",
+            "severity": SEVERITY["NOTICE_PERIOD_SHORT"],
+            "country": None,
+            "message": (
+                f"Announced on {announced.isoformat()} to take effect on "
+                f"{effective.isoformat()}: {given} days of notice, less than the "
+                f"{ctx.notice_days} days customers are promised."
+            ),
+        }
+    ]
+
+
 def evaluate(
     record: dict,
     law: Law,
@@ -443,14 +474,16 @@ def evaluate(
     *,
     assume_ended: frozenset[str] = frozenset(),
     copies: Collection[Copy] | None = None,
+    notice_days: int | None = None,
 ) -> dict:
     """The compliance of one sub-processor record on `on`, under the law of that date.
 
     `assume_ended` treats those decisions as no longer in force (what-if).
     `copies` holds `(subprocessor_id, country or None for all its countries, mechanism)` for
     every disclosable copy of SCCs/BCRs on file; when given, a missing copy is a warning.
+    `notice_days`, when given, is the notice customers are promised (NOTICE_PERIOD_SHORT).
     """
-    return _evaluate(record, _Context(law, on, assume_ended), copies)
+    return _evaluate(record, _Context(law, on, assume_ended, notice_days), copies)
 
 
 def _status(record: dict, on: date, parse: Callable[[Any], date | None]) -> str:
@@ -476,9 +509,10 @@ def evaluate_each(
     *,
     assume_ended: frozenset[str] = frozenset(),
     copies: Collection[Copy] | None = None,
+    notice_days: int | None = None,
 ) -> Iterator[tuple[dict, str, dict]]:
     """`(record, status, compliance)` for every record not retired on `on`, sharing caches."""
-    ctx = _Context(law, on, assume_ended)
+    ctx = _Context(law, on, assume_ended, notice_days)
     for record in records:
         status = _status(record, on, ctx.day)
         if status != "retired":
@@ -492,6 +526,7 @@ def evaluate_register(
     *,
     assume_ended: frozenset[str] = frozenset(),
     copies: Collection[Copy] | None = None,
+    notice_days: int | None = None,
 ) -> dict:
     """The whole register on `on`: summary counts and the flagged sub-processors.
 
@@ -501,7 +536,9 @@ def evaluate_register(
     active_flagged = 0
     by_flag: dict[str, int] = {}
     flagged: list[dict] = []
-    evaluated = evaluate_each(records, law, on, assume_ended=assume_ended, copies=copies)
+    evaluated = evaluate_each(
+        records, law, on, assume_ended=assume_ended, copies=copies, notice_days=notice_days
+    )
     for record, status, compliance in evaluated:
         counts["total"] += 1
         counts[status] += 1

@@ -213,6 +213,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 duration_ms INTEGER NOT NULL
             )""",
             "CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_seq, attempt)",
+            "CREATE INDEX audit_action ON audit (action, seq)",
         ],
     ),
 ]

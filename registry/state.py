@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import compliance, db
+from .blobs import BlobStore
 from .law import Law, load_law, taxonomy
 from .store import documents as document_store
 from .store import law as law_store
@@ -108,11 +109,15 @@ class Registry:
             if law_changed:
                 db.bump_revision(tx)
         added = demo_loader.load(self) if demo else []
+        # Uploads a crash cut short leave temporary files that nothing else removes; an
+        # hour's age keeps a live upload by another process safe.
+        swept = BlobStore(self.documents_dir).sweep_temporaries()
         return {
             "migrations": applied,
             "law_version": law.version,
             "law_loaded": law_changed,
             "demo_added": added,
+            "temporaries_swept": swept,
         }
 
     def law(self) -> Law:
@@ -163,7 +168,9 @@ class Registry:
         verdicts, allowed = {}, []
         copies = frozenset(document_store.disclosable_copies(conn))
         records = subprocessor_store.iter_current(conn, today)
-        for record, status, verdict in compliance.evaluate_each(records, law, on, copies=copies):
+        for record, status, verdict in compliance.evaluate_each(
+            records, law, on, copies=copies, notice_days=self.notice_days
+        ):
             verdicts[record["id"]] = (record["version"], verdict)
             if status == "active" and verdict["status"] == "compliant":
                 allowed.append(

@@ -605,7 +605,35 @@ def test_severity_table():
         "ADEQUACY_ENDING": "warning",
         "CERTIFICATION_CHECK_STALE": "warning",
         "SCC_COPY_MISSING": "warning",
+        "NOTICE_PERIOD_SHORT": "warning",
     }
+
+
+@pytest.mark.parametrize(
+    ("created", "effective", "short"),
+    [
+        ("2026-11-24T09:00:00Z", "2026-12-24", False),
+        ("2026-11-24T09:00:00Z", "2026-12-23", True),
+        ("2026-11-24T09:00:00Z", "2026-11-24", True),
+        ("2026-11-24T09:00:00Z", "2025-01-01", False),
+    ],
+    ids=["thirty-days", "twenty-nine-days", "same-day", "already-in-use"],
+)
+def test_notice_period_short_is_a_warning_below_the_promised_notice(law, created, effective, short):
+    rec = record(location("NL"), created_at=created, effective_on=effective)
+    result = evaluate(rec, law, TODAY, notice_days=30)
+
+    assert result["status"] == "compliant"
+    assert ("NOTICE_PERIOD_SHORT" in codes(result)) is short
+    if short:
+        flag = result["flags"][-1]
+        assert flag["severity"] == "warning" and flag["country"] is None
+        assert "30 days" in flag["message"]
+
+
+def test_notice_is_not_checked_unless_asked(law):
+    rec = record(location("NL"), created_at="2026-11-24T09:00:00Z", effective_on="2026-11-25")
+    assert "NOTICE_PERIOD_SHORT" not in codes(evaluate(rec, law, TODAY))
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """One blueprint per resource."""
 
-from . import allowed, compliance, documents, law, meta, subprocessors
+from . import allowed, changes, compliance, documents, history, law, meta, subprocessors
 
 BLUEPRINTS = (
     meta.blp,
@@ -9,4 +9,7 @@ BLUEPRINTS = (
     compliance.blp,
     allowed.blp,
     documents.blp,
+    history.history_blp,
+    changes.blp,
+    history.audit_blp,
 )

@@ -47,7 +47,13 @@ class AllowedSchema(ma.Schema):
 class AllowedProcessors(MethodView):
     @blp.roles("service", "procurement", "admin")
     @blp.arguments(AllowedArgsSchema, location="query", as_kwargs=True)
-    @blp.alt_response(200, schema=AllowedSchema, success=True, description="The allowed processors")
+    @blp.alt_response(
+        200,
+        schema=AllowedSchema,
+        success=True,
+        description="The allowed processors",
+        headers={"ETag": "ETAG"},
+    )
     @blp.alt_response(304, response="NOT_MODIFIED")
     @blp.doc(
         parameters=[

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 
 from .. import audit
 from ..auth import current_principal
+from ..errors import ValidationFailed, field_error
 from ..state import Registry
 
 
@@ -16,8 +17,26 @@ def registry() -> Registry:
 
 
 def as_of(args: dict) -> date:
-    raw = args.get("as_of")
+    """The evaluation date: `as_of`, else `at` (the register's date), else today."""
+    raw = args.get("as_of") or args.get("at")
     return date.fromisoformat(raw) if raw else registry().today()
+
+
+def end_of(day: str) -> str:
+    """The first instant after `day` (UTC), to compare with recorded timestamps."""
+    check_not_future(day)
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat() + "T00:00:00Z"
+
+
+def check_not_future(day: str, pointer: str = "/at") -> None:
+    if date.fromisoformat(day) > registry().today():
+        raise ValidationFailed(
+            [
+                field_error(
+                    pointer, "The register's past can be read, not its future.", location="query"
+                )
+            ]
+        )
 
 
 def actor() -> dict:

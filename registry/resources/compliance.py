@@ -7,11 +7,12 @@ from flask.views import MethodView
 
 from .. import compliance
 from ..api import Blueprint
-from ..schemas.subprocessors import ComplianceArgsSchema, ComplianceSchema
+from ..schemas.subprocessors import ComplianceSchema, RegisterComplianceArgsSchema
 from ..store import documents as document_store
+from ..store import history
 from ..store import subprocessors as store
 from ..validation import check_assume_ended
-from .common import as_of, registry
+from .common import as_of, end_of, registry
 
 blp = Blueprint("compliance", __name__, url_prefix="/v1", description="Compliance reports")
 
@@ -49,18 +50,31 @@ def register_report(args: dict) -> dict:
     on = as_of(args)
     with reg.db.snapshot():
         conn = reg.db.connection()
-        records = list(store.iter_current(conn, on.isoformat()))
-        copies = document_store.disclosable_copies(conn)
+        if args.get("at"):
+            before = end_of(args["at"])
+            records = list(history.register_at(conn, before))
+            copies = document_store.disclosable_copies(conn, before)
+        else:
+            records = list(store.iter_current(conn, on.isoformat()))
+            copies = document_store.disclosable_copies(conn)
     return compliance.evaluate_register(
-        records, law, on, assume_ended=frozenset(assumed), copies=copies
+        records,
+        law,
+        on,
+        assume_ended=frozenset(assumed),
+        copies=copies,
+        notice_days=reg.notice_days,
     )
 
 
 @blp.route("/compliance")
 class RegisterCompliance(MethodView):
     @blp.roles("admin", "procurement")
-    @blp.arguments(ComplianceArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(RegisterComplianceArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, RegisterReportSchema)
     def get(self, **args):
-        """Report on the whole register: counts per verdict and flag, and every flagged one"""
+        """Report on the whole register: counts per verdict and flag, and every flagged one
+
+        With `at`, the register as it stood that day, under that day's law unless `as_of`.
+        """
         return register_report(args)

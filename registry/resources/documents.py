@@ -229,7 +229,12 @@ class DocumentContent(MethodView):
             max_age=None,
         )
         response.headers["Cache-Control"] = "no-store"
-        if principal.role == "customer" and response.status_code in (200, 206):
+        # A HEAD or a 304 hands over no content, so neither is a disclosure.
+        if (
+            principal.role == "customer"
+            and request.method == "GET"
+            and response.status_code in (200, 206)
+        ):
             try:
                 documentation.record_disclosure(
                     registry(),

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from flask.views import MethodView
 
 from ..api import Blueprint
+from ..auth import current_principal
 from ..errors import NotFound
 from ..law import countries
 from ..schemas.common import NoArgsSchema
@@ -19,6 +20,17 @@ from ..schemas.law import (
 from .common import as_of, registry
 
 blp = Blueprint("law", __name__, url_prefix="/v1", description="Reference law (read-only)")
+
+# The reference law changes only at midnight (today's membership and decisions) or with a
+# new law version, so shared caches may keep an anonymous answer for a few minutes.
+PUBLIC_MAX_AGE = 300
+
+
+def _cacheable() -> dict:
+    """Cache headers for an anonymous answer; with a token the default (no-store) applies."""
+    if current_principal() is not None:
+        return {}
+    return {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}"}
 
 
 def _country(code: str, name: str, law, today) -> dict:
@@ -39,7 +51,7 @@ class Countries(MethodView):
         """List every ISO 3166-1 country with its EEA membership and adequacy today"""
         law, today = registry().law(), registry().today()
         items = [_country(code, name, law, today) for code, name in countries.all_countries()]
-        return {"as_of": today.isoformat(), "items": items}
+        return {"as_of": today.isoformat(), "items": items}, 200, _cacheable()
 
 
 @blp.route("/countries/<string:code>")
@@ -57,7 +69,7 @@ class CountryByCode(MethodView):
                 + (f" Did you mean {hint!r}?" if hint else "")
             )
         law, today = registry().law(), registry().today()
-        return _country(code, countries.country_name(code), law, today)
+        return _country(code, countries.country_name(code), law, today), 200, _cacheable()
 
 
 @blp.route("/adequacy-decisions")
@@ -73,7 +85,7 @@ class AdequacyDecisions(MethodView):
         else:
             decisions = list(law.decisions)
         items = [_decision(d) for d in decisions]
-        return {"as_of": args.get("as_of"), "items": items}
+        return {"as_of": args.get("as_of"), "items": items}, 200, _cacheable()
 
 
 def _decision(decision) -> dict:

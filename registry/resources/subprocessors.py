@@ -18,9 +18,10 @@ from ..schemas.subprocessors import (
     SubprocessorUpdateSchema,
 )
 from ..store import documents as document_store
+from ..store import history
 from ..store import subprocessors as store
 from ..validation import check_assume_ended
-from .common import actor, as_of, registry
+from .common import actor, as_of, end_of, registry
 
 blp = Blueprint(
     "subprocessors",
@@ -36,12 +37,14 @@ FLAGGED_SCAN_LIMIT = 5000
 
 
 def _etag_data(record: dict, today, law_version: str) -> dict:
-    # The representation carries today's verdict, so the day and the law are part of it.
+    # The representation carries today's verdict, so the day, the law and the copies on
+    # file (SCC_COPY_MISSING) are part of it.
     return {
         "id": record["id"],
         "version": record["version"],
         "as_of": today.isoformat(),
         "law": law_version,
+        "copies": document_store.copies_of(registry().db.connection(), record["id"]),
     }
 
 
@@ -51,7 +54,9 @@ def _represent(record: dict) -> dict:
     on = registry().today()
     verdict = snapshot.verdict(record)
     if verdict is None:  # retired, or another version than the snapshot's
-        verdict = compliance.evaluate(record, snapshot.law, on, copies=snapshot.copies)
+        verdict = compliance.evaluate(
+            record, snapshot.law, on, copies=snapshot.copies, notice_days=registry().notice_days
+        )
     return catalogue.with_verdict(record, verdict, on)
 
 
@@ -61,6 +66,61 @@ def _set_etag(record: dict) -> None:
 
 def _precondition(record: dict) -> None:
     blp.check_etag(_etag_data(record, registry().today(), registry().law().version))
+
+
+_ITEM = "#/paths/~1v1~1subprocessors~1{subprocessor_id}"
+
+
+def _links(*, writable: bool = True) -> dict:
+    """OpenAPI links from a response with the record to its other operations.
+
+    Clients (and stateful test tools) learn from them that the body's `id` addresses the
+    record and that the response's ETag is the If-Match a write needs.
+    """
+    by_id = {"path.subprocessor_id": "$response.body#/id"}
+    links = {
+        "GetSubprocessor": {"operationRef": f"{_ITEM}/get", "parameters": by_id},
+        "GetSubprocessorCompliance": {
+            "operationRef": f"{_ITEM}~1compliance/get",
+            "parameters": by_id,
+        },
+    }
+    if writable:
+        write = {**by_id, "header.If-Match": "$response.header.ETag"}
+        links["UpdateSubprocessor"] = {"operationRef": f"{_ITEM}/patch", "parameters": write}
+        links["RetireSubprocessor"] = {"operationRef": f"{_ITEM}/delete", "parameters": write}
+    return links
+
+
+def _register_at(args: dict) -> dict:
+    """The list as it stood at the end of `at`: that day's versions, status and verdicts."""
+    reg, on = registry(), as_of(args)
+    conn = reg.db.connection()
+    with reg.db.snapshot():
+        before = end_of(args["at"])
+        records = list(history.register_at(conn, before))
+        copies = document_store.disclosable_copies(conn, before)
+    law = reg.law()
+    matching = []
+    for record in records:
+        status = compliance.status_on(record, on)
+        if args.get("status") and status != args["status"]:
+            continue
+        if args.get("service") and record["service"] != args["service"]:
+            continue
+        if args.get("country") and args["country"] not in {
+            loc["country"] for loc in record["locations"]
+        }:
+            continue
+        verdict = compliance.evaluate(record, law, on, copies=copies, notice_days=reg.notice_days)
+        flagged = args.get("flagged")
+        if flagged is not None and (verdict["status"] == "flagged") != flagged:
+            continue
+        matching.append(catalogue.with_verdict(record, verdict, on))
+    start, limit = int(args.get("cursor", 0)), args["limit"]
+    page = matching[start : start + limit]
+    more = start + limit < len(matching)
+    return {"items": page, "next_cursor": str(start + limit) if more else None}
 
 
 @blp.route("")
@@ -73,6 +133,8 @@ class Subprocessors(MethodView):
 
         Follow `next_cursor` for the next page.
         """
+        if args.get("at"):
+            return _register_at(args)
         limit = args["limit"]
         after = int(args.get("cursor", 0))
         today = registry().today().isoformat()
@@ -110,8 +172,19 @@ class Subprocessors(MethodView):
     @blp.etag
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(SubprocessorCreateSchema)
-    @blp.response(201, SubprocessorSchema)
+    @blp.response(
+        201,
+        SubprocessorSchema,
+        headers={
+            "Location": {
+                "description": "The new sub-processor's URL",
+                "required": True,
+                "schema": {"type": "string", "format": "uri-reference"},
+            }
+        },
+    )
     @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(responses={201: {"links": _links()}})
     def post(self, data):
         """Add a sub-processor; it is announced as `proposed` until its `effective_on`"""
         record = catalogue.create(registry(), data, actor())
@@ -127,6 +200,7 @@ class SubprocessorById(MethodView):
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(responses={200: {"links": _links()}})
     def get(self, subprocessor_id):
         """Read one sub-processor with its status and today's compliance verdict"""
         record = store.get(registry().db.connection(), subprocessor_id)
@@ -140,6 +214,7 @@ class SubprocessorById(MethodView):
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(responses={200: {"links": _links()}})
     def patch(self, changes, subprocessor_id):
         """Change a sub-processor; needs If-Match with its current ETag
 
@@ -155,6 +230,7 @@ class SubprocessorById(MethodView):
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(responses={200: {"links": _links(writable=False)}})
     def delete(self, subprocessor_id):
         """Retire a sub-processor; the record is kept with status `retired`
 
@@ -183,4 +259,5 @@ class SubprocessorCompliance(MethodView):
             as_of(args),
             assume_ended=frozenset(assumed),
             copies=document_store.disclosable_copies(conn),
+            notice_days=registry().notice_days,
         )

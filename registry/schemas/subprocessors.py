@@ -224,12 +224,24 @@ class SubprocessorQueryArgsSchema(PageArgsSchema):
             "description": "Only sub-processors with (true) or without (false) an error flag today"
         }
     )
+    at = IsoDate(
+        metadata={
+            "description": "The register as it stood at the end of that day (UTC), each entry "
+            "with its status and verdict on that day"
+        }
+    )
 
 
 class ComplianceArgsSchema(StrictSchema):
-    as_of = IsoDate(metadata={"description": "Whose law applies; default today"})
+    as_of = IsoDate(metadata={"description": "Whose law applies; default `at`, else today"})
     assume_ended = ma.fields.List(
         ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
         validate=ma.validate.Length(max=20),
         metadata={"description": "What if these adequacy decisions had ended (repeatable)"},
+    )
+
+
+class RegisterComplianceArgsSchema(ComplianceArgsSchema):
+    at = IsoDate(
+        metadata={"description": "Evaluate the register as it stood at the end of that day (UTC)"}
     )

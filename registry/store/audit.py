@@ -71,3 +71,28 @@ def head(conn: sqlite3.Connection) -> dict | None:
         f"SELECT {', '.join(_COLUMNS)} FROM audit ORDER BY seq DESC LIMIT 1"
     ).fetchone()
     return _entry(row) if row else None
+
+
+def page(
+    conn: sqlite3.Connection,
+    *,
+    after_seq: int,
+    limit: int,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+) -> list[dict]:
+    where, params = ["seq > ?"], [after_seq]
+    for column, value in (
+        ("action", action),
+        ("object_type", object_type),
+        ("object_id", object_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    rows = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM audit WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?",
+        [*params, limit],
+    )
+    return [_entry(row) for row in rows]

@@ -112,13 +112,30 @@ def disclosable_copy(db_or_conn, subprocessor_id: str, country: str, mechanism: 
     return _row(DOCUMENT_COLUMNS, row) if row else None
 
 
-def disclosable_copies(conn: sqlite3.Connection) -> set[tuple[str, str | None, str]]:
-    """Every (sub-processor, country or None for all, kind) with a disclosable copy on file."""
+def disclosable_copies(
+    conn: sqlite3.Connection, before: str | None = None
+) -> set[tuple[str, str | None, str]]:
+    """Every (sub-processor, country or None for all, kind) with a disclosable copy on file.
+
+    With `before` (a UTC timestamp), only copies uploaded before then.
+    """
     rows = conn.execute(
         "SELECT DISTINCT subprocessor_id, country, kind FROM documents"
         " WHERE audience = 'disclosable' AND subprocessor_id IS NOT NULL"
+        " AND uploaded_at < ?",
+        [before or "9999"],
     )
     return {(sid, country, kind) for sid, country, kind in rows}
+
+
+def copies_of(conn: sqlite3.Connection, subprocessor_id: str) -> list[list[str | None]]:
+    """The (country or None, kind) of each disclosable copy on file for one sub-processor."""
+    rows = conn.execute(
+        "SELECT DISTINCT country, kind FROM documents"
+        " WHERE subprocessor_id = ? AND audience = 'disclosable' ORDER BY country, kind",
+        [subprocessor_id],
+    )
+    return [list(row) for row in rows]
 
 
 # Documentation requests

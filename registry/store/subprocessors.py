@@ -143,15 +143,17 @@ def page(
     status: str | None = None,
 ) -> list[dict]:
     """Up to `limit` records after `after_seq`, in creation order, filtered in SQL."""
+    source, order = "subprocessors s", "s.seq"
     where, params = ["s.seq > ?"], [after_seq]
+    if country:
+        # Walk the (country, seq) key from the cursor: an IN (subquery) would list every
+        # match of the country on each page, however far the cursor is.
+        source = "subprocessor_countries c JOIN subprocessors s ON s.seq = c.subprocessor_seq"
+        order = "c.subprocessor_seq"
+        where, params = ["c.country = ?", "c.subprocessor_seq > ?"], [country, after_seq]
     if service:
         where.append("s.service = ?")
         params.append(service)
-    if country:
-        where.append(
-            "s.seq IN (SELECT subprocessor_seq FROM subprocessor_countries WHERE country = ?)"
-        )
-        params.append(country)
     if status == "retired":
         where.append("s.retired_on IS NOT NULL AND s.retired_on <= ?")
         params.append(today)
@@ -162,9 +164,7 @@ def page(
         where.append("(s.retired_on IS NULL OR s.retired_on > ?) AND s.effective_on > ?")
         params += [today, today]
     columns = ", ".join(f"s.{c}" for c in _COLUMNS)
-    sql = (
-        f"SELECT {columns} FROM subprocessors s WHERE {' AND '.join(where)} ORDER BY s.seq LIMIT ?"
-    )
+    sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     return [_record(row) for row in conn.execute(sql, [*params, limit])]
 
 

@@ -158,6 +158,7 @@ class Documents(MethodView):
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(DocumentUploadSchema, location="files", content_type=MULTIPART)
     @blp.response(201, UploadedDocumentSchema)
+    @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     def post(self, form):
@@ -212,6 +213,24 @@ class DocumentContent(MethodView):
     @blp.alt_response(304, response="NOT_MODIFIED")
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(416, response="REQUESTED_RANGE_NOT_SATISFIABLE")
+    @blp.doc(
+        parameters=[
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The ETag (the SHA-256) of a copy already held: 304",
+            },
+            {
+                "name": "Range",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "A byte range, e.g. bytes=0-1023: 206",
+            },
+        ]
+    )
     def get(self, document_id, request_id=None):
         """Download a copy; every download by a customer is recorded as a disclosure
 

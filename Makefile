@@ -7,7 +7,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export REGISTRY_DATABASE ?= var/registry.db
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench stress fuzz clean
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,16 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
+
+# The load and SIGKILL tests at full scale (`make test` runs them small); -rA prints their figures.
+stress: $(VENV)/.dev
+	REGISTRY_STRESS_WRITERS=8 REGISTRY_STRESS_WRITES=200 REGISTRY_STRESS_READERS=4 \
+	REGISTRY_STRESS_WORKERS=4 REGISTRY_STRESS_KILLS=20 $(BIN)/pytest -rA tests/test_stress.py
+
+# The schemathesis tests with many more cases and longer stateful runs (`make test` runs them small).
+fuzz: $(VENV)/.dev
+	REGISTRY_FUZZ_EXAMPLES=500 REGISTRY_FUZZ_SCENARIOS=200 REGISTRY_FUZZ_STEPS=20 \
+	$(BIN)/pytest -rA tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

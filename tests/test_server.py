@@ -3,90 +3,22 @@
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import Server, nimbus
+from serverkit import ALLOWED, LOCATION_SETS, Reply, assert_clean_log, call, revision, workers
 
 from registry.db import SCHEMA_VERSION
 
 pytestmark = pytest.mark.server
 
-ALLOWED = "/v1/allowed-processors"
 THREADS = 6
 OPS_PER_THREAD = 25
 ROUNDS = 30
-
-NL = {"country": "NL", "activity": "storage"}
-DE = {"country": "DE", "activity": "backup"}
-CA = {"country": "CA", "activity": "processing"}
-US = {
-    "country": "US",
-    "activity": "remote_access",
-    "safeguard": {
-        "mechanism": "adequacy",
-        "certified": True,
-        "certification_checked_on": "2026-10-01",
-    },
-}
-IN = {
-    "country": "IN",
-    "activity": "processing",
-    "safeguard": {
-        "mechanism": "scc",
-        "scc_version": "2021/914",
-        "scc_module": 3,
-        "signed_on": "2024-03-01",
-        "tia_completed_on": "2024-02-20",
-    },
-}
-LOCATION_SETS = [[NL], [NL, DE], [NL, US], [CA], [IN, NL], [DE, CA, US]]
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-
-def call(
-    server: Server,
-    method: str,
-    path: str,
-    token: str | None = None,
-    body: dict | None = None,
-    headers: dict | None = None,
-) -> Reply:
-    """One request on a new connection, so that either worker may take it."""
-    sent = dict(headers or {})
-    if token:
-        sent["Authorization"] = f"Bearer {token}"
-    payload = None
-    if body is not None:
-        payload = json.dumps(body)
-        sent["Content-Type"] = "application/json"
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        conn.request(method, path, body=payload, headers=sent)
-        response = conn.getresponse()
-        return Reply(response.status, dict(response.getheaders()), response.read())
-    finally:
-        conn.close()
 
 
 class HeldRequest:
@@ -119,25 +51,6 @@ class HeldRequest:
             self.sock.close()
 
 
-def workers(server: Server) -> list[int]:
-    """The pids of the gunicorn workers (children of the `registry serve` process), once booted."""
-    deadline = time.monotonic() + 10
-    while True:
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if stat.rsplit(")", 1)[1].split()[1] == str(server.process.pid):
-                pids.append(int(entry))
-        if len(pids) >= server.workers or time.monotonic() > deadline:
-            return sorted(pids)
-        time.sleep(0.05)
-
-
 def write_calls(pid: int) -> int | None:
     """Write syscalls of a process (each request served writes an access-log line and more)."""
     try:
@@ -147,12 +60,6 @@ def write_calls(pid: int) -> int | None:
     except OSError:
         return None
     return None
-
-
-def assert_clean_log(server: Server) -> None:
-    log = server.log.read_text()
-    for symptom in ("Traceback", "database is locked", "WORKER TIMEOUT", "Worker failed to boot"):
-        assert symptom not in log, log[-4000:]
 
 
 def create(server: Server, token: str, **overrides) -> Reply:
@@ -173,10 +80,6 @@ def retire(server: Server, token: str, subprocessor_id: str) -> Reply:
     )
     assert reply.status == 200, reply.text
     return reply
-
-
-def revision(server: Server) -> int:
-    return call(server, "GET", "/v1/health").json()["revision"]
 
 
 def test_concurrent_writes_are_all_acknowledged_and_kept(server):

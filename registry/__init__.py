@@ -35,6 +35,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         api.register_blueprint(blueprint)
     app.extensions["registry_api"] = api
 
+    from .hotpath import AllowedProcessorsFastPath
+    from .resources import allowed
+
+    app.wsgi_app = AllowedProcessorsFastPath(
+        app,
+        app.wsgi_app,
+        path=allowed.PATH,
+        view=allowed.AllowedProcessors.get,
+        schema=allowed.AllowedArgsSchema(),
+    )
     auth.init_app(app)
     app.before_request(bodies.check_body)
     app.before_request(_refuse_truncated_body)

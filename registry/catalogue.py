@@ -9,6 +9,7 @@ from .errors import ValidationFailed
 from .state import Registry
 from .store import audit as audit_store
 from .store import changes as change_store
+from .store import documents as document_store
 from .store import history
 from .store import subprocessors as store
 from .validation import check_locations
@@ -79,6 +80,9 @@ def update(
     with registry.db.write() as tx:
         current = store.get(tx.conn, subprocessor_id)
         check_version(current)
+        # A value equal to the current one is no change: it makes no version, no change
+        # event for customers and no audit entry.
+        changes = {field: value for field, value in changes.items() if current[field] != value}
         if not changes:
             return current  # nothing to change: no new version, no new revision
         record = store.update(tx, subprocessor_id, changes)
@@ -108,3 +112,32 @@ def retire(registry: Registry, subprocessor_id: str, check_version, actor: dict)
 def with_verdict(record: dict, verdict: dict, on: date) -> dict:
     """The API representation: the record, its status on `on` and its compliance."""
     return {**record, "status": compliance.status_on(record, on), "compliance": verdict}
+
+
+def register_report(
+    registry: Registry,
+    on: date,
+    *,
+    assume_ended: frozenset[str] = frozenset(),
+    before: str | None = None,
+) -> dict:
+    """The whole register's compliance on `on`; with `before`, the register as it stood then.
+
+    Records stream from one read transaction into the engine, so memory and time stay
+    linear in the register's size.
+    """
+    with registry.db.snapshot():
+        conn = registry.db.connection()
+        records = (
+            history.register_at(conn, before)
+            if before
+            else store.iter_current(conn, on.isoformat())
+        )
+        return compliance.evaluate_register(
+            records,
+            registry.law(),
+            on,
+            assume_ended=assume_ended,
+            copies=document_store.disclosable_copies(conn, before),
+            notice_days=registry.notice_days,
+        )

@@ -49,6 +49,7 @@ def register_commands(app: Flask) -> None:
         check_command,
         documents_group,
         audit_group,
+        worker_command,
     ):
         app.cli.add_command(command)
 
@@ -90,6 +91,39 @@ def serve_command(host: str, port: int, workers: int) -> None:
     # The master holds no connection across the fork: workers open their own.
     _state().db.close()
     serve(host=host, port=port, workers=workers)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option(
+    "--poll-interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.01, 60),
+    help="Seconds between looks for due deliveries when idle.",
+)
+@with_appcontext
+def worker_command(once: bool, poll_interval: float) -> None:
+    """Deliver webhooks until SIGTERM or SIGINT (several workers may run at once)."""
+    import logging
+    import signal
+    import threading
+
+    from .delivery import Settings, Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    state = _migrated_state()
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        # The delivery under way finishes and is recorded; then the loop ends.
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    worker = Worker(state.db, Settings.from_config(current_app.config))
+    attempts = worker.run(stop, poll_interval=poll_interval, once=once)
+    click.echo(f"worker stopped after {attempts} attempt(s)")
 
 
 @click.group("keys")
@@ -183,9 +217,7 @@ class CheckNotRun(click.ClickException):
 @with_appcontext
 def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: bool) -> None:
     """Report compliance; exit 1 when an active sub-processor has an error flag."""
-    from . import compliance
-    from .store import documents as document_store
-    from .store import subprocessors as store
+    from . import catalogue
 
     state = _state()
     try:
@@ -196,16 +228,7 @@ def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: boo
     if unknown:
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
     on = date.fromisoformat(as_of) if as_of else state.today()
-    conn = state.db.connection()
-    records = list(store.iter_current(conn, on.isoformat()))
-    report = compliance.evaluate_register(
-        records,
-        law,
-        on,
-        assume_ended=frozenset(assume_ended),
-        copies=document_store.disclosable_copies(conn),
-        notice_days=state.notice_days,
-    )
+    report = catalogue.register_report(state, on, assume_ended=frozenset(assume_ended))
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

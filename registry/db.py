@@ -62,6 +62,8 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                     REFERENCES subprocessors (seq) ON DELETE CASCADE,
                 PRIMARY KEY (country, subprocessor_seq)
             ) WITHOUT ROWID""",
+            # Rewriting a sub-processor's countries looks them up by sub-processor.
+            "CREATE INDEX subprocessor_countries_seq ON subprocessor_countries (subprocessor_seq)",
         ],
     ),
     (
@@ -214,6 +216,15 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
             )""",
             "CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_seq, attempt)",
             "CREATE INDEX audit_action ON audit (action, seq)",
+        ],
+    ),
+    (
+        "webhook endpoints back off as a whole",
+        [
+            # When an endpoint may next be tried: a claim's lease, or its back-off after a
+            # failure; NULL when healthy and idle.
+            "ALTER TABLE webhooks ADD COLUMN retry_at TEXT",
+            "CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, status, seq)",
         ],
     ),
 ]

@@ -43,6 +43,9 @@ class AllowedSchema(ma.Schema):
     processors = ma.fields.List(ma.fields.Nested(AllowedProcessorSchema), required=True)
 
 
+PATH = "/v1/allowed-processors"
+
+
 @blp.route("/allowed-processors")
 class AllowedProcessors(MethodView):
     @blp.roles("service", "procurement", "admin")

@@ -5,12 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from flask.views import MethodView
 
-from .. import compliance
+from .. import catalogue
 from ..api import Blueprint
 from ..schemas.subprocessors import ComplianceSchema, RegisterComplianceArgsSchema
-from ..store import documents as document_store
-from ..store import history
-from ..store import subprocessors as store
 from ..validation import check_assume_ended
 from .common import as_of, end_of, registry
 
@@ -44,26 +41,13 @@ class RegisterReportSchema(ma.Schema):
 def register_report(args: dict) -> dict:
     """Evaluate every sub-processor not retired on the date under that date's law."""
     reg = registry()
-    law = reg.law()
     assumed = args.get("assume_ended", [])
-    check_assume_ended(assumed, law)
-    on = as_of(args)
-    with reg.db.snapshot():
-        conn = reg.db.connection()
-        if args.get("at"):
-            before = end_of(args["at"])
-            records = list(history.register_at(conn, before))
-            copies = document_store.disclosable_copies(conn, before)
-        else:
-            records = list(store.iter_current(conn, on.isoformat()))
-            copies = document_store.disclosable_copies(conn)
-    return compliance.evaluate_register(
-        records,
-        law,
-        on,
+    check_assume_ended(assumed, reg.law())
+    return catalogue.register_report(
+        reg,
+        as_of(args),
         assume_ended=frozenset(assumed),
-        copies=copies,
-        notice_days=reg.notice_days,
+        before=end_of(args["at"]) if args.get("at") else None,
     )
 
 

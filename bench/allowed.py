@@ -1,0 +1,294 @@
+"""Requests/s of GET /v1/allowed-processors (200, 304) against hello-world Flask, same gunicorn."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import load
+import register
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+QUERY = "data_category=user.contact.email"
+TARGETS = {"200": 0.8, "304": 0.9}
+CLI = (sys.executable, "-m", "registry.cli")
+
+
+def listen(port: int, workers: int) -> list[str]:
+    return ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(port: int, target: str, headers: dict[str, str] | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", target, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def _stat(pid: str) -> list[str] | None:
+    """/proc/<pid>/stat fields from the state on (ppid at 1, utime at 11, stime at 12)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+class Served:
+    """A gunicorn started in its own session, stopped by its process group id."""
+
+    def __init__(self, name: str, command: list[str], env: dict, log: Path, port: int, probe: str):
+        self.name, self.port, self.probe, self.log = name, port, probe, log
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                get(self.port, self.probe)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+
+    def worker_cpu(self) -> float | None:
+        """CPU seconds (user + system) its workers have used so far; None without /proc."""
+        try:
+            workers = [
+                stat
+                for stat in (
+                    _stat(entry.name) for entry in os.scandir("/proc") if entry.name.isdigit()
+                )
+                if stat is not None and int(stat[1]) == self.process.pid
+            ]
+        except OSError:
+            return None
+        if not workers:
+            return None
+        return sum(int(stat[11]) + int(stat[12]) for stat in workers) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
+
+def prepare(directory: Path, count: int) -> dict:
+    """A database of `count` generated sub-processors and a service token (via the CLI)."""
+    database = directory / "registry.db"
+    records = register.generate(count)
+    _, registry = register.open_registry(str(database))
+    started = time.perf_counter()
+    register.insert(registry, register.validate(registry, records))
+    loaded_in = time.perf_counter() - started
+    registry.db.close()
+    env = {**os.environ, "REGISTRY_DATABASE": str(database)}
+    created = subprocess.run(
+        [*CLI, "keys", "create", "--role", "service", "--name", "bench service"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {
+        "env": env,
+        "token": created.stdout.strip().splitlines()[-1],
+        "profiles": register.profile_counts(records),
+        "loaded_in": loaded_in,
+    }
+
+
+def measure(generator, runs: dict, rounds: int, seconds: float, warmup: float) -> dict:
+    """Interleaved runs (hello, registry, hello, registry, ...): Results and worker CPU per app."""
+    for _, url, headers in runs.values():
+        generator.run(url, headers, warmup)
+    results = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, (server, url, headers) in runs.items():
+            before = server.worker_cpu()
+            result = generator.run(url, headers, seconds)
+            after = server.worker_cpu()
+            if before is not None and after is not None and result.requests:
+                result.cpu_per_request = (after - before) / result.requests
+            results[name].append(result)
+    return results
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    args = parser.parse_args(argv)
+
+    print(
+        f"== allowed-processors: {date.today()}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-allowed-") as tmp:
+        directory = Path(tmp)
+        setup = prepare(directory, args.records)
+        profiles = ", ".join(f"{name} {n}" for name, n in setup["profiles"].most_common())
+        print(f"register: {args.records} sub-processors ({profiles})")
+        print(f"loaded through the store in {setup['loaded_in']:.2f} s")
+
+        registry_port, hello_port = free_port(), free_port()
+        servers = {
+            "registry": Served(
+                "registry",
+                [*CLI, "serve", *listen(registry_port, args.workers)],
+                setup["env"],
+                directory / "registry.log",
+                registry_port,
+                "/openapi.json",
+            ),
+            "hello": Served(
+                "hello",
+                [sys.executable, str(BENCH / "hello.py"), *listen(hello_port, args.workers)],
+                setup["env"],
+                directory / "hello.log",
+                hello_port,
+                "/hello",
+            ),
+        }
+        generator = load.generator(args.connections, args.threads, args.loadgen)
+        try:
+            for server in servers.values():
+                server.wait_ready()
+            return run(args, generator, setup["token"], servers)
+        finally:
+            generator.close()
+            for server in servers.values():
+                server.stop()
+
+
+def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
+    registry, hello = servers["registry"], servers["hello"]
+    path = f"/v1/allowed-processors?{QUERY}"
+    auth = {"Authorization": f"Bearer {token}"}
+    status, headers, body = get(registry.port, path, auth)
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}: {body[:500]!r}")
+    etag = headers["ETag"]
+    conditional = {**auth, "If-None-Match": etag}
+    status_304, headers_304, _ = get(registry.port, path, conditional)
+    if status_304 != 304 or headers_304.get("ETag") != etag:
+        raise RuntimeError(
+            f"If-None-Match answered {status_304} with ETag {headers_304.get('ETag')}"
+        )
+    processors = body.count(b'"id":')
+    print(f"answer for {QUERY}: {processors} processors, {len(body)} bytes, ETag {etag}")
+    print(
+        f"servers: gunicorn, {args.workers} sync workers each, the options of "
+        "registry/server.py (hello-world: bench/hello.py, GET /hello, 18-byte JSON); 127.0.0.1"
+    )
+    print(
+        f"load: {generator.describe()}, {args.seconds:g} s per run, {args.rounds} rounds "
+        f"interleaved (hello, registry, ...), {args.warmup:g} s warm-up each"
+    )
+
+    urls = {
+        "hello": f"http://127.0.0.1:{hello.port}/hello?{QUERY}",
+        "registry": f"http://127.0.0.1:{registry.port}{path}",
+    }
+    scenarios = {
+        "200": ("(a) 200 path: service token", auth),
+        "304": ("(b) 304 path: service token + If-None-Match", conditional),
+    }
+    report: dict = {"loadgen": generator.describe(), "processors": processors, "bytes": len(body)}
+    errors = 0
+    for key, (title, headers) in scenarios.items():
+        runs = {name: (servers[name], urls[name], headers) for name in ("hello", "registry")}
+        results = measure(generator, runs, args.rounds, args.seconds, args.warmup)
+        expected = {"hello": 200, "registry": int(key)}
+        print(title)
+        medians, cpu = {}, {}
+        for name, rounds in results.items():
+            medians[name] = statistics.median(r.rps for r in rounds)
+            costs = [r.cpu_per_request for r in rounds if r.cpu_per_request is not None]
+            cpu[name] = statistics.median(costs) if costs else None
+            statuses: dict[int, int] = {}
+            for r in rounds:
+                for status, n in r.statuses.items():
+                    statuses[status] = statuses.get(status, 0) + n
+            unexpected = sum(r.unexpected(expected[name]) for r in rounds)
+            errors += unexpected
+            per_round = " ".join(f"{r.rps:5.0f}" for r in rounds)
+            counted = " ".join(f"{s}={n}" for s, n in sorted(statuses.items()))
+            sockets = sum(r.socket_errors for r in rounds)
+            worker_cpu = f", worker CPU {cpu[name] * 1e6:4.0f} us/req" if cpu[name] else ""
+            print(
+                f"  {name:<8} req/s {per_round}  median {medians[name]:5.0f}{worker_cpu}  "
+                f"[{counted}; socket errors {sockets}; unexpected {unexpected}]"
+            )
+        ratio = medians["registry"] / medians["hello"]
+        paired = statistics.median(
+            r.rps / h.rps for h, r in zip(results["hello"], results["registry"], strict=True)
+        )
+        verdict = "met" if ratio >= TARGETS[key] else "NOT met"
+        line = f"  ratio registry/hello {ratio:.2f} (target >= {TARGETS[key]}: {verdict})"
+        line += f"; median of per-round ratios {paired:.2f}"
+        cpu_ratio = None
+        if cpu["hello"] and cpu["registry"]:
+            cpu_ratio = cpu["hello"] / cpu["registry"]
+            line += f"; worker CPU per request hello/registry {cpu_ratio:.2f}"
+        print(line, flush=True)
+        report[key] = {
+            **medians,
+            "ratio": ratio,
+            "paired": paired,
+            "cpu_ratio": cpu_ratio,
+            "cpu_us": {name: c * 1e6 if c else None for name, c in cpu.items()},
+            "target": TARGETS[key],
+        }
+    status_after, headers_after, _ = get(registry.port, path, auth)
+    if status_after != 200 or headers_after.get("ETag") != etag:
+        raise RuntimeError("the answer changed during the benchmark")
+    report["errors"] = errors
+    if errors:
+        print(f"ERRORS: {errors} responses with an unexpected status, or socket errors")
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main()["errors"] else 0)

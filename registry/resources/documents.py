@@ -247,6 +247,8 @@ class DocumentContent(MethodView):
             etag=document["sha256"],
             max_age=None,
         )
+        # send_file appends a charset to text types, and the stored type already has one.
+        response.headers["Content-Type"] = document["media_type"]
         response.headers["Cache-Control"] = "no-store"
         # A HEAD or a 304 hands over no content, so neither is a disclosure.
         if (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask_smorest.fields import Upload
+from werkzeug.datastructures import FileStorage
 
 from .common import CountryCode, PageArgsSchema, StrictSchema, text
 
@@ -14,10 +15,19 @@ REQUEST_STATUSES = ("pending", "fulfilled")
 _ID = ma.validate.Length(min=1, max=64)
 
 
+class FilePart(Upload):
+    """A file part of the form; a text field of the same name is no file."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("Send the document as a file part of the form.")
+        return value
+
+
 class DocumentUploadSchema(StrictSchema):
     """The multipart form of an upload: the file and what it is."""
 
-    file = Upload(
+    file = FilePart(
         required=True,
         metadata={"description": "PDF, DOCX, ODT or UTF-8 plain text; the type is read from it"},
     )

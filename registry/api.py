@@ -49,7 +49,7 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.List(ma.fields.Nested(ProblemErrorSchema))
 
 
-_LOCATIONS_IN_BODY = ("json", "form", "json_or_form")
+_LOCATIONS_IN_BODY = ("json", "form", "json_or_form", "files")
 
 
 def _webargs_errors(messages) -> list[dict]:
@@ -139,19 +139,22 @@ class StrictParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION)
 
-    def load_querystring(self, req, schema):
-        # webargs would silently keep the first of a repeated scalar parameter.
+    def reject_repeated(self, values, location: str, req, schema) -> None:
+        """422 for a scalar field given twice: webargs would silently keep the first."""
         repeated = [
             name
-            for name in req.args
-            if len(req.args.getlist(name)) > 1
+            for name in values
+            if len(values.getlist(name)) > 1
             and not isinstance(schema.fields.get(name), ma.fields.List)
         ]
         if repeated:
-            messages = {"query": {name: ["Give this parameter once."] for name in repeated}}
+            messages = {location: {name: ["Give this field once."] for name in repeated}}
             self.handle_error(
                 ma.ValidationError(messages), req, schema, error_status_code=422, error_headers=None
             )
+
+    def load_querystring(self, req, schema):
+        self.reject_repeated(req.args, "query", req, schema)
         return super().load_querystring(req, schema)
 
     def _raw_load_json(self, req):

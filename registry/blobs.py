@@ -73,6 +73,8 @@ class BlobStore:
             final = self.path(sha256)
             if final.exists():
                 temp.unlink()
+                # A fresh mtime keeps sweep_unreferenced off it until its row is committed.
+                os.utime(final)
                 return Stored(sha256, size, media_type, final, created=False)
             final.parent.mkdir(exist_ok=True)
             os.replace(temp, final)
@@ -91,6 +93,20 @@ class BlobStore:
             try:
                 if temp.stat().st_mtime < cutoff:
                     temp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def sweep_unreferenced(self, referenced: set[str], older_than_seconds: float = 3600) -> int:
+        """Remove complete files no document refers to (a crash between rename and commit)."""
+        if not self.root.exists():
+            return 0
+        cutoff, removed = time.time() - older_than_seconds, 0
+        for path in self.root.glob("??/*"):
+            try:
+                if path.name not in referenced and path.stat().st_mtime < cutoff:
+                    path.unlink()
                     removed += 1
             except FileNotFoundError:
                 continue

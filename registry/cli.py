@@ -255,10 +255,6 @@ def _print_report(report: dict) -> None:
                 click.echo(f"  {flag['code']} {flag['country']}: {flag['message']}")
 
 
-if __name__ == "__main__":
-    main()
-
-
 @click.group("documents")
 def documents_group() -> None:
     """Manage copies of transfer mechanisms (SCCs, BCRs, DPAs, TIAs)."""
@@ -351,3 +347,7 @@ def audit_head() -> None:
         click.echo("0 " + "0" * 64)
     else:
         click.echo(f"{head['seq']} {head['hash']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,6 +23,7 @@ _TYPE_SLUGS = {
     412: "precondition-failed",
     413: "content-too-large",
     415: "unsupported-media-type",
+    416: "range-not-satisfiable",
     422: "validation-failed",
     428: "precondition-required",
     500: "internal-error",

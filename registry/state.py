@@ -111,7 +111,11 @@ class Registry:
         added = demo_loader.load(self) if demo else []
         # Uploads a crash cut short leave temporary files that nothing else removes; an
         # hour's age keeps a live upload by another process safe.
-        swept = BlobStore(self.documents_dir).sweep_temporaries()
+        blobs = BlobStore(self.documents_dir)
+        swept = blobs.sweep_temporaries()
+        # A crash between a file's rename and its row's commit leaves a complete file that
+        # nothing refers to; the same hour's grace protects a commit in progress.
+        swept += blobs.sweep_unreferenced(document_store.referenced_blobs(self.db.connection()))
         return {
             "migrations": applied,
             "law_version": law.version,

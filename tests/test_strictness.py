@@ -74,6 +74,17 @@ def test_an_empty_patch_still_needs_the_current_etag(client, as_role):
     assert response.status_code == 412
 
 
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_a_write_without_a_body_is_422_not_a_no_op(client, as_role, method):
+    created = client.post("/v1/subprocessors", json=nimbus(), headers=as_role("procurement"))
+    url = created.headers["Location"] if method == "patch" else "/v1/subprocessors"
+    headers = as_role("procurement", **{"If-Match": created.headers["ETag"]})
+    response = getattr(client, method)(url, headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [{"pointer": "", "detail": "A JSON body is required."}]
+    assert client.get(created.headers["Location"], headers=headers).get_json()["version"] == 1
+
+
 def test_415_names_the_missing_content_type(client, as_role):
     response = client.post(
         "/v1/subprocessors", data=b"name=x", headers=as_role("procurement", **{"Content-Type": ""})
@@ -103,3 +114,47 @@ def test_key_commands_work_on_a_new_database(tmp_path, command):
     else:
         assert result.exit_code == 0
     app.extensions["registry"].db.close()
+
+
+def test_a_multipart_field_given_twice_is_422(client, as_role):
+    import io
+
+    response = client.post(
+        "/v1/documents",
+        data={
+            "file": (io.BytesIO(b"%PDF-1.4 x"), "a.pdf"),
+            "kind": ["scc", "dpa"],
+            "title": "Twice",
+            "audience": "internal",
+        },
+        headers=as_role("procurement"),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {"pointer": "/kind", "detail": "Give this field once."}
+    ]
+
+
+def test_unreferenced_and_unfinished_files_are_swept_after_an_hour(registry, tmp_path):
+    import os
+    import time
+
+    from registry.blobs import BlobStore
+
+    blobs = BlobStore(registry.documents_dir)
+    orphan = blobs.path("ab" * 32)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"orphan")
+    fresh = blobs.path("cd" * 32)
+    fresh.parent.mkdir(parents=True)
+    fresh.write_bytes(b"fresh")
+    temp = blobs.root / ".upload-old"
+    temp.write_bytes(b"half")
+    hour_ago = time.time() - 3700
+    for path in (orphan, temp):
+        os.utime(path, (hour_ago, hour_ago))
+    outcome = registry.initialise()
+    assert outcome["temporaries_swept"] == 2
+    assert not orphan.exists() and not temp.exists()
+    assert fresh.exists()

@@ -51,7 +51,9 @@ class MultipartParser(StrictParser):
     """
 
     def load_files(self, req, schema):
-        return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+        form = CombinedMultiDict([req.files, req.form])
+        self.reject_repeated(form, "files", req, schema)
+        return MultiDictProxy(form, schema)
 
 
 blp.ARGUMENTS_PARSER = MultipartParser()

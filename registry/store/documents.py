@@ -138,6 +138,11 @@ def copies_of(conn: sqlite3.Connection, subprocessor_id: str) -> list[list[str |
     return [list(row) for row in rows]
 
 
+def referenced_blobs(conn: sqlite3.Connection) -> set[str]:
+    """The SHA-256 of every stored file some document refers to."""
+    return {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM documents")}
+
+
 # Documentation requests
 
 

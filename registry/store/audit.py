@@ -54,10 +54,19 @@ def append(db, actor: dict, action: str, object_type: str, object_id: str | None
     return entry
 
 
+def _decoded(text):
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        # Altered into something that is not JSON: kept as stored, its hash no longer
+        # matches, and `audit verify` names the entry instead of failing to read it.
+        return text
+
+
 def _entry(row) -> dict:
     entry = dict(zip(_COLUMNS, row, strict=True))
-    entry["actor"] = json.loads(entry["actor"])
-    entry["change"] = json.loads(entry["change"])
+    entry["actor"] = _decoded(entry["actor"])
+    entry["change"] = _decoded(entry["change"])
     return entry
 
 

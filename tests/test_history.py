@@ -1,0 +1,454 @@
+"""Register history: every version of a sub-processor; the register and its verdicts at a date."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from conftest import TODAY, nimbus
+
+from registry import create_app
+
+URL = "/v1/subprocessors"
+COMPLIANCE = "/v1/compliance"
+RECORD_FIELDS = {
+    "id",
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "locations",
+    "effective_on",
+    "retired_on",
+    "version",
+    "created_at",
+}
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+class Clock:
+    """The app's notion of today, movable by the test."""
+
+    def __init__(self, today: date):
+        self.today = today
+
+    def __call__(self) -> date:
+        return self.today
+
+
+@pytest.fixture
+def clock():
+    return Clock(TODAY)
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    app = create_app({"DATABASE": str(tmp_path / "registry.db"), "TODAY": clock})
+    app.extensions["registry"].initialise()
+    yield app
+    app.extensions["registry"].db.close()
+
+
+def problem(response, status: int) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    return response.get_json()
+
+
+@pytest.fixture
+def staff(as_role):
+    return as_role("procurement")
+
+
+@pytest.fixture
+def create(client, staff):
+    def post(body: dict) -> dict:
+        response = client.post(URL, json=body, headers=staff)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    return post
+
+
+def current_etag(client, staff, subprocessor_id: str) -> str:
+    return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
+
+
+@pytest.fixture
+def patch(client, staff):
+    def send(subprocessor_id: str, changes: dict) -> dict:
+        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
+        response = client.patch(f"{URL}/{subprocessor_id}", json=changes, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    return send
+
+
+@pytest.fixture
+def retire(client, staff):
+    def send(subprocessor_id: str) -> dict:
+        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
+        response = client.delete(f"{URL}/{subprocessor_id}", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    return send
+
+
+def history(client, headers: dict, subprocessor_id: str) -> list[dict]:
+    response = client.get(f"{URL}/{subprocessor_id}/history", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["subprocessor_id"] == subprocessor_id
+    return body["versions"]
+
+
+def as_recorded(representation: dict) -> dict:
+    """The record fields of a GET answer (without today's status and verdict)."""
+    return {field: representation[field] for field in RECORD_FIELDS}
+
+
+def record_on(registry, subprocessor_id: str, version: int, recorded_at: str) -> None:
+    """Date a version: `recorded_at` is stamped from the real UTC clock, not the app's today."""
+    updated = registry.db.connection().execute(
+        "UPDATE subprocessor_versions SET recorded_at = ?"
+        " WHERE subprocessor_id = ? AND version = ?",
+        [recorded_at, subprocessor_id, version],
+    )
+    assert updated.rowcount == 1
+
+
+# Every version, oldest first
+
+
+def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
+    client, as_role, staff, create, patch, retire
+):
+    record = create(nimbus(effective_on="2027-03-01"))
+    read = [as_recorded(client.get(f"{URL}/{record['id']}", headers=staff).get_json())]
+    writes = [
+        lambda: patch(record["id"], {"purpose": "Hosting of everything"}),
+        lambda: patch(
+            record["id"],
+            {
+                "locations": [{"country": "SE", "activity": "backup"}],
+                "data_categories": ["user.contact.email"],
+            },
+        ),
+        lambda: patch(record["id"], {"name": "Nimbus Cloud", "effective_on": "2027-04-01"}),
+        lambda: retire(record["id"]),
+    ]
+    for write in writes:
+        write()
+        read.append(as_recorded(client.get(f"{URL}/{record['id']}", headers=staff).get_json()))
+    # Another sub-processor's writes are not part of this one's history.
+    create(nimbus(name="Elsewhere"))
+
+    versions = history(client, as_role("customer_a"), record["id"])
+    assert [v["version"] for v in versions] == [1, 2, 3, 4, 5]
+    assert [v["record"] for v in versions] == read
+    assert all(set(v["record"]) == RECORD_FIELDS for v in versions)
+    stamps = [v["recorded_at"] for v in versions]
+    assert all(TIMESTAMP.match(stamp) for stamp in stamps)
+    assert stamps == sorted(stamps)
+    # Earlier states are exactly as they were, not today's record with an old number.
+    assert versions[0]["record"]["name"] == "Nimbus Hosting"
+    assert versions[0]["record"]["locations"] == record["locations"]
+    assert versions[2]["record"]["data_categories"] == ["user.contact.email"]
+    assert versions[3]["record"]["effective_on"] == "2027-04-01"
+    assert versions[3]["record"]["retired_on"] is None
+    assert versions[4]["record"]["retired_on"] == TODAY.isoformat()
+
+
+def test_writes_that_change_nothing_or_fail_keep_no_version(client, staff, create):
+    record = create(nimbus())
+    url = f"{URL}/{record['id']}"
+    etag = current_etag(client, staff, record["id"])
+
+    assert client.patch(url, json={}, headers={**staff, "If-Match": etag}).status_code == 200
+    same = {"purpose": record["purpose"], "locations": record["locations"]}
+    assert client.patch(url, json=same, headers={**staff, "If-Match": etag}).status_code == 200
+    stale = {**staff, "If-Match": '"stale"'}
+    problem(client.patch(url, json={"purpose": "Lost"}, headers=stale), 412)
+    problem(client.delete(url, headers=stale), 412)
+    bad = {"locations": [{"country": "IN", "activity": "processing"}] * 2}
+    problem(client.patch(url, json=bad, headers={**staff, "If-Match": etag}), 422)
+
+    assert [v["version"] for v in history(client, staff, record["id"])] == [1]
+
+
+@pytest.mark.parametrize("role", ["admin", "procurement", "service", "customer_a", "customer_b"])
+def test_every_role_reads_the_history(client, as_role, create, role):
+    record = create(nimbus())
+    assert [v["version"] for v in history(client, as_role(role), record["id"])] == [1]
+
+
+def test_history_of_an_unknown_id_is_404_and_needs_a_token(client, as_role, create):
+    record = create(nimbus())
+    problem(client.get(f"{URL}/sp_0000000000000000/history", headers=as_role("service")), 404)
+    problem(client.get(f"{URL}/{record['id']}/history"), 401)
+    body = problem(
+        client.get(f"{URL}/{record['id']}/history?version=1", headers=as_role("service")), 422
+    )
+    assert [e["pointer"] for e in body["errors"]] == ["/version"]
+
+
+# The register as it stood on a date
+#
+# `recorded_at` comes from the real UTC clock while the app's today is the test's Clock, so
+# each version is dated through SQL: the register's past is then fixed by the test and
+# does not depend on the day the suite runs.
+
+
+def us_adequacy(certified: bool, checked_on: str | None = None) -> dict:
+    safeguard = {"mechanism": "adequacy", "certified": certified}
+    if checked_on:
+        safeguard["certification_checked_on"] = checked_on
+    return {"country": "US", "activity": "remote_access", "safeguard": safeguard}
+
+
+@pytest.fixture
+def past(client, registry, clock, create, patch, retire):
+    """Nimbus: announced 2 March (uncertified US), fixed 4 May, retired 3 August 2026.
+
+    Relay Mail (EEA only) is announced on 4 May with the default notice.
+    """
+    nl = {"country": "NL", "activity": "storage"}
+    clock.today = date(2026, 3, 2)
+    created = create(
+        nimbus(locations=[nl, us_adequacy(certified=False)], effective_on="2026-04-01")
+    )
+    sp = created["id"]
+    record_on(registry, sp, 1, "2026-03-02T09:00:00Z")
+
+    clock.today = date(2026, 5, 4)
+    patch(sp, {"locations": [nl, us_adequacy(certified=True, checked_on="2026-05-01")]})
+    record_on(registry, sp, 2, "2026-05-04T09:00:00Z")
+    relay = create(
+        {
+            "name": "Relay Mail",
+            "service": "email_delivery",
+            "data_categories": ["user.contact.email"],
+            "locations": [{"country": "DE", "activity": "processing"}],
+        }
+    )
+    assert relay["effective_on"] == "2026-06-03"
+    record_on(registry, relay["id"], 1, "2026-05-04T10:00:00Z")
+
+    clock.today = date(2026, 8, 3)
+    retire(sp)
+    record_on(registry, sp, 3, "2026-08-03T09:00:00Z")
+
+    clock.today = TODAY
+    return {"nimbus": sp, "relay": relay["id"]}
+
+
+def listed_at(client, headers: dict, day: str, **params) -> list[dict]:
+    response = client.get(URL, query_string={"at": day, **params}, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["items"]
+
+
+def summary(items: list[dict]) -> list[tuple]:
+    """(name, version, status, verdict, flag codes) per item."""
+    return [
+        (
+            item["name"],
+            item["version"],
+            item["status"],
+            item["compliance"]["status"],
+            [flag["code"] for flag in item["compliance"]["flags"]],
+        )
+        for item in items
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        pytest.param("2026-03-01", [], id="before-anything"),
+        pytest.param(
+            "2026-03-02",
+            [("Nimbus Hosting", 1, "proposed", "flagged", ["ADEQUACY_CONDITION_UNMET"])],
+            id="announced",
+        ),
+        pytest.param(
+            "2026-04-15",
+            [("Nimbus Hosting", 1, "active", "flagged", ["ADEQUACY_CONDITION_UNMET"])],
+            id="active-uncertified",
+        ),
+        pytest.param(
+            "2026-05-03",
+            [("Nimbus Hosting", 1, "active", "flagged", ["ADEQUACY_CONDITION_UNMET"])],
+            id="eve-of-the-fix",
+        ),
+        pytest.param(
+            "2026-05-04",
+            [
+                ("Nimbus Hosting", 2, "active", "compliant", []),
+                ("Relay Mail", 1, "proposed", "compliant", []),
+            ],
+            id="fixed-and-relay-announced",
+        ),
+        pytest.param(
+            "2026-08-02",
+            [
+                ("Nimbus Hosting", 2, "active", "compliant", []),
+                ("Relay Mail", 1, "active", "compliant", []),
+            ],
+            id="eve-of-retirement",
+        ),
+        pytest.param(
+            "2026-08-03",
+            [
+                ("Nimbus Hosting", 3, "retired", "compliant", []),
+                ("Relay Mail", 1, "active", "compliant", []),
+            ],
+            id="retired",
+        ),
+        pytest.param(
+            TODAY.isoformat(),
+            [
+                ("Nimbus Hosting", 3, "retired", "compliant", []),
+                ("Relay Mail", 1, "active", "compliant", []),
+            ],
+            id="today",
+        ),
+    ],
+)
+def test_the_list_at_a_date_shows_that_days_versions_status_and_verdict(
+    client, as_role, past, day, expected
+):
+    items = listed_at(client, as_role("customer_a"), day)
+
+    assert summary(items) == expected
+    assert all(item["compliance"]["as_of"] == day for item in items)
+
+
+def test_each_listed_version_is_the_one_in_the_history(client, staff, past):
+    versions = {
+        (v["record"]["id"], v["version"]): v["record"]
+        for sp in past.values()
+        for v in history(client, staff, sp)
+    }
+    for day in ("2026-03-02", "2026-05-04", "2026-08-03"):
+        for item in listed_at(client, staff, day):
+            assert as_recorded(item) == versions[(item["id"], item["version"])]
+
+
+def test_filters_and_pages_apply_to_the_register_at_a_date(client, staff, past):
+    def names(day: str, **params) -> list[str]:
+        return [item["name"] for item in listed_at(client, staff, day, **params)]
+
+    assert names("2026-08-03", status="retired") == ["Nimbus Hosting"]
+    assert names("2026-08-03", status="active") == ["Relay Mail"]
+    assert names("2026-04-15", flagged="true") == ["Nimbus Hosting"]
+    assert names("2026-05-04", flagged="true") == []
+    assert names("2026-05-04", country="US") == ["Nimbus Hosting"]
+    assert names("2026-05-04", service="email_delivery") == ["Relay Mail"]
+
+    first = client.get(URL, query_string={"at": "2026-08-03", "limit": 1}, headers=staff)
+    body = first.get_json()
+    assert [item["name"] for item in body["items"]] == ["Nimbus Hosting"]
+    second = client.get(
+        URL,
+        query_string={"at": "2026-08-03", "limit": 1, "cursor": body["next_cursor"]},
+        headers=staff,
+    ).get_json()
+    assert [item["name"] for item in second["items"]] == ["Relay Mail"]
+    assert second["next_cursor"] is None
+
+
+def test_the_register_at_a_future_date_is_422(client, staff, clock, past):
+    tomorrow = (clock.today + timedelta(days=1)).isoformat()
+    for url in (URL, COMPLIANCE):
+        body = problem(client.get(url, query_string={"at": tomorrow}, headers=staff), 422)
+        assert [e["pointer"] for e in body["errors"]] == ["/at"]
+    problem(client.get(URL, query_string={"at": "2026-02-30"}, headers=staff), 422)
+
+
+# Compliance of the register at a date, under that day's law
+
+
+@pytest.fixture
+def yankee(client, registry, create, patch):
+    """A US vendor in use since 2021 under adequacy, recorded in June 2021; since 20 November
+    2026 it keeps data in the Netherlands only.
+
+    The 2021 version is dated through SQL, so the register has a past inside the gap between
+    Privacy Shield (ended 2020-07-16) and the Data Privacy Framework (2023-07-10).
+    """
+    nl = {"country": "NL", "activity": "storage"}
+    created = create(
+        {
+            "name": "Yankee Mail",
+            "service": "email_delivery",
+            "data_categories": ["user.contact.email"],
+            "locations": [nl, us_adequacy(certified=True, checked_on="2021-06-01")],
+            "effective_on": "2021-01-01",
+        }
+    )
+    record_on(registry, created["id"], 1, "2021-06-15T09:00:00Z")
+    patch(created["id"], {"locations": [nl]})
+    record_on(registry, created["id"], 2, "2026-11-20T09:00:00Z")
+    return created["id"]
+
+
+def report(client, staff, **params) -> dict:
+    response = client.get(COMPLIANCE, query_string=params, headers=staff)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_the_register_in_the_privacy_shield_gap_is_flagged_under_that_days_law(
+    client, staff, yankee
+):
+    gap = report(client, staff, at="2022-01-01")
+
+    assert gap["as_of"] == "2022-01-01"
+    assert gap["summary"] == {
+        "total": 1,
+        "active": 1,
+        "proposed": 0,
+        "compliant": 0,
+        "flagged": 1,
+        "active_flagged": 1,
+        "by_flag": {"ADEQUACY_NOT_IN_FORCE": 1},
+    }
+    (flagged,) = gap["flagged"]
+    assert flagged["id"] == yankee
+    assert flagged["status"] == "active"
+    (flag,) = flagged["compliance"]["flags"]
+    assert (flag["code"], flag["country"]) == ("ADEQUACY_NOT_IN_FORCE", "US")
+    assert "us-privacy-shield-2016" in flag["message"]
+
+
+def test_the_register_before_it_was_recorded_is_empty(client, staff, yankee):
+    before = report(client, staff, at="2021-06-14")
+    assert before["summary"]["total"] == 0
+    assert before["flagged"] == []
+
+
+def test_as_of_applies_another_days_law_to_the_register_of_at(client, staff, yankee):
+    # The 2021 register under the law of 2024: the Data Privacy Framework covers the US, and
+    # the certification checked in June 2021 is stale.
+    under_dpf = report(client, staff, at="2022-01-01", as_of="2024-01-01")
+
+    assert under_dpf["as_of"] == "2024-01-01"
+    assert under_dpf["summary"]["total"] == 1
+    assert under_dpf["summary"]["by_flag"] == {"CERTIFICATION_CHECK_STALE": 1}
+    assert under_dpf["flagged"] == []
+
+
+def test_todays_register_is_the_current_version(client, staff, yankee):
+    for params in ({}, {"at": TODAY.isoformat()}, {"at": "2026-11-20"}):
+        today = report(client, staff, **params)
+        assert today["summary"]["total"] == 1
+        assert today["summary"]["by_flag"] == {}
+        assert today["flagged"] == []
+    # The day before the change the US transfer was still on the register, under DPF.
+    eve = report(client, staff, at="2026-11-19")
+    assert eve["summary"]["by_flag"] == {"CERTIFICATION_CHECK_STALE": 1}

@@ -19,8 +19,10 @@ $(VENV)/.dev: pyproject.toml $(VENV)/.runtime
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The webhook worker runs beside the server, in the background, and stops with it.
 run: $(VENV)/.runtime
 	$(BIN)/registry init --demo
+	$(BIN)/registry worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/registry serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: $(VENV)/.dev

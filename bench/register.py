@@ -234,9 +234,10 @@ def validate(registry, records: list[dict]) -> list[dict]:
 
 def insert(registry, bodies: list[dict]) -> None:
     """Insert validated bodies in one write transaction and bump the revision once."""
+    announced_on = registry.today().isoformat()
     with registry.db.write() as tx:
         for body in bodies:
-            store.create(tx, body)
+            store.create(tx, {**body, "announced_on": announced_on})
         db.bump_revision(tx)
 
 

@@ -23,6 +23,7 @@ _PUBLIC_FIELDS = (
     "data_categories",
     "locations",
     "effective_on",
+    "announced_on",
     "retired_on",
     "version",
     "created_at",
@@ -56,6 +57,8 @@ def create(registry: Registry, data: dict, actor: dict) -> dict:
         raise ValidationFailed(errors)
     if "effective_on" not in data:
         data = {**data, "effective_on": default_effective_on(registry)}
+    # The notice customers got runs from the registry's today, the day it was announced.
+    data = {**data, "announced_on": registry.today().isoformat()}
     with registry.db.write() as tx:
         record = store.create(tx, data)
         audit_store.append(
@@ -89,7 +92,9 @@ def update(
         before, after = _audited(current), _audited(record)
         diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
         audit_store.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
-        _written(tx, "subprocessor.changed", record, changes=diff)
+        # The event carries the new version itself; its changes are what customers care about.
+        changed = {k: v for k, v in diff.items() if k != "version"}
+        _written(tx, "subprocessor.changed", record, changes=changed)
     return record
 
 

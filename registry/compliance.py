@@ -445,7 +445,7 @@ def _notice(record: dict, ctx: _Context) -> list[Flag]:
     """Customers must hear of a new sub-processor `notice_days` before it takes effect."""
     if ctx.notice_days is None:
         return []
-    announced = ctx.day((record.get("created_at") or "")[:10])
+    announced = ctx.day(record.get("announced_on") or (record.get("created_at") or "")[:10])
     effective = ctx.day(record.get("effective_on"))
     if announced is None or effective is None:
         return []

@@ -48,6 +48,7 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 data_categories TEXT NOT NULL,
                 locations TEXT NOT NULL,
                 effective_on TEXT NOT NULL,
+                announced_on TEXT NOT NULL,
                 retired_on TEXT,
                 version INTEGER NOT NULL DEFAULT 1,
                 created_at TEXT NOT NULL,

@@ -172,6 +172,7 @@ def test_creating_a_subprocessor_appends_one_entry_with_the_record(
         "data_categories",
         "locations",
         "effective_on",
+        "announced_on",
         "retired_on",
         "version",
         "created_at",

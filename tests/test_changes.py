@@ -96,6 +96,7 @@ def without_verdict(representation: dict) -> dict:
         "data_categories",
         "locations",
         "effective_on",
+        "announced_on",
         "retired_on",
         "version",
         "created_at",

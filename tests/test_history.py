@@ -21,6 +21,7 @@ RECORD_FIELDS = {
     "data_categories",
     "locations",
     "effective_on",
+    "announced_on",
     "retired_on",
     "version",
     "created_at",

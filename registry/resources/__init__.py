@@ -1,6 +1,16 @@
 """One blueprint per resource."""
 
-from . import allowed, changes, compliance, documents, history, law, meta, subprocessors
+from . import (
+    allowed,
+    changes,
+    compliance,
+    documents,
+    history,
+    law,
+    meta,
+    subprocessors,
+    webhooks,
+)
 
 BLUEPRINTS = (
     meta.blp,
@@ -12,4 +22,5 @@ BLUEPRINTS = (
     history.history_blp,
     changes.blp,
     history.audit_blp,
+    webhooks.blp,
 )

@@ -10,6 +10,7 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 
 from ..api import Blueprint
+from ..errors import ValidationFailed, field_error
 from ..schemas.history import ChangePageSchema, ChangeQueryArgsSchema
 from ..store import changes as change_store
 from .common import registry
@@ -48,6 +49,18 @@ def _change(row: dict) -> dict:
     }
 
 
+def _check_cursor(conn, after: int) -> None:
+    """A cursor past the feed's end was never handed out; following it would skip events."""
+    if after > change_store.head(conn):
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/since", "This cursor is ahead of the feed; not one it gave.", location="query"
+                )
+            ]
+        )
+
+
 def _conditional(body: bytes, media_type: str) -> Response:
     """A strong ETag over the body, 304 when the client already has it."""
     etag = hashlib.sha256(body).hexdigest()[:40]
@@ -69,7 +82,9 @@ class Changes(MethodView):
     def get(self, limit, since=None):
         """Read the changes after a cursor, oldest first; poll with `next_cursor`"""
         after = int(since or 0)
-        rows = change_store.since(registry().db.connection(), after, limit)
+        conn = registry().db.connection()
+        _check_cursor(conn, after)
+        rows = change_store.since(conn, after, limit)
         next_cursor = str(rows[-1]["seq"]) if rows else str(after)
         body = {"items": [_change(r) for r in rows], "next_cursor": next_cursor}
         return _conditional(
@@ -96,6 +111,7 @@ class ChangesAtom(MethodView):
         if since is None:
             rows = change_store.latest(conn, ATOM_ENTRIES)
         else:
+            _check_cursor(conn, int(since))
             rows = list(reversed(change_store.since(conn, int(since), ATOM_ENTRIES)))
         return _conditional(_atom(rows), "application/atom+xml")
 

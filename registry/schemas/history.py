@@ -54,6 +54,7 @@ class VersionRecordSchema(ma.Schema):
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
     version = ma.fields.Integer(required=True)
+    announced_on = ma.fields.String(metadata={"format": "date"})
     created_at = ma.fields.String(metadata={"format": "date-time"})
 
 

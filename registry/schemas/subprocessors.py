@@ -202,6 +202,10 @@ class SubprocessorSchema(ma.Schema):
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
     version = ma.fields.Integer(required=True)
+    announced_on = ma.fields.String(
+        required=True,
+        metadata={"format": "date", "description": "When customers were told of it"},
+    )
     created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     updated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     compliance = ma.fields.Nested(ComplianceSchema, required=True)

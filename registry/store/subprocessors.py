@@ -20,6 +20,7 @@ _COLUMNS = (
     "data_categories",
     "locations",
     "effective_on",
+    "announced_on",
     "retired_on",
     "version",
     "created_at",
@@ -75,6 +76,7 @@ def create(db, data: dict) -> dict:
         "data_categories": json.dumps(data["data_categories"]),
         "locations": json.dumps(data["locations"]),
         "effective_on": data["effective_on"],
+        "announced_on": data["announced_on"],
         "created_at": now,
         "updated_at": now,
     }

@@ -1,4 +1,4 @@
-"""Runs both benchmarks (allowed-processors under gunicorn, compliance in-process) and sums up."""
+"""Runs the benchmarks (allowed-processors, compliance, writes, downloads) and sums them up."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from datetime import date
 
 import allowed
 import compliance
+import download
+import writes
 
 LINEAR_TOLERANCE = 1.2
 
@@ -29,6 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     served = allowed.main(allowed_args)
     print()
     evaluated = compliance.main(["--sizes", "1000", "10000"] if args.quick else [])
+    print()
+    written = writes.main(
+        ["--seconds", "3", "--raw-seconds", "1", "--workers", "2"] if args.quick else []
+    )
+    print()
+    downloaded = download.main(
+        ["--rounds", "2", "--sequential", "2", "--rss-downloads", "2"] if args.quick else []
+    )
 
     print(f"\n== summary: {date.today()}, {os.cpu_count()} CPUs, load: {served['loadgen']}")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -54,10 +64,36 @@ def main(argv: list[str] | None = None) -> int:
         f"GET /v1/compliance per-record time {largest}/{smallest}: {wall:.2f} wall, {cpu:.2f} CPU "
         f"(linear, CPU <= {LINEAR_TOLERANCE}: {verdict(cpu <= LINEAR_TOLERANCE)})"
     )
+    for workers, result in written["api"].items():
+        print(
+            f"POST /v1/subprocessors, {workers} workers: {result['rate']:.0f} commits/s "
+            f"(p50 {result['p50'] * 1e3:.0f} ms, p99 {result['p99'] * 1e3:.0f} ms), "
+            f"ratio API/raw SQLite {result['ratio']:.2f} (raw {written['raw_rate']:.0f}/s); "
+            f"5xx {result['server_errors']} (target 0: {verdict(not result['server_errors'])}); "
+            f"rows = acknowledged: {verdict(result['rows'] == result['acknowledged'])}"
+        )
+    rss = max(downloaded["rss"][name]["growth"] for name in ("staff", "customer"))
+    print(
+        f"download {downloaded['size_mib']:g} MiB: worker RSS growth {rss:+.1f} MiB "
+        f"(target < {download.RSS_TARGET_MIB} MiB: {verdict(rss < download.RSS_TARGET_MIB)}; "
+        f"bare send_file {downloaded['rss']['bare']['growth']:+.1f} MiB)"
+    )
+    for name in ("staff", "customer"):
+        result = downloaded["throughput"][name]
+        ok = min(result["sequential_ratio"], result["concurrent_ratio"]) >= download.RATIO_TARGET
+        print(
+            f"download by {name}: {result['sequential']:.0f} MiB/s sequential, "
+            f"{result['concurrent']:.0f} MiB/s concurrent; ratio to bare send_file "
+            f"{result['sequential_ratio']:.2f} / {result['concurrent_ratio']:.2f} "
+            f"(target >= {download.RATIO_TARGET}: {verdict(ok)})"
+        )
+    errors = served["errors"] + written["errors"] + downloaded["errors"]
     if served["errors"]:
         print(f"ERRORS: {served['errors']} unexpected responses under load")
+    if written["errors"] or downloaded["errors"]:
+        print(f"ERRORS: writes {written['errors']}, downloads {downloaded['errors']}")
     print(f"total {time.perf_counter() - started:.0f} s")
-    return 1 if served["errors"] else 0
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

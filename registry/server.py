@@ -33,5 +33,8 @@ def serve(*, host: str, port: int, workers: int) -> None:
             "preload_app": False,
             "accesslog": "-",
             "graceful_timeout": 10,
+            # A sync worker streaming a large document to a slow client does not check in
+            # with the master; the default 30 s would kill downloads that are merely slow.
+            "timeout": 300,
         }
     ).run()

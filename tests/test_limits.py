@@ -278,8 +278,8 @@ def analysed(registry, rows: int = 3000) -> None:
             service = "hosting" if n % 50 else "payments"
             conn.execute(
                 "INSERT INTO subprocessors (id, name, service, data_categories, locations,"
-                " effective_on, retired_on, created_at, updated_at)"
-                " VALUES (?, ?, ?, '[]', '[]', '2025-01-01', ?, 'x', 'x')",
+                " effective_on, announced_on, retired_on, created_at, updated_at)"
+                " VALUES (?, ?, ?, '[]', '[]', '2025-01-01', '2025-01-01', ?, 'x', 'x')",
                 [f"sp_{n}", f"Bulk {n}", service, "2026-01-01" if n % 7 == 0 else None],
             )
             conn.execute(

@@ -48,6 +48,20 @@ def _etag_data(record: dict, today, law_version: str) -> dict:
     }
 
 
+def _represent_written(record: dict) -> dict:
+    """A record just written: evaluated alone, since the snapshot is of the revision before.
+
+    Rebuilding the snapshot here would make every write cost the whole register.
+    """
+    reg, on = registry(), registry().today()
+    copies = {
+        (record["id"], country, kind)
+        for country, kind in document_store.copies_of(reg.db.connection(), record["id"])
+    }
+    verdict = compliance.evaluate(record, reg.law(), on, copies=copies, notice_days=reg.notice_days)
+    return catalogue.with_verdict(record, verdict, on)
+
+
 def _represent(record: dict) -> dict:
     """The record with today's status and verdict, from the per-revision snapshot if current."""
     snapshot = registry().snapshot()
@@ -190,7 +204,7 @@ class Subprocessors(MethodView):
         record = catalogue.create(registry(), data, actor())
         _set_etag(record)
         headers = {"Location": url_for(".SubprocessorById", subprocessor_id=record["id"])}
-        return _represent(record), 201, headers
+        return _represent_written(record), 201, headers
 
 
 @blp.route("/<string:subprocessor_id>")
@@ -222,7 +236,7 @@ class SubprocessorById(MethodView):
         """
         record = catalogue.update(registry(), subprocessor_id, changes, _precondition, actor())
         _set_etag(record)
-        return _represent(record)
+        return _represent_written(record)
 
     @blp.roles(*EDITORS)
     @blp.etag
@@ -237,7 +251,7 @@ class SubprocessorById(MethodView):
         Needs If-Match with its current ETag.
         """
         record = catalogue.retire(registry(), subprocessor_id, _precondition, actor())
-        return _represent(record)
+        return _represent_written(record)
 
 
 @blp.route("/<string:subprocessor_id>/compliance")

@@ -69,6 +69,9 @@ class Api(flask_smorest.Api):
     """The API: every error, whatever raised it, leaves as problem+json."""
 
     ERROR_SCHEMA = ProblemSchema
+    # No catch-all `default` response: each operation lists the statuses it can answer,
+    # so a status it does not list is a defect that contract tests can see.
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)

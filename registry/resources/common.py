@@ -42,3 +42,13 @@ def check_not_future(day: str, pointer: str = "/at") -> None:
 def actor() -> dict:
     """The audit trail's record of who is calling."""
     return audit.actor(current_principal())
+
+
+def page(rows: list[dict], limit: int, represent=None) -> dict:
+    """A list page from `limit + 1` rows read after the cursor: the extra row means more."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [represent(row) for row in rows] if represent else rows,
+        "next_cursor": str(rows[-1]["seq"]) if more else None,
+    }

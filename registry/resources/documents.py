@@ -29,7 +29,7 @@ from ..schemas.documents import (
     UploadedDocumentSchema,
 )
 from ..store import documents as store
-from .common import actor, registry
+from .common import actor, page, registry
 
 blp = Blueprint(
     "documents",
@@ -65,15 +65,6 @@ class PayloadTooLarge(RegistryError):
 
 class UnsupportedMediaType(RegistryError):
     status = 415
-
-
-def _page(rows: list[dict], limit: int, represent) -> dict:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [represent(row) for row in rows],
-        "next_cursor": str(rows[-1]["seq"]) if more else None,
-    }
 
 
 def _document(document: dict) -> dict:
@@ -153,7 +144,7 @@ class Documents(MethodView):
         rows = store.list_documents(
             registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1, **filters
         )
-        return _page(rows, limit, _document)
+        return page(rows, limit, _document)
 
     @blp.roles(*STAFF)
     @accepts(MULTIPART, limit_config="MAX_UPLOAD")
@@ -290,7 +281,7 @@ class DocumentationRequests(MethodView):
             customer_id=customer_id,
             status=status,
         )
-        return _page(rows, limit, _request)
+        return page(rows, limit, _request)
 
     @blp.roles("customer")
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
@@ -338,4 +329,4 @@ class Disclosures(MethodView):
             customer_id=customer_id,
             document_id=document_id,
         )
-        return _page(rows, limit, lambda row: {k: v for k, v in row.items() if k != "seq"})
+        return page(rows, limit, lambda row: {k: v for k, v in row.items() if k != "seq"})

@@ -22,7 +22,7 @@ from ..store import audit as audit_store
 from ..store import history
 from ..store import objections as objection_store
 from ..store import subprocessors as subprocessor_store
-from .common import actor, registry
+from .common import actor, page, registry
 
 audit_blp = Blueprint(
     "audit", __name__, url_prefix="/v1", description="The hash-chained audit trail of every write"
@@ -50,9 +50,7 @@ class AuditTrail(MethodView):
         rows = audit_store.page(
             registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1, **filters
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        return {"items": rows, "next_cursor": str(rows[-1]["seq"]) if more else None}
+        return page(rows, limit)
 
 
 @history_blp.route("/<string:subprocessor_id>/history")

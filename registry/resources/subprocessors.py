@@ -21,7 +21,7 @@ from ..store import documents as document_store
 from ..store import history
 from ..store import subprocessors as store
 from ..validation import check_assume_ended
-from .common import actor, as_of, end_of, registry
+from .common import actor, as_of, end_of, page, registry
 
 blp = Blueprint(
     "subprocessors",
@@ -132,9 +132,11 @@ def _register_at(args: dict) -> dict:
             continue
         matching.append(catalogue.with_verdict(record, verdict, on))
     start, limit = int(args.get("cursor", 0)), args["limit"]
-    page = matching[start : start + limit]
     more = start + limit < len(matching)
-    return {"items": page, "next_cursor": str(start + limit) if more else None}
+    return {
+        "items": matching[start : start + limit],
+        "next_cursor": str(start + limit) if more else None,
+    }
 
 
 @blp.route("")
@@ -157,11 +159,7 @@ class Subprocessors(MethodView):
         conn = registry().db.connection()
         if flagged is None:
             rows = store.page(conn, today=today, after_seq=after, limit=limit + 1, **filters)
-            more = len(rows) > limit
-            rows = rows[:limit]
-            items = [_represent(r) for r in rows]
-            next_cursor = str(rows[-1]["seq"]) if more else None
-            return {"items": items, "next_cursor": next_cursor}
+            return page(rows, limit, _represent)
         # `flagged` depends on computed verdicts: scan in batches, bounded per request.
         items, scanned, last_seq, exhausted = [], 0, after, False
         while len(items) < limit and scanned < FLAGGED_SCAN_LIMIT:

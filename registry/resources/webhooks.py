@@ -20,7 +20,7 @@ from ..schemas.webhooks import (
     WebhookUpdateSchema,
 )
 from ..store import webhooks as store
-from .common import actor, registry
+from .common import actor, page, registry
 
 blp = Blueprint(
     "webhooks",
@@ -59,15 +59,6 @@ def _precondition(record: dict) -> None:
     blp.check_etag(_etag_data(record))
 
 
-def _page(rows: list[dict], limit: int, represent) -> dict:
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [represent(row) for row in rows],
-        "next_cursor": str(rows[-1]["seq"]) if more else None,
-    }
-
-
 def _delivery(row: dict) -> dict:
     return {
         **{k: v for k, v in row.items() if k not in ("seq", "message_id")},
@@ -92,7 +83,7 @@ class Webhooks(MethodView):
             limit=limit + 1,
             customer_id=customer_id,
         )
-        return _page(rows, limit, subscriptions.represent)
+        return page(rows, limit, subscriptions.represent)
 
     @blp.roles("customer")
     @blp.etag
@@ -192,4 +183,4 @@ class WebhookDeliveries(MethodView):
         rows = store.deliveries(
             conn, webhook_id, after_seq=int(cursor or 0), limit=limit + 1, status=status
         )
-        return _page(rows, limit, _delivery)
+        return page(rows, limit, _delivery)

@@ -14,20 +14,9 @@ from .store import history
 from .store import subprocessors as store
 from .validation import check_locations
 
-_PUBLIC_FIELDS = (
-    "id",
-    "name",
-    "legal_entity",
-    "service",
-    "purpose",
-    "data_categories",
-    "locations",
-    "effective_on",
-    "announced_on",
-    "retired_on",
-    "version",
-    "created_at",
-)
+# What a version of a sub-processor is: every column but the row's position and its last
+# write time (which every version would differ in).
+_PUBLIC_FIELDS = tuple(c for c in store.COLUMNS if c not in ("seq", "updated_at"))
 
 
 def _audited(record: dict) -> dict:

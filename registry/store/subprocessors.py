@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from ..errors import Conflict, NotFound
 from . import utc_now
 
-_COLUMNS = (
+COLUMNS = (
     "seq",
     "id",
     "name",
@@ -26,12 +26,12 @@ _COLUMNS = (
     "created_at",
     "updated_at",
 )
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM subprocessors"
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM subprocessors"
 EDITABLE = ("name", "legal_entity", "service", "purpose", "data_categories", "locations")
 
 
 def _record(row) -> dict:
-    record = dict(zip(_COLUMNS, row, strict=True))
+    record = dict(zip(COLUMNS, row, strict=True))
     record["data_categories"] = json.loads(record["data_categories"])
     record["locations"] = json.loads(record["locations"])
     return record
@@ -165,7 +165,7 @@ def page(
     elif status == "proposed":
         where.append("(s.retired_on IS NULL OR s.retired_on > ?) AND s.effective_on > ?")
         params += [today, today]
-    columns = ", ".join(f"s.{c}" for c in _COLUMNS)
+    columns = ", ".join(f"s.{c}" for c in COLUMNS)
     sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
     return [_record(row) for row in conn.execute(sql, [*params, limit])]
 

@@ -36,7 +36,7 @@ def _written(tx, change_type: str, record: dict, **data) -> None:
     if change_type != "subprocessor.retired":
         notice["objection_deadline"] = objection_deadline(record["effective_on"])
     change_store.record_change(tx, change_type, public, {"subprocessor": public, **notice, **data})
-    db.bump_revision(tx)
+    store.mark_changed(tx, record["id"], db.bump_revision(tx))
 
 
 def create(registry: Registry, data: dict, actor: dict) -> dict:

@@ -51,9 +51,12 @@ MIGRATIONS: list[tuple[str, list[str]]] = [
                 announced_on TEXT NOT NULL,
                 retired_on TEXT,
                 version INTEGER NOT NULL DEFAULT 1,
+                changed_revision INTEGER NOT NULL DEFAULT 0,
                 created_at TEXT NOT NULL,
                 updated_at TEXT NOT NULL
             )""",
+            # Lets a worker re-evaluate only what changed since the revision it has.
+            "CREATE INDEX subprocessors_changed ON subprocessors (changed_revision)",
             """CREATE UNIQUE INDEX subprocessors_current_name
                 ON subprocessors (name COLLATE NOCASE) WHERE retired_on IS NULL""",
             "CREATE INDEX subprocessors_service ON subprocessors (service, seq)",

@@ -30,15 +30,21 @@ class Snapshot:
     today: str
     law: Law
     copies: frozenset  # disclosable copies on file, as compliance.evaluate takes them
-    verdicts: dict[str, tuple[int, dict]]  # id -> (version, today's compliance), not retired
-    allowed: list[dict]  # active sub-processors with no error flag, in creation order
+    # id -> (seq, version, today's compliance, its allowed-processors entry or None),
+    # for every sub-processor not retired.
+    entries: dict[str, tuple[int, int, dict, dict | None]]
+    allowed: list[dict] = field(init=False)  # allowed entries in creation order
     _answers: OrderedDict = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        ordered = sorted(self.entries.values(), key=lambda entry: entry[0])
+        self.allowed = [entry[3] for entry in ordered if entry[3] is not None]
+
     def verdict(self, record: dict) -> dict | None:
         """Today's compliance of this exact version of the record, if the snapshot has it."""
-        cached = self.verdicts.get(record["id"])
-        return cached[1] if cached is not None and cached[0] == record["version"] else None
+        cached = self.entries.get(record["id"])
+        return cached[2] if cached is not None and cached[1] == record["version"] else None
 
     def allowed_answer(
         self, data_category: str | None, service: str | None, country: str | None
@@ -163,27 +169,40 @@ class Registry:
             if cached is not None and cached.today == today and cached.revision == revision:
                 return cached
             law = self._law(conn, law_store.current_version(conn))
-            fresh = self._build(conn, revision, today, law)
+            copies = frozenset(document_store.disclosable_copies(conn))
+            if cached is not None and cached.today == today and cached.law is law:
+                # Same day, same law: only what was written since, or whose copies on
+                # file changed, can have another verdict.
+                entries = dict(cached.entries)
+                changed = subprocessor_store.changed_since(conn, cached.revision)
+                recopied = {copy[0] for copy in copies ^ cached.copies}
+                recopied -= {record["id"] for record in changed}
+                changed += subprocessor_store.by_ids(conn, recopied)
+                for record in changed:
+                    entries.pop(record["id"], None)  # re-added below unless now retired
+            else:
+                entries = {}
+                changed = subprocessor_store.iter_current(conn, today)
+            fresh = Snapshot(
+                revision, today, law, copies, self._evaluate(entries, changed, law, today, copies)
+            )
             self._snapshot = fresh
             return fresh
 
-    def _build(self, conn, revision: int, today: str, law: Law) -> Snapshot:
+    def _evaluate(self, entries: dict, records, law: Law, today: str, copies) -> dict:
+        """Add today's verdicts of `records` to `entries`; retired records are left out."""
         on = date.fromisoformat(today)
-        verdicts, allowed = {}, []
-        copies = frozenset(document_store.disclosable_copies(conn))
-        records = subprocessor_store.iter_current(conn, today)
         for record, status, verdict in compliance.evaluate_each(
             records, law, on, copies=copies, notice_days=self.notice_days
         ):
-            verdicts[record["id"]] = (record["version"], verdict)
+            allowed = None
             if status == "active" and verdict["status"] == "compliant":
-                allowed.append(
-                    {
-                        "id": record["id"],
-                        "name": record["name"],
-                        "service": record["service"],
-                        "countries": sorted({loc["country"] for loc in record["locations"]}),
-                        "data_categories": record["data_categories"],
-                    }
-                )
-        return Snapshot(revision, today, law, copies, verdicts, allowed)
+                allowed = {
+                    "id": record["id"],
+                    "name": record["name"],
+                    "service": record["service"],
+                    "countries": sorted({loc["country"] for loc in record["locations"]}),
+                    "data_categories": record["data_categories"],
+                }
+            entries[record["id"]] = (record["seq"], record["version"], verdict, allowed)
+        return entries

@@ -170,6 +170,27 @@ def page(
     return [_record(row) for row in conn.execute(sql, [*params, limit])]
 
 
+def mark_changed(db, subprocessor_id: str, revision: int) -> None:
+    """Record the registry revision that last wrote this sub-processor."""
+    db.execute(
+        "UPDATE subprocessors SET changed_revision = ? WHERE id = ?", [revision, subprocessor_id]
+    )
+
+
+def changed_since(conn: sqlite3.Connection, revision: int) -> list[dict]:
+    """Every sub-processor written after `revision`, retired ones included."""
+    rows = conn.execute(f"{_SELECT} WHERE changed_revision > ? ORDER BY seq", [revision])
+    return [_record(row) for row in rows]
+
+
+def by_ids(conn: sqlite3.Connection, ids: set[str]) -> list[dict]:
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = conn.execute(f"{_SELECT} WHERE id IN ({marks}) ORDER BY seq", sorted(ids))
+    return [_record(row) for row in rows]
+
+
 def iter_current(conn: sqlite3.Connection, on: str) -> Iterator[dict]:
     """Every sub-processor not retired on `on`, in creation order."""
     cursor = conn.execute(

@@ -1,0 +1,99 @@
+"""The per-revision snapshot, updated with only what changed, equals one built from scratch."""
+
+from __future__ import annotations
+
+import io
+import random
+
+from conftest import nimbus
+
+
+def from_scratch(registry):
+    registry._snapshot = None
+    return registry.snapshot()
+
+
+def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role):
+    rng = random.Random(20261124)
+    staff = as_role("procurement")
+    ids = []
+
+    def current_etag(target):
+        # Uploads change a record's ETag too (its SCC_COPY_MISSING verdict), so read it fresh.
+        return client.get(f"/v1/subprocessors/{target}", headers=staff).headers["ETag"]
+
+    kept = registry.snapshot()
+    for step in range(60):
+        action = rng.choice(["create", "create", "patch", "retire", "upload"])
+        if action == "create" or not ids:
+            body = nimbus(name=f"Vendor {step}")
+            if rng.random() < 0.3:
+                body["locations"] = [{"country": "SG", "activity": "processing"}]
+            if rng.random() < 0.3:
+                body["effective_on"] = "2027-01-01"
+            response = client.post("/v1/subprocessors", json=body, headers=staff)
+            assert response.status_code == 201
+            ids.append(response.get_json()["id"])
+        elif action == "patch":
+            target = rng.choice(ids)
+            locations = rng.choice(
+                [
+                    [{"country": "NL", "activity": "storage"}],
+                    [{"country": "SG", "activity": "processing"}],
+                    nimbus()["locations"],
+                ]
+            )
+            response = client.patch(
+                f"/v1/subprocessors/{target}",
+                json={"locations": locations},
+                headers={**staff, "If-Match": current_etag(target)},
+            )
+            assert response.status_code in (200, 409)  # 409: retired
+        elif action == "retire":
+            target = rng.choice(ids)
+            response = client.delete(
+                f"/v1/subprocessors/{target}", headers={**staff, "If-Match": current_etag(target)}
+            )
+            assert response.status_code in (200, 409)
+        else:
+            target = rng.choice(ids)
+            response = client.post(
+                "/v1/documents",
+                data={
+                    "file": (io.BytesIO(f"SCC {step}".encode()), "scc.txt"),
+                    "kind": "scc",
+                    "title": f"SCC {step}",
+                    "subprocessor_id": target,
+                    "audience": "disclosable",
+                },
+                headers=staff,
+                content_type="multipart/form-data",
+            )
+            assert response.status_code in (201, 422)
+        kept = registry.snapshot()
+        body, etag = kept.allowed_answer(None, None, None)
+        fresh = from_scratch(registry)
+        assert fresh is not kept
+        assert fresh.entries == kept.entries, step
+        assert fresh.allowed == kept.allowed, step
+        assert fresh.allowed_answer(None, None, None) == (body, etag), step
+        registry._snapshot = kept  # go on from the incremental one
+
+
+def test_only_changed_records_are_evaluated_again(registry, client, as_role, monkeypatch):
+    staff = as_role("procurement")
+    for n in range(5):
+        client.post("/v1/subprocessors", json=nimbus(name=f"Vendor {n}"), headers=staff)
+    registry.snapshot()
+    evaluated = []
+    original = registry._evaluate
+
+    def counting(entries, records, *args):
+        records = list(records)
+        evaluated.extend(r["id"] for r in records)
+        return original(entries, records, *args)
+
+    monkeypatch.setattr(registry, "_evaluate", counting)
+    created = client.post("/v1/subprocessors", json=nimbus(name="Sixth"), headers=staff)
+    registry.snapshot()
+    assert evaluated == [created.get_json()["id"]]

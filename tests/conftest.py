@@ -20,9 +20,24 @@ TODAY = date(2026, 11, 24)
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class Clock:
+    """The app's notion of today, movable by the test."""
+
+    def __init__(self, today: date):
+        self.today = today
+
+    def __call__(self) -> date:
+        return self.today
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({"DATABASE": str(tmp_path / "registry.db"), "TODAY": lambda: TODAY})
+def clock():
+    return Clock(TODAY)
+
+
+@pytest.fixture
+def app(tmp_path, clock):
+    app = create_app({"DATABASE": str(tmp_path / "registry.db"), "TODAY": clock})
     app.extensions["registry"].initialise()
     yield app
     app.extensions["registry"].db.close()
@@ -41,6 +56,40 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def staff(as_role):
+    return as_role("procurement")
+
+
+URL = "/v1/subprocessors"
+
+
+def current_etag(client, staff, subprocessor_id: str) -> str:
+    return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
+
+
+@pytest.fixture
+def patch(client, staff):
+    def send(subprocessor_id: str, changes: dict) -> dict:
+        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
+        response = client.patch(f"{URL}/{subprocessor_id}", json=changes, headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    return send
+
+
+@pytest.fixture
+def retire(client, staff):
+    def send(subprocessor_id: str) -> dict:
+        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
+        response = client.delete(f"{URL}/{subprocessor_id}", headers=headers)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    return send
 
 
 def make_token(registry, role: str, customer_id: str | None = None, name: str | None = None):

@@ -7,33 +7,8 @@ from datetime import date, timedelta
 import pytest
 from conftest import TODAY, nimbus
 
-from registry import create_app
-
 URL = "/v1/allowed-processors"
 PROCESSOR_FIELDS = {"id", "name", "service", "countries", "data_categories"}
-
-
-class Clock:
-    """The app's notion of today, movable by the test."""
-
-    def __init__(self, today: date):
-        self.today = today
-
-    def __call__(self) -> date:
-        return self.today
-
-
-@pytest.fixture
-def clock():
-    return Clock(TODAY)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    app = create_app({"DATABASE": str(tmp_path / "registry.db"), "TODAY": clock})
-    app.extensions["registry"].initialise()
-    yield app
-    app.extensions["registry"].db.close()
 
 
 @pytest.fixture

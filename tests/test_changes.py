@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
-from conftest import TODAY, bearer, nimbus
+from conftest import TODAY, bearer, current_etag, nimbus
 
 URL = "/v1/subprocessors"
 CHANGES = "/v1/changes"
@@ -35,11 +35,6 @@ def problem(response, status: int) -> dict:
 
 
 @pytest.fixture
-def staff(as_role):
-    return as_role("procurement")
-
-
-@pytest.fixture
 def create(client, staff):
     def post(**overrides) -> dict:
         response = client.post(URL, json=nimbus(**overrides), headers=staff)
@@ -47,32 +42,6 @@ def create(client, staff):
         return response.get_json()
 
     return post
-
-
-def current_etag(client, staff, subprocessor_id: str) -> str:
-    return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
-
-
-@pytest.fixture
-def patch(client, staff):
-    def send(subprocessor_id: str, changes: dict) -> dict:
-        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
-        response = client.patch(f"{URL}/{subprocessor_id}", json=changes, headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
-
-    return send
-
-
-@pytest.fixture
-def retire(client, staff):
-    def send(subprocessor_id: str) -> dict:
-        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
-        response = client.delete(f"{URL}/{subprocessor_id}", headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
-
-    return send
 
 
 def feed(client, headers: dict, **params) -> dict:

@@ -6,9 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from conftest import TODAY, nimbus
-
-from registry import create_app
+from conftest import TODAY, current_etag, nimbus
 
 URL = "/v1/subprocessors"
 COMPLIANCE = "/v1/compliance"
@@ -29,38 +27,10 @@ RECORD_FIELDS = {
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
-class Clock:
-    """The app's notion of today, movable by the test."""
-
-    def __init__(self, today: date):
-        self.today = today
-
-    def __call__(self) -> date:
-        return self.today
-
-
-@pytest.fixture
-def clock():
-    return Clock(TODAY)
-
-
-@pytest.fixture
-def app(tmp_path, clock):
-    app = create_app({"DATABASE": str(tmp_path / "registry.db"), "TODAY": clock})
-    app.extensions["registry"].initialise()
-    yield app
-    app.extensions["registry"].db.close()
-
-
 def problem(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     return response.get_json()
-
-
-@pytest.fixture
-def staff(as_role):
-    return as_role("procurement")
 
 
 @pytest.fixture
@@ -71,32 +41,6 @@ def create(client, staff):
         return response.get_json()
 
     return post
-
-
-def current_etag(client, staff, subprocessor_id: str) -> str:
-    return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
-
-
-@pytest.fixture
-def patch(client, staff):
-    def send(subprocessor_id: str, changes: dict) -> dict:
-        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
-        response = client.patch(f"{URL}/{subprocessor_id}", json=changes, headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
-
-    return send
-
-
-@pytest.fixture
-def retire(client, staff):
-    def send(subprocessor_id: str) -> dict:
-        headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}
-        response = client.delete(f"{URL}/{subprocessor_id}", headers=headers)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()
-
-    return send
 
 
 def history(client, headers: dict, subprocessor_id: str) -> list[dict]:

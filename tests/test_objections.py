@@ -7,7 +7,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import TODAY, bearer, make_token, nimbus
+from conftest import bearer, make_token, nimbus
 
 from registry import create_app
 
@@ -15,23 +15,8 @@ URL = "/v1/subprocessors"
 NOTICE_DAYS = 10
 
 
-class Clock:
-    """The app's notion of today, movable by the test."""
-
-    def __init__(self, today: date):
-        self.today = today
-
-    def __call__(self) -> date:
-        return self.today
-
-
 def utc_today() -> date:
     return datetime.now(UTC).date()
-
-
-@pytest.fixture
-def clock():
-    return Clock(TODAY)
 
 
 @pytest.fixture
@@ -48,11 +33,6 @@ def problem(response, status: int) -> dict:
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
     return response.get_json()
-
-
-@pytest.fixture
-def staff(as_role):
-    return as_role("procurement")
 
 
 @pytest.fixture

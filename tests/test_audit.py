@@ -641,6 +641,9 @@ def test_rewriting_the_whole_chain_is_caught_only_by_the_anchored_head(registry,
 
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
     assert runner.invoke(args=["audit", "head"]).stdout.strip() != anchored
+    checked = runner.invoke(args=["audit", "verify", "--anchor", anchored])
+    assert checked.exit_code == 1
+    assert "has another hash (rewritten)" in checked.output
 
 
 def test_deleting_the_last_entry_is_caught_only_by_the_anchored_head(registry, runner, trail):
@@ -659,6 +662,24 @@ def test_deleting_the_last_entry_is_caught_only_by_the_anchored_head(registry, r
     fifth = raw_rows(registry)[-1]
     assert head == f"5 {fifth['hash']}"
     assert anchored.startswith("6 ")
+    checked = runner.invoke(args=["audit", "verify", "--anchor", anchored])
+    assert checked.exit_code == 1
+    assert "BROKEN at entry 6" in checked.output and "missing (truncated)" in checked.output
+
+
+def test_an_intact_chain_verifies_against_an_earlier_anchor(
+    registry, runner, trail, client, as_role
+):
+    anchored = runner.invoke(args=["audit", "head"]).stdout.strip()
+    client.post("/v1/subprocessors", json=nimbus(name="Later"), headers=as_role("procurement"))
+    checked = runner.invoke(args=["audit", "verify", "--anchor", anchored])
+    assert checked.exit_code == 0, checked.output
+    assert f"anchored entry {anchored.split()[0]} intact" in checked.output
+
+
+@pytest.mark.parametrize("anchor", ["6", "x " + "0" * 64, "6 " + "0" * 63])
+def test_a_malformed_anchor_is_a_usage_error(runner, trail, anchor):
+    assert runner.invoke(args=["audit", "verify", "--anchor", anchor]).exit_code == 2
 
 
 # GET /v1/audit

@@ -46,6 +46,13 @@ def current_principal() -> Principal:
     return g.principal
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def check_request() -> None:
     """Before every request: find the operation's roles and enforce them (deny by default)."""
     g.principal = None
@@ -60,12 +67,12 @@ def check_request() -> None:
     header = request.headers.get("Authorization", "")
     if roles == PUBLIC and not header:
         return
-    scheme, _, token = header.partition(" ")
     if not header:
         raise Unauthenticated("This operation needs an API token: Authorization: Bearer <token>.")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(header)
+    if token is None:
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-    principal = authenticate(current_app.extensions["registry"].db.connection(), token.strip())
+    principal = authenticate(current_app.extensions["registry"].db.connection(), token)
     if principal is None:
         raise Unauthenticated("The API token is unknown or revoked.")
     g.principal = principal

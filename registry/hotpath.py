@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import marshmallow as ma
 from werkzeug.http import parse_etags
 
-from .auth import roles_of
+from .auth import bearer_token, roles_of
 from .store.keys import authenticate
 
 ARGS_CACHE_SIZE = 1024
@@ -41,9 +41,8 @@ class AllowedProcessorsFastPath:
         return self.next(environ, start_response)
 
     def _answer(self, environ):
-        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
             return None
         args = self._parse(environ.get("QUERY_STRING", ""))
         if args is None:

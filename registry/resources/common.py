@@ -39,6 +39,12 @@ def check_not_future(day: str, pointer: str = "/at") -> None:
         )
 
 
+def own_customer() -> str | None:
+    """The customer a caller is confined to; None for staff, who see every customer's."""
+    principal = current_principal()
+    return principal.customer_id if principal.role == "customer" else None
+
+
 def actor() -> dict:
     """The audit trail's record of who is calling."""
     return audit.actor(current_principal())

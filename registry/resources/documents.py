@@ -29,7 +29,7 @@ from ..schemas.documents import (
     UploadedDocumentSchema,
 )
 from ..store import documents as store
-from .common import actor, page, registry
+from .common import actor, own_customer, page, registry
 
 blp = Blueprint(
     "documents",
@@ -126,12 +126,6 @@ def _request(request_row: dict) -> dict:
         "status": "pending" if pending else "fulfilled",
         "items": items,
     }
-
-
-def _own_customer() -> str | None:
-    """The customer a caller is confined to; None for staff."""
-    principal = current_principal()
-    return principal.customer_id if principal.role == "customer" else None
 
 
 @blp.route("/documents")
@@ -271,7 +265,7 @@ class DocumentationRequests(MethodView):
     @blp.response(200, DocumentationRequestPageSchema)
     def get(self, limit, cursor=None, status=None, customer_id=None):
         """List documentation requests: a customer's own, or all (`?status=pending`) for staff"""
-        own = _own_customer()
+        own = own_customer()
         if own is not None:
             customer_id = own
         rows = store.list_requests(
@@ -308,7 +302,7 @@ class DocumentationRequestById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, request_id):
         """Read a documentation request; customers only their own"""
-        found = store.get_request(registry().db.connection(), request_id, _own_customer())
+        found = store.get_request(registry().db.connection(), request_id, own_customer())
         return _request(found)
 
 
@@ -319,7 +313,7 @@ class Disclosures(MethodView):
     @blp.response(200, DisclosurePageSchema)
     def get(self, limit, cursor=None, customer_id=None, document_id=None):
         """List the disclosures of copies: a customer's own, or all for staff"""
-        own = _own_customer()
+        own = own_customer()
         if own is not None:
             customer_id = own
         rows = store.list_disclosures(

@@ -22,7 +22,7 @@ from ..store import audit as audit_store
 from ..store import history
 from ..store import objections as objection_store
 from ..store import subprocessors as subprocessor_store
-from .common import actor, page, registry
+from .common import actor, own_customer, page, registry
 
 audit_blp = Blueprint(
     "audit", __name__, url_prefix="/v1", description="The hash-chained audit trail of every write"
@@ -79,8 +79,7 @@ class Objections(MethodView):
         """List objections to a sub-processor; a customer sees only its own"""
         conn = registry().db.connection()
         record = subprocessor_store.get(conn, subprocessor_id)
-        principal = current_principal()
-        own = principal.customer_id if principal.role == "customer" else None
+        own = own_customer()
         return {
             "objection_deadline": catalogue.objection_deadline(record["effective_on"]),
             "items": objection_store.for_subprocessor(conn, subprocessor_id, own),

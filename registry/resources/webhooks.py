@@ -20,7 +20,7 @@ from ..schemas.webhooks import (
     WebhookUpdateSchema,
 )
 from ..store import webhooks as store
-from .common import actor, page, registry
+from .common import actor, own_customer, page, registry
 
 blp = Blueprint(
     "webhooks",
@@ -34,12 +34,6 @@ blp = Blueprint(
 
 # Admins may see, pause and remove any endpoint (an abusive target, say); only customers own them.
 READERS = ("customer", "admin")
-
-
-def _own_customer() -> str | None:
-    """The customer a caller is confined to; None for admins."""
-    principal = current_principal()
-    return principal.customer_id if principal.role == "customer" else None
 
 
 def _allow_private() -> bool:
@@ -74,7 +68,7 @@ class Webhooks(MethodView):
     @blp.response(200, WebhookPageSchema)
     def get(self, limit, cursor=None, customer_id=None):
         """List webhook endpoints: a customer's own, or all for admins"""
-        own = _own_customer()
+        own = own_customer()
         if own is not None:
             customer_id = own
         rows = store.page(
@@ -129,7 +123,7 @@ class WebhookById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, webhook_id):
         """Read an endpoint (never its secret); customers only their own"""
-        record = store.get(registry().db.connection(), webhook_id, _own_customer())
+        record = store.get(registry().db.connection(), webhook_id, own_customer())
         blp.set_etag(_etag_data(record))
         return subscriptions.represent(record)
 
@@ -148,7 +142,7 @@ class WebhookById(MethodView):
         record = subscriptions.update(
             registry(),
             webhook_id,
-            _own_customer(),
+            own_customer(),
             changes,
             _precondition,
             actor(),
@@ -167,7 +161,7 @@ class WebhookById(MethodView):
 
         Needs If-Match with its current ETag.
         """
-        subscriptions.delete(registry(), webhook_id, _own_customer(), _precondition, actor())
+        subscriptions.delete(registry(), webhook_id, own_customer(), _precondition, actor())
 
 
 @blp.route("/<string:webhook_id>/deliveries")
@@ -179,7 +173,7 @@ class WebhookDeliveries(MethodView):
     def get(self, webhook_id, limit, cursor=None, status=None):
         """Read an endpoint's delivery log, oldest first: each event's status and attempts"""
         conn = registry().db.connection()
-        store.get(conn, webhook_id, _own_customer())
+        store.get(conn, webhook_id, own_customer())
         rows = store.deliveries(
             conn, webhook_id, after_seq=int(cursor or 0), limit=limit + 1, status=status
         )

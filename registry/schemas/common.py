@@ -134,6 +134,15 @@ def text(
     )
 
 
+class PageSchema(ma.Schema):
+    """A page of a list; subclasses declare `items`."""
+
+    next_cursor = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Pass as `cursor` for the next page; null at the end"},
+    )
+
+
 class NoArgsSchema(StrictSchema):
     """For operations without query parameters: any parameter sent is an error."""
 

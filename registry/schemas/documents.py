@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
-from .common import CountryCode, PageArgsSchema, StrictSchema, text
+from .common import CountryCode, PageArgsSchema, PageSchema, StrictSchema, text
 
 KINDS = ("scc", "dpa", "bcr", "tia", "other")
 AUDIENCES = ("internal", "disclosable")
@@ -76,9 +76,8 @@ class UploadedDocumentSchema(DocumentSchema):
     )
 
 
-class DocumentPageSchema(ma.Schema):
+class DocumentPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 class DocumentQueryArgsSchema(PageArgsSchema):
@@ -146,9 +145,8 @@ class DocumentationRequestSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(RequestItemSchema), required=True)
 
 
-class DocumentationRequestPageSchema(ma.Schema):
+class DocumentationRequestPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(DocumentationRequestSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 class DocumentationRequestQueryArgsSchema(PageArgsSchema):
@@ -168,9 +166,8 @@ class DisclosureSchema(ma.Schema):
     range = ma.fields.String(allow_none=True, metadata={"description": "The Range served, if any"})
 
 
-class DisclosurePageSchema(ma.Schema):
+class DisclosurePageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(DisclosureSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 class DisclosureQueryArgsSchema(PageArgsSchema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from .common import PageArgsSchema, StrictSchema, text
+from .common import PageArgsSchema, PageSchema, StrictSchema, text
 
 CHANGE_TYPES = ("subprocessor.announced", "subprocessor.changed", "subprocessor.retired")
 _ID = ma.validate.Length(min=1, max=64)
@@ -32,9 +32,8 @@ class AuditEntrySchema(ma.Schema):
     )
 
 
-class AuditPageSchema(ma.Schema):
+class AuditPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(AuditEntrySchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 class AuditQueryArgsSchema(PageArgsSchema):

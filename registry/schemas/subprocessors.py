@@ -9,6 +9,7 @@ from .common import (
     DataCategory,
     IsoDate,
     PageArgsSchema,
+    PageSchema,
     StrictBoolean,
     StrictSchema,
     text,
@@ -211,12 +212,8 @@ class SubprocessorSchema(ma.Schema):
     compliance = ma.fields.Nested(ComplianceSchema, required=True)
 
 
-class SubprocessorPageSchema(ma.Schema):
+class SubprocessorPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(SubprocessorSchema), required=True)
-    next_cursor = ma.fields.String(
-        allow_none=True,
-        metadata={"description": "Pass as `cursor` for the next page; null at the end"},
-    )
 
 
 class SubprocessorQueryArgsSchema(PageArgsSchema):

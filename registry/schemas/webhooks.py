@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..webhooks import ALL_EVENTS, EVENT_TYPES, MAX_URL_LENGTH
-from .common import PageArgsSchema, StrictBoolean, StrictSchema, text
+from .common import PageArgsSchema, PageSchema, StrictBoolean, StrictSchema, text
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 _ID = ma.validate.Length(min=1, max=64)
@@ -108,9 +108,8 @@ class WebhookCreatedSchema(WebhookSchema):
     )
 
 
-class WebhookPageSchema(ma.Schema):
+class WebhookPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(WebhookSchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 class WebhookQueryArgsSchema(PageArgsSchema):
@@ -157,9 +156,8 @@ class DeliverySchema(ma.Schema):
     attempt_log = ma.fields.List(ma.fields.Nested(AttemptSchema), required=True)
 
 
-class DeliveryPageSchema(ma.Schema):
+class DeliveryPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(DeliverySchema), required=True)
-    next_cursor = ma.fields.String(allow_none=True)
 
 
 class DeliveryQueryArgsSchema(PageArgsSchema):

@@ -64,6 +64,21 @@ def staff(as_role):
 
 
 URL = "/v1/subprocessors"
+# What a version of a sub-processor holds: in the history, the audit trail and the feed.
+VERSION_FIELDS = (
+    "id",
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "locations",
+    "effective_on",
+    "announced_on",
+    "retired_on",
+    "version",
+    "created_at",
+)
 
 
 def current_etag(client, staff, subprocessor_id: str) -> str:

@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from conftest import TODAY, bearer, nimbus
+from conftest import TODAY, VERSION_FIELDS, bearer, nimbus
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -163,21 +163,7 @@ def test_creating_a_subprocessor_appends_one_entry_with_the_record(
     assert entry["object_type"] == "subprocessor"
     assert entry["object_id"] == record["id"]
     assert entry["actor"] == actor_of(tokens, "procurement")
-    fields = (
-        "id",
-        "name",
-        "legal_entity",
-        "service",
-        "purpose",
-        "data_categories",
-        "locations",
-        "effective_on",
-        "announced_on",
-        "retired_on",
-        "version",
-        "created_at",
-    )
-    assert entry["change"] == {field: record[field] for field in fields}
+    assert entry["change"] == {field: record[field] for field in VERSION_FIELDS}
     assert TIMESTAMP.match(entry["at"])
 
 

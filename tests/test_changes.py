@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
-from conftest import TODAY, bearer, current_etag, nimbus
+from conftest import TODAY, VERSION_FIELDS, bearer, current_etag, nimbus
 
 URL = "/v1/subprocessors"
 CHANGES = "/v1/changes"
@@ -56,21 +56,7 @@ def day_before(day: str) -> str:
 
 
 def without_verdict(representation: dict) -> dict:
-    fields = (
-        "id",
-        "name",
-        "legal_entity",
-        "service",
-        "purpose",
-        "data_categories",
-        "locations",
-        "effective_on",
-        "announced_on",
-        "retired_on",
-        "version",
-        "created_at",
-    )
-    return {field: representation[field] for field in fields}
+    return {field: representation[field] for field in VERSION_FIELDS}
 
 
 @pytest.fixture

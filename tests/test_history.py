@@ -6,24 +6,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from conftest import TODAY, current_etag, nimbus
+from conftest import TODAY, VERSION_FIELDS, current_etag, nimbus
 
 URL = "/v1/subprocessors"
 COMPLIANCE = "/v1/compliance"
-RECORD_FIELDS = {
-    "id",
-    "name",
-    "legal_entity",
-    "service",
-    "purpose",
-    "data_categories",
-    "locations",
-    "effective_on",
-    "announced_on",
-    "retired_on",
-    "version",
-    "created_at",
-}
+RECORD_FIELDS = set(VERSION_FIELDS)
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 

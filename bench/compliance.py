@@ -14,9 +14,9 @@ from pathlib import Path
 
 import register
 
-from registry import compliance as engine
-from registry.store import documents as document_store
-from registry.store import subprocessors as store
+from registry.compliance import engine
+from registry.documents import store as document_store
+from registry.subprocessors import store
 
 SIZES = (1_000, 10_000, 50_000)
 TARGET_SIZE, TARGET_SECONDS = 10_000, 1.0

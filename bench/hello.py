@@ -19,15 +19,9 @@ def create_app() -> Flask:
     return app
 
 
-class HelloServer(server.RegistryServer):
-    def load(self):
-        return create_app()
-
-
 def serve(*, host: str, port: int, workers: int) -> None:
-    # registry.server.serve() owns the gunicorn options: swapping the class keeps them identical.
-    server.RegistryServer = HelloServer
-    server.serve(host=host, port=port, workers=workers)
+    # registry.server.serve() owns the gunicorn options: the same ones, another app.
+    server.serve(host=host, port=port, workers=workers, app_factory=create_app)
 
 
 def main() -> None:

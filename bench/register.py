@@ -6,11 +6,15 @@ import random
 from collections import Counter
 from datetime import date, timedelta
 
-from registry import create_app, db
-from registry.schemas.subprocessors import SubprocessorCreateSchema
-from registry.store import subprocessors as store
-from registry.store.keys import create_key
-from registry.validation import check_locations
+from registry import clock
+from registry.app import create_app
+from registry.bootstrap import initialise
+from registry.db import store as db
+from registry.keys.store import create_key
+from registry.settings import Settings
+from registry.subprocessors import store
+from registry.subprocessors.schemas import SubprocessorCreateSchema
+from registry.subprocessors.service import check_locations
 
 EEA = ("DE", "NL", "IE", "FR", "SE", "FI", "DK", "BE", "AT", "ES", "IT", "PL", "LU", "PT", "CZ")
 ADEQUATE = ("CH", "JP", "GB", "CA", "NZ", "KR", "IL", "UY")
@@ -243,12 +247,11 @@ def insert(registry, bodies: list[dict]) -> None:
 
 def open_registry(path: str, today: date | None = None):
     """An app on the SQLite file at `path`, initialised (migrations and reference law)."""
-    config = {"DATABASE": path}
     if today is not None:
-        config["TODAY"] = lambda: today
-    app = create_app(config)
+        clock.set(today)
+    app = create_app(Settings(database=path))
     registry = app.extensions["registry"]
-    registry.initialise()
+    initialise(registry)
     return app, registry
 
 

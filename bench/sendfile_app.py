@@ -27,18 +27,9 @@ def create_app(path: str, etag: str) -> Flask:
     return app
 
 
-class SendfileServer(server.RegistryServer):
-    path = etag = ""
-
-    def load(self):
-        return create_app(self.path, self.etag)
-
-
 def serve(*, host: str, port: int, workers: int, path: str, etag: str) -> None:
-    # registry.server.serve() owns the gunicorn options: swapping the class keeps them identical.
-    SendfileServer.path, SendfileServer.etag = path, etag
-    server.RegistryServer = SendfileServer
-    server.serve(host=host, port=port, workers=workers)
+    # registry.server.serve() owns the gunicorn options: the same ones, another app.
+    server.serve(host=host, port=port, workers=workers, app_factory=lambda: create_app(path, etag))
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import register
 from allowed import CLI, ROOT, Served, free_port, listen
 
-from registry import db
+from registry.db import store as db
 
 PATH = "/v1/subprocessors"
 TEMPLATES = 64

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 
 class RegistryServer(BaseApplication):
-    def __init__(self, options: dict):
+    def __init__(self, options: dict, app_factory: Callable[[], Flask]):
         self.options = options
+        self.app_factory = app_factory
         super().__init__()
 
     def load_config(self):
@@ -19,12 +23,11 @@ class RegistryServer(BaseApplication):
             self.cfg.set("control_socket_disable", True)
 
     def load(self):
-        from . import create_app
-
-        return create_app()
+        return self.app_factory()
 
 
-def serve(*, host: str, port: int, workers: int) -> None:
+def serve(*, host: str, port: int, workers: int, app_factory: Callable[[], Flask]) -> None:
+    """Serve until stopped; each worker calls `app_factory` after the fork."""
     RegistryServer(
         {
             "bind": f"{host}:{port}",
@@ -36,5 +39,6 @@ def serve(*, host: str, port: int, workers: int) -> None:
             # A sync worker streaming a large document to a slow client does not check in
             # with the master; the default 30 s would kill downloads that are merely slow.
             "timeout": 300,
-        }
+        },
+        app_factory,
     ).run()

@@ -1,5 +1,5 @@
 """WSGI entry point for servers other than `registry serve`: `gunicorn registry.wsgi:app`."""
 
-from . import create_app
+from .app import create_app
 
 app = create_app()

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from conftest import Server
+from helpers import Server
 
 ALLOWED = "/v1/allowed-processors"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import TODAY, nimbus
+from helpers import TODAY, nimbus
 
 URL = "/v1/allowed-processors"
 PROCESSOR_FIELDS = {"id", "name", "service", "countries", "data_categories"}

@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from conftest import TODAY, VERSION_FIELDS, bearer, nimbus
+from helpers import TODAY, VERSION_FIELDS, bearer, nimbus
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -27,7 +27,7 @@ COLUMNS = (
     "prev_hash",
     "hash",
 )
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 # Built from the column names above only.
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit ORDER BY seq"  # noqa: S608
 PLACEHOLDERS = ", ".join("?" * len(COLUMNS))

@@ -6,12 +6,12 @@ import hashlib
 import sqlite3
 
 import pytest
-from conftest import bearer
 from flask.views import MethodView
+from helpers import bearer
 
-from registry.api import Blueprint
-from registry.auth import PUBLIC, roles_of
-from registry.store.keys import ROLES, create_key, revoke_key
+from registry.http.api import Blueprint
+from registry.http.auth import PUBLIC, roles_of
+from registry.keys.store import ROLES, create_key, revoke_key
 
 
 def test_every_v1_view_is_marked_public_or_with_known_roles(app):
@@ -88,7 +88,7 @@ def test_revoking_a_key_stops_it_at_once(client, registry):
 
 
 def test_tokens_are_stored_only_as_sha256_hashes(app, registry, tokens):
-    conn = sqlite3.connect(app.config["DATABASE"])
+    conn = sqlite3.connect(app.extensions["registry"].settings.database)
     try:
         conn.row_factory = sqlite3.Row
         rows = conn.execute("SELECT * FROM api_keys").fetchall()

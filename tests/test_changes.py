@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
-from conftest import TODAY, VERSION_FIELDS, bearer, current_etag, nimbus
+from helpers import TODAY, VERSION_FIELDS, bearer, current_etag, nimbus
 
 URL = "/v1/subprocessors"
 CHANGES = "/v1/changes"

@@ -10,11 +10,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, TODAY, bearer, nimbus
+from helpers import ROOT, TODAY, bearer, nimbus
 
-from registry import create_app
-from registry.db import SCHEMA_VERSION
-from registry.law import load_demo_catalogue
+from registry.app import create_app
+from registry.db.store import SCHEMA_VERSION
+from registry.law.loader import load_demo_catalogue
+from registry.settings import Settings
 
 TOKEN = re.compile(r"reg_key_[0-9a-f]{16}_\S+")
 
@@ -30,7 +31,7 @@ def query(path, sql: str) -> list[tuple]:
 @pytest.fixture
 def fresh(tmp_path):
     """An app on a database file that `registry init` has not touched yet."""
-    app = create_app({"DATABASE": str(tmp_path / "fresh.db"), "TODAY": lambda: TODAY})
+    app = create_app(Settings(database=str(tmp_path / "fresh.db")))
     yield app
     app.extensions["registry"].db.close()
 
@@ -44,7 +45,7 @@ def demo_names() -> list[str]:
 
 
 def test_init_twice_is_safe(fresh):
-    path = fresh.config["DATABASE"]
+    path = fresh.extensions["registry"].settings.database
     first = invoke(fresh, "init")
     assert first.exit_code == 0, first.output
     assert "applied migration 0001" in first.output
@@ -65,7 +66,7 @@ def test_init_twice_is_safe(fresh):
 
 
 def test_init_demo_twice_adds_the_demo_once(fresh):
-    path = fresh.config["DATABASE"]
+    path = fresh.extensions["registry"].settings.database
     first = invoke(fresh, "init", "--demo")
     assert first.exit_code == 0, first.output
     assert f"demo catalogue: {len(demo_names())} sub-processors added" in first.output
@@ -128,12 +129,15 @@ def test_keys_create_prints_a_working_token_last(runner, client, role, extra, al
     ],
 )
 def test_keys_create_refuses_bad_arguments(app, runner, args):
-    before = query(app.config["DATABASE"], "SELECT count(*) FROM api_keys")
+    before = query(app.extensions["registry"].settings.database, "SELECT count(*) FROM api_keys")
     result = runner.invoke(args=["keys", "create", *args])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert not TOKEN.search(result.output)
-    assert query(app.config["DATABASE"], "SELECT count(*) FROM api_keys") == before
+    assert (
+        query(app.extensions["registry"].settings.database, "SELECT count(*) FROM api_keys")
+        == before
+    )
 
 
 def test_keys_revoke_stops_the_token(runner, client):
@@ -291,7 +295,7 @@ def test_the_installed_command_end_to_end(tmp_path):
     report = json.loads(registry("check", "--json").stdout)
     assert report["summary"]["total"] == len(demo_names())
 
-    app = create_app({"DATABASE": env["REGISTRY_DATABASE"]})
+    app = create_app(Settings(database=env["REGISTRY_DATABASE"]))
     try:
         response = app.test_client().get("/v1/subprocessors", headers=bearer(token))
         assert response.status_code == 200

@@ -13,16 +13,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import TODAY, bearer, make_token, nimbus
+from helpers import bearer, make_app, make_token, nimbus
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
 
-from registry import create_app
-from registry.audit import verify
-from registry.blobs import TEMP_PREFIX, BlobStore
-from registry.store import audit as audit_store
-from registry.store.keys import list_keys
+from registry import clock as registry_clock
+from registry.app import create_app
+from registry.audit import store as audit_store
+from registry.audit.chain import verify
+from registry.documents.blobs import TEMP_PREFIX, BlobStore
+from registry.keys.store import list_keys
+from registry.settings import Settings
 
 URL = "/v1/documents"
 REQUESTS = "/v1/documentation-requests"
@@ -413,11 +415,8 @@ def test_content_of_no_accepted_type_is_415_and_leaves_nothing(
 @pytest.fixture
 def small(tmp_path):
     """An app whose upload limit is 1 KiB, with a procurement token."""
-    app = create_app(
-        {"DATABASE": str(tmp_path / "small.db"), "TODAY": lambda: TODAY, "MAX_UPLOAD": 1024}
-    )
+    app = make_app(tmp_path / "small.db", max_upload=1024)
     registry = app.extensions["registry"]
-    registry.initialise()
     headers = bearer(make_token(registry, "procurement"))
     yield app, headers
     registry.db.close()
@@ -445,7 +444,7 @@ def test_a_file_over_the_upload_limit_is_413_and_leaves_no_file(small):
 
 
 def test_the_default_upload_limit_is_50_mib(app):
-    assert app.config["MAX_UPLOAD"] == 50 * 1024 * 1024
+    assert app.extensions["registry"].settings.max_upload == 50 * 1024 * 1024
 
 
 @pytest.mark.parametrize(
@@ -1077,7 +1076,7 @@ def delivered(cust_a, catalogue, ask, stored):
 
 def test_every_download_by_a_customer_is_a_disclosure(client, cust_a, registry, delivered):
     request, document = delivered
-    started = time.strftime("%Y-%m-%dT%H:%M", time.gmtime())
+    started = registry_clock.timestamp()[:16]
 
     response, body = download(client, document["content_url"], cust_a)
     assert response.status_code == 200 and body == pdf()
@@ -1334,10 +1333,7 @@ def test_cli_errors_are_clean(app, registry, root, tmp_path, nimbus_id):
 
 
 def test_cli_respects_the_upload_limit(tmp_path):
-    app = create_app(
-        {"DATABASE": str(tmp_path / "cli.db"), "TODAY": lambda: TODAY, "MAX_UPLOAD": 100}
-    )
-    app.extensions["registry"].initialise()
+    app = make_app(tmp_path / "cli.db", max_upload=100)
     try:
         big = tmp_path / "big.txt"
         big.write_bytes(b"x" * 101)
@@ -1352,10 +1348,10 @@ def test_cli_respects_the_upload_limit(tmp_path):
 
 
 def test_the_documents_directory_defaults_beside_the_database_and_is_configurable(tmp_path):
-    beside = create_app({"DATABASE": str(tmp_path / "var" / "registry.db")})
+    beside = create_app(Settings(database=str(tmp_path / "var" / "registry.db")))
     assert Path(beside.extensions["registry"].documents_dir) == tmp_path / "var" / "documents"
     elsewhere = create_app(
-        {"DATABASE": str(tmp_path / "registry.db"), "DOCUMENTS": str(tmp_path / "copies")}
+        Settings(database=str(tmp_path / "registry.db"), documents=str(tmp_path / "copies"))
     )
     assert Path(elsewhere.extensions["registry"].documents_dir) == tmp_path / "copies"
 

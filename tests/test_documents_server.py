@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from serverkit import wait_dead, workers
 
-from registry.audit import verify
-from registry.blobs import TEMP_PREFIX
-from registry.store import audit as audit_store
+from registry.audit import store as audit_store
+from registry.audit.chain import verify
+from registry.documents.blobs import TEMP_PREFIX
 
 pytestmark = pytest.mark.server
 

@@ -6,9 +6,9 @@ import json
 from http import HTTPStatus
 
 import pytest
-from conftest import TODAY, bearer, make_token, nimbus
+from helpers import bearer, make_app, make_token, nimbus
 
-from registry import auth, create_app
+from registry.http import auth
 
 PROBLEM = "application/problem+json"
 SUBPROCESSORS = "/v1/subprocessors"
@@ -57,14 +57,7 @@ def created(client, as_role):
 
 @pytest.fixture
 def small_app(tmp_path):
-    app = create_app(
-        {
-            "DATABASE": str(tmp_path / "small.db"),
-            "TODAY": lambda: TODAY,
-            "MAX_CONTENT_LENGTH": 1024,
-        }
-    )
-    app.extensions["registry"].initialise()
+    app = make_app(tmp_path / "small.db", max_json=1024)
     yield app
     app.extensions["registry"].db.close()
 

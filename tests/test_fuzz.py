@@ -13,7 +13,7 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-from conftest import ROOT, TODAY, make_token, nimbus
+from helpers import ROOT, make_app, make_token, nimbus
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
@@ -27,9 +27,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry import create_app
 from registry.law.taxonomy import all_categories
-from registry.schemas.subprocessors import SERVICES
+from registry.subprocessors.schemas import SERVICES
 
 pytestmark = pytest.mark.fuzz
 
@@ -241,9 +240,7 @@ class Target:
 
 
 def _fresh_app(database: Path):
-    app = create_app({"DATABASE": str(database), "TODAY": lambda: TODAY})
-    app.extensions["registry"].initialise()
-    return app
+    return make_app(database)
 
 
 @pytest.fixture(scope="module")

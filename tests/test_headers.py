@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import nimbus
 from flask import Response
+from helpers import nimbus
 
-from registry import auth
+from registry.http import auth
 
 URL = "/v1/subprocessors"
 ALLOWED = "/v1/allowed-processors"

@@ -6,12 +6,12 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from conftest import TODAY, VERSION_FIELDS, current_etag, nimbus
+from helpers import TODAY, VERSION_FIELDS, current_etag, nimbus
 
 URL = "/v1/subprocessors"
 COMPLIANCE = "/v1/compliance"
 RECORD_FIELDS = set(VERSION_FIELDS)
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def problem(response, status: int) -> dict:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import nimbus
+from helpers import nimbus
 from werkzeug.test import Client
 
-from registry.hotpath import AllowedProcessorsFastPath
-from registry.resources import allowed
+from registry.compliance import api as allowed
+from registry.compliance.fastpath import AllowedProcessorsFastPath
 
 URL = "/v1/allowed-processors"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TODAY
+from helpers import TODAY
 
 # transfer-law.md section 2: id -> (territory, in force from, ended on).
 DECISIONS = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from registry.law import (
+from registry.law.loader import (
     DECISIONS_FILE,
     DEFAULT_DATA_DIR,
     DEMO_CATALOGUE_FILE,

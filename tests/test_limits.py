@@ -9,15 +9,14 @@ import json
 import re
 
 import pytest
-from conftest import TODAY, Server, bearer, make_token, nimbus
 from flask import Request
+from helpers import TODAY, Server, bearer, make_app, make_token, nimbus
 from werkzeug.test import EnvironBuilder
 
-from registry import create_app
-from registry.errors import NotFound
+from registry.http.problems import NotFound
 from registry.law import taxonomy
-from registry.resources import subprocessors as resource
-from registry.store import subprocessors as store
+from registry.subprocessors import api as resource
+from registry.subprocessors import store
 
 URL = "/v1/subprocessors"
 BODY_LIMIT = 4096
@@ -38,14 +37,7 @@ def status_detail(response) -> str:
 
 @pytest.fixture
 def small_app(tmp_path):
-    app = create_app(
-        {
-            "DATABASE": str(tmp_path / "small.db"),
-            "TODAY": lambda: TODAY,
-            "MAX_CONTENT_LENGTH": BODY_LIMIT,
-        }
-    )
-    app.extensions["registry"].initialise()
+    app = make_app(tmp_path / "small.db", max_json=BODY_LIMIT)
     yield app
     app.extensions["registry"].db.close()
 

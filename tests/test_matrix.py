@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import ROOT, bearer, nimbus
+from helpers import ROOT, bearer, nimbus
 
-from registry.db import current_revision
+from registry.db.store import current_revision
 
 CALLERS = ("no token", "bad token", "admin", "procurement", "service", "customer A", "customer B")
 CUSTOMERS = ("customer A", "customer B")

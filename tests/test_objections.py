@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
-from conftest import bearer, make_token, nimbus
-
-from registry import create_app
+from helpers import bearer, make_app, make_token, nimbus
 
 URL = "/v1/subprocessors"
 NOTICE_DAYS = 10
 
 
-def utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
 @pytest.fixture
 def app(tmp_path, clock):
-    app = create_app(
-        {"DATABASE": str(tmp_path / "registry.db"), "TODAY": clock, "NOTICE_DAYS": NOTICE_DAYS}
-    )
-    app.extensions["registry"].initialise()
+    app = make_app(tmp_path / "registry.db", notice_days=NOTICE_DAYS)
     yield app
     app.extensions["registry"].db.close()
 
@@ -261,14 +252,9 @@ def eea_vendor(name: str, effective_on: date | None) -> dict:
 
 @pytest.fixture
 def announce(client, staff, clock):
-    """Create on the real UTC date, with effective_on `days` later (None: the default).
-
-    The announcement date is read from created_at, a real UTC timestamp, so the app's today
-    is set to the real UTC date for these tests.
-    """
+    """Create today, with effective_on `days` later (None: the default)."""
 
     def post(name: str, days: int | None) -> dict:
-        clock.today = utc_today()
         effective = None if days is None else clock.today + timedelta(days=days)
         response = client.post(URL, json=eea_vendor(name, effective), headers=staff)
         assert response.status_code == 201, response.get_data(as_text=True)
@@ -318,11 +304,11 @@ def test_short_notice_is_counted_in_the_register_report(client, staff, announce)
     assert report["flagged"] == []
 
 
-def test_postponing_to_the_full_notice_clears_the_warning(client, staff, announce):
+def test_postponing_to_the_full_notice_clears_the_warning(client, staff, announce, clock):
     created = announce("Late Notice", 2)
     assert [f["code"] for f in created["compliance"]["flags"]] == ["NOTICE_PERIOD_SHORT"]
     url = f"{URL}/{created['id']}"
-    later = (utc_today() + timedelta(days=NOTICE_DAYS)).isoformat()
+    later = (clock.today + timedelta(days=NOTICE_DAYS)).isoformat()
     etag = client.get(url, headers=staff).headers["ETag"]
 
     response = client.patch(url, json={"effective_on": later}, headers={**staff, "If-Match": etag})
@@ -354,9 +340,8 @@ def test_the_default_notice_is_whole_whatever_the_servers_time_zone(tmp_path, ti
     Twelve hours west and fourteen hours east of UTC, at least one of the two local dates
     differs from the UTC date at any moment.
     """
-    app = create_app({"DATABASE": str(tmp_path / "tz.db"), "NOTICE_DAYS": NOTICE_DAYS})
+    app = make_app(tmp_path / "tz.db", notice_days=NOTICE_DAYS)
     registry = app.extensions["registry"]
-    registry.initialise()
     headers = bearer(make_token(registry, "procurement"))
     client = app.test_client()
     try:

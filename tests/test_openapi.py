@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from openapi_spec_validator import validate
 
-from registry.errors import PROBLEM_MEDIA_TYPE
+from registry.http.problems import PROBLEM_MEDIA_TYPE
 
 SPEC_FILE = ROOT / "openapi" / "openapi.json"
 STALE = "openapi/openapi.json is stale: run `registry openapi write openapi/openapi.json`"

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import Server, nimbus
+from helpers import Server, nimbus
 from serverkit import ALLOWED, LOCATION_SETS, Reply, assert_clean_log, call, revision, workers
 
-from registry.db import SCHEMA_VERSION
+from registry.db.store import SCHEMA_VERSION
 
 pytestmark = pytest.mark.server
 

@@ -5,12 +5,19 @@ from __future__ import annotations
 import io
 import random
 
-from conftest import nimbus
+from helpers import nimbus
+
+from registry.compliance import snapshot as snapshots
+from registry.compliance.service import snapshot
+
+
+def kept_by(registry) -> snapshots.Builder:
+    return registry.cache("compliance.snapshot", snapshots.Builder)
 
 
 def from_scratch(registry):
-    registry._snapshot = None
-    return registry.snapshot()
+    kept_by(registry).snapshot = None
+    return snapshot(registry)
 
 
 def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role):
@@ -22,7 +29,7 @@ def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role
         # Uploads change a record's ETag too (its SCC_COPY_MISSING verdict), so read it fresh.
         return client.get(f"/v1/subprocessors/{target}", headers=staff).headers["ETag"]
 
-    kept = registry.snapshot()
+    kept = snapshot(registry)
     for step in range(60):
         action = rng.choice(["create", "create", "patch", "retire", "upload"])
         if action == "create" or not ids:
@@ -70,30 +77,30 @@ def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role
                 content_type="multipart/form-data",
             )
             assert response.status_code in (201, 422)
-        kept = registry.snapshot()
+        kept = snapshot(registry)
         body, etag = kept.allowed_answer(None, None, None)
         fresh = from_scratch(registry)
         assert fresh is not kept
         assert fresh.entries == kept.entries, step
         assert fresh.allowed == kept.allowed, step
         assert fresh.allowed_answer(None, None, None) == (body, etag), step
-        registry._snapshot = kept  # go on from the incremental one
+        kept_by(registry).snapshot = kept  # go on from the incremental one
 
 
 def test_only_changed_records_are_evaluated_again(registry, client, as_role, monkeypatch):
     staff = as_role("procurement")
     for n in range(5):
         client.post("/v1/subprocessors", json=nimbus(name=f"Vendor {n}"), headers=staff)
-    registry.snapshot()
+    snapshot(registry)
     evaluated = []
-    original = registry._evaluate
+    original = snapshots.evaluate
 
     def counting(entries, records, *args):
         records = list(records)
         evaluated.extend(r["id"] for r in records)
         return original(entries, records, *args)
 
-    monkeypatch.setattr(registry, "_evaluate", counting)
+    monkeypatch.setattr(snapshots, "evaluate", counting)
     created = client.post("/v1/subprocessors", json=nimbus(name="Sixth"), headers=staff)
-    registry.snapshot()
+    snapshot(registry)
     assert evaluated == [created.get_json()["id"]]

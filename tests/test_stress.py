@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import Server, nimbus
+from helpers import Server, nimbus
 from serverkit import (
     ALLOWED,
     LOCATION_SETS,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import nimbus
+from helpers import nimbus
+
+from registry.bootstrap import initialise
 
 
 @pytest.mark.parametrize(
@@ -102,9 +104,10 @@ def test_check_accepts_only_calendar_dates(runner, value):
 
 @pytest.mark.parametrize("command", [["keys", "list"], ["keys", "revoke", "key_0000000000000000"]])
 def test_key_commands_work_on_a_new_database(tmp_path, command):
-    from registry import create_app
+    from registry.app import create_app
+    from registry.settings import Settings
 
-    app = create_app({"DATABASE": str(tmp_path / "new.db")})
+    app = create_app(Settings(database=str(tmp_path / "new.db")))
     result = app.test_cli_runner().invoke(args=command)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
@@ -140,7 +143,7 @@ def test_unreferenced_and_unfinished_files_are_swept_after_an_hour(registry, tmp
     import os
     import time
 
-    from registry.blobs import BlobStore
+    from registry.documents.blobs import BlobStore
 
     blobs = BlobStore(registry.documents_dir)
     orphan = blobs.path("ab" * 32)
@@ -154,7 +157,7 @@ def test_unreferenced_and_unfinished_files_are_swept_after_an_hour(registry, tmp
     hour_ago = time.time() - 3700
     for path in (orphan, temp):
         os.utime(path, (hour_ago, hour_ago))
-    outcome = registry.initialise()
+    outcome = initialise(registry)
     assert outcome["temporaries_swept"] == 2
     assert not orphan.exists() and not temp.exists()
     assert fresh.exists()

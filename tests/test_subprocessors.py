@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TODAY, bearer, make_token, nimbus
-
-from registry import create_app
+from helpers import TODAY, bearer, make_app, make_token, nimbus
 
 URL = "/v1/subprocessors"
 
@@ -185,10 +183,7 @@ def test_default_effective_on_is_today_plus_the_notice_period(create):
     [(0, "2026-11-24", "active"), (10, "2026-12-04", "proposed")],
 )
 def test_notice_period_is_configurable(tmp_path, days, effective_on, status):
-    app = create_app(
-        {"DATABASE": str(tmp_path / "notice.db"), "TODAY": lambda: TODAY, "NOTICE_DAYS": days}
-    )
-    app.extensions["registry"].initialise()
+    app = make_app(tmp_path / "notice.db", notice_days=days)
     try:
         headers = bearer(make_token(app.extensions["registry"], "procurement"))
         body = nimbus()

@@ -11,13 +11,15 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import nimbus
+from helpers import nimbus
 
-from registry import webhooks
-from registry.audit import verify as verify_chain
-from registry.db import Database
-from registry.delivery import Settings, Worker
-from registry.store import audit as audit_store
+from registry import clock as registry_clock
+from registry.audit import store as audit_store
+from registry.audit.chain import verify as verify_chain
+from registry.db.store import Database
+from registry.settings import Settings
+from registry.webhooks import outbound as webhooks
+from registry.webhooks.worker import Worker
 
 URL = "/v1/webhooks"
 PUBLIC_URL = "https://93.184.215.14/hooks/registry"  # a public address: no lookup, no connection
@@ -442,7 +444,8 @@ def test_unsafe_urls_are_422_at_url(client, as_role, registry, url):
 
 
 def test_loopback_is_accepted_only_when_private_targets_are_allowed(app, client, as_role):
-    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    registry = app.extensions["registry"]
+    registry.settings = registry.settings.replace(webhook_allow_private=True)
     response = create(client, as_role, url="http://127.0.0.1:9/hook")
     assert response.status_code == 201, response.get_json()
 
@@ -533,7 +536,7 @@ def test_lists_are_paginated(client, as_role):
 
 
 def test_endpoints_per_customer_are_bounded(client, as_role):
-    from registry.subscriptions import MAX_PER_CUSTOMER
+    from registry.webhooks.service import MAX_PER_CUSTOMER
 
     for _ in range(MAX_PER_CUSTOMER):
         assert create(client, as_role).status_code == 201
@@ -707,16 +710,19 @@ def test_the_delivery_log_filters_and_pages(client, as_role, hook):
 
 
 class Clock:
+    """registry.clock stopped at a whole millisecond (as the schedule is stored), moved by hand."""
+
     def __init__(self):
-        now = datetime.now(UTC)
-        # Whole milliseconds, as the schedule is stored.
+        now = registry_clock.now()
         self.now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        registry_clock.set(self.now, running=False)
 
     def __call__(self) -> datetime:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+        registry_clock.set(self.now, running=False)
 
 
 class ScriptedReceiver:
@@ -740,12 +746,19 @@ class ScriptedReceiver:
         return webhooks.Outcome(status, None, 3)
 
 
-SETTINGS = Settings(allow_private=True, backoff=5.0, max_failures=4, max_attempts=6, lease=60.0)
+SETTINGS = Settings(
+    webhook_allow_private=True,
+    webhook_backoff=5.0,
+    webhook_max_failures=4,
+    webhook_max_attempts=6,
+    webhook_lease=60.0,
+)
 
 
 @pytest.fixture
 def private(app):
-    app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+    registry = app.extensions["registry"]
+    registry.settings = registry.settings.replace(webhook_allow_private=True)
 
 
 def local_hook(client, as_role, path="/a", role="customer_a", **body) -> dict:
@@ -756,7 +769,7 @@ def local_hook(client, as_role, path="/a", role="customer_a", **body) -> dict:
 
 def worker(registry, receiver, clock, settings=SETTINGS) -> Worker:
     receiver.clock = clock
-    return Worker(registry.db, settings, clock=clock, jitter=lambda: 0.0, post=receiver)
+    return Worker(registry.db, settings, jitter=lambda: 0.0, post=receiver)
 
 
 def test_failed_attempts_back_off_then_the_delivery_succeeds(client, as_role, registry, private):
@@ -839,7 +852,9 @@ def test_a_delivery_is_given_up_after_its_attempts(client, as_role, registry, pr
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
     clock = Clock()
     # The endpoint accepts other events but refuses this one: it is never disabled.
-    settings = Settings(allow_private=True, max_failures=100, max_attempts=3)
+    settings = Settings(
+        webhook_allow_private=True, webhook_max_failures=100, webhook_max_attempts=3
+    )
     run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [400] * 10), clock, settings)
     for _ in range(5):
         run.step()
@@ -858,7 +873,7 @@ def test_an_attempt_cut_short_is_logged_and_retried_with_the_same_id(
     receiver = ScriptedReceiver({"/a": hook["secret"]})
     crashed = worker(registry, receiver, clock)
     with registry.db.write() as tx:  # a worker claims, sends, and dies before recording
-        from registry.store import webhooks as store
+        from registry.webhooks import store
 
         (claimed,) = store.claim(
             tx, now=clock.now, lease_until=clock.now + timedelta(seconds=60), limit=5
@@ -881,7 +896,7 @@ def test_claims_never_hand_out_a_delivery_twice(client, as_role, registry, priva
     first = local_hook(client, as_role, path="/a")
     second = local_hook(client, as_role, path="/b", role="customer_b")
     write_three_changes(client, as_role)
-    from registry.store import webhooks as store
+    from registry.webhooks import store
 
     now = datetime.now(UTC)
     lease = now + timedelta(seconds=60)
@@ -901,7 +916,7 @@ def test_each_delivery_resolves_the_name_again(client, as_role, registry, privat
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
     receiver = ScriptedReceiver({"/a": hook["secret"]})
-    settings = Settings(allow_private=False, max_failures=10)
+    settings = Settings(webhook_allow_private=False, webhook_max_failures=10)
 
     def rebound(url, *, allow_private, timeout):
         # The name now points inside the network (DNS rebinding).
@@ -911,9 +926,7 @@ def test_each_delivery_resolves_the_name_again(client, as_role, registry, privat
             getaddrinfo=fake_dns("169.254.169.254"),
         )
 
-    run = Worker(
-        registry.db, settings, clock=Clock(), jitter=lambda: 0.0, post=receiver, resolve=rebound
-    )
+    run = Worker(registry.db, settings, jitter=lambda: 0.0, post=receiver, resolve=rebound)
     run.step()
     (delivery,) = deliveries(client, as_role, hook["id"])
     assert delivery["status"] == "pending" and receiver.calls == []

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TODAY, make_token, nimbus
+from helpers import ROOT, make_app, make_token, nimbus
 
-from registry import create_app, webhooks
-from registry.store import audit as audit_store
+from registry.audit import store as audit_store
+from registry.webhooks import outbound as webhooks
 
 pytestmark = pytest.mark.server
 
@@ -106,14 +106,7 @@ def receiver():
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app(
-        {
-            "DATABASE": str(tmp_path / "registry.db"),
-            "TODAY": lambda: TODAY,
-            "WEBHOOK_ALLOW_PRIVATE": True,
-        }
-    )
-    app.extensions["registry"].initialise()
+    app = make_app(tmp_path / "registry.db", webhook_allow_private=True)
     yield app
     app.extensions["registry"].db.close()
 
@@ -204,7 +197,7 @@ def test_every_event_arrives_once_per_id_through_failures_and_a_crash(app, recei
     changes = client.get("/v1/changes", headers=customer_a).get_json()["items"]
     assert len(changes) == 5
 
-    worker = WorkerProcess(app.config["DATABASE"], tmp_path / "worker.log")
+    worker = WorkerProcess(app.extensions["registry"].settings.database, tmp_path / "worker.log")
     try:
         worker.start()
         # The receiver has taken its first event and holds the answer: kill the worker now.
@@ -307,7 +300,7 @@ def test_once_delivers_what_is_due_and_exits(app, receiver, tmp_path):
     receiver.secrets = {"/down": down["secret"]}
     assert client.post("/v1/subprocessors", json=nimbus(), headers=admin).status_code == 201
 
-    env = WorkerProcess(app.config["DATABASE"], tmp_path / "once.log").env
+    env = WorkerProcess(app.extensions["registry"].settings.database, tmp_path / "once.log").env
     outputs = []
     for _ in range(3):
         time.sleep(0.1)  # past the (tiny) back-off: the retry is due

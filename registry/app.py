@@ -1,0 +1,104 @@
+"""create_app(): settings, the Api with every feature's blueprints, the CLI; opens no database."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from . import __version__
+from .audit import api as audit_api
+from .changes import api as changes_api
+from .cli import register_commands
+from .compliance import api as compliance_api
+from .compliance.fastpath import AllowedProcessorsFastPath
+from .compliance.schemas import AllowedArgsSchema
+from .documents import api as documents_api
+from .health import api as health_api
+from .history import api as history_api
+from .http import auth, bodies
+from .http.api import Api
+from .law import api as law_api
+from .objections import api as objections_api  # noqa: F401 (adds routes to history_api.blp)
+from .runtime import Registry
+from .settings import Settings
+from .subprocessors import api as subprocessors_api
+from .webhooks import api as webhooks_api
+
+# In this order in the spec (its tags and paths). The objections routes belong to the
+# history blueprint (one tag), which importing objections_api adds them to.
+BLUEPRINTS = (
+    health_api.blp,
+    law_api.blp,
+    subprocessors_api.blp,
+    compliance_api.blp,
+    compliance_api.allowed_blp,
+    documents_api.blp,
+    history_api.blp,
+    changes_api.blp,
+    audit_api.blp,
+    webhooks_api.blp,
+)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; opens no database (each worker connects on first use, after forking)."""
+    settings = Settings.from_environment() if settings is None else settings
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_json,  # JSON bodies larger than this are 413
+        API_TITLE="Transfer registry",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    )
+    app.json.sort_keys = False
+    app.extensions["registry"] = Registry(settings)
+
+    api = Api(app, spec_kwargs=_spec_kwargs())
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.extensions["registry_api"] = api
+
+    app.wsgi_app = AllowedProcessorsFastPath(
+        app,
+        app.wsgi_app,
+        path=compliance_api.PATH,
+        view=compliance_api.AllowedProcessors.get,
+        schema=AllowedArgsSchema(),
+    )
+    auth.init_app(app)
+    app.before_request(bodies.check_body)
+    app.before_request(bodies.refuse_truncated_body)
+    app.after_request(_security_headers)
+    register_commands(app)
+    return app
+
+
+def _spec_kwargs() -> dict:
+    return {
+        "info": {
+            "description": (
+                "Registry of GDPR sub-processors and cross-border transfers. Compliance is "
+                "computed from dated reference law (EEA membership, adequacy decisions, SCC "
+                "versions); errors are RFC 9457 problem+json."
+            )
+        },
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "API token"}
+            }
+        },
+    }
+
+
+def _security_headers(response):
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # A view may choose how its answer is cached (the public reference law, the allowed
+    # processors); with credentials only a `private` choice stands. Everything else,
+    # errors and downloads included, is never stored.
+    chosen = response.headers.get("Cache-Control")
+    if chosen is None or ("Authorization" in request.headers and "private" not in chosen):
+        response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,172 @@
+"""The change feed for customers and services: JSON with a cursor, and Atom (RFC 4287)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from xml.etree import ElementTree as ET
+
+from flask import Response, request, url_for
+from flask.views import MethodView
+
+from ..http.api import Blueprint
+from ..http.context import registry
+from ..http.problems import ValidationFailed, field_error
+from . import service
+from .schemas import ChangePageSchema, ChangeQueryArgsSchema
+
+blp = Blueprint(
+    "changes",
+    __name__,
+    url_prefix="/v1",
+    description="What changed in the register: new sub-processors announced, changed, retired",
+)
+
+READERS = ("admin", "procurement", "customer", "service")
+ATOM_ENTRIES = 50
+ATOM = "http://www.w3.org/2005/Atom"
+_CONDITIONAL_GET = [
+    {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The ETag of an earlier answer: 304 when nothing changed",
+    }
+]
+
+
+def _change(row: dict) -> dict:
+    data = row["data"]
+    return {
+        "id": row["id"],
+        "cursor": str(row["seq"]),
+        "type": row["type"],
+        "at": row["at"],
+        "subprocessor_id": row["subprocessor_id"],
+        "version": row["version"],
+        **data,
+    }
+
+
+def _check_cursor(conn, after: int) -> None:
+    """A cursor past the feed's end was never handed out; following it would skip events."""
+    if after > service.head(conn):
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/since", "This cursor is ahead of the feed; not one it gave.", location="query"
+                )
+            ]
+        )
+
+
+def _conditional(body: bytes, media_type: str) -> Response:
+    """A strong ETag over the body, 304 when the client already has it."""
+    etag = hashlib.sha256(body).hexdigest()[:40]
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers=headers)
+    return Response(body, status=200, mimetype=media_type, headers=headers)
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(ChangeQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.alt_response(
+        200, schema=ChangePageSchema, success=True, description="Changes, oldest first"
+    )
+    @blp.alt_response(304, response="NOT_MODIFIED")
+    @blp.doc(parameters=_CONDITIONAL_GET)
+    def get(self, limit, since=None):
+        """Read the changes after a cursor, oldest first; poll with `next_cursor`"""
+        after = int(since or 0)
+        conn = registry().db.connection()
+        _check_cursor(conn, after)
+        rows = service.since(conn, after, limit)
+        next_cursor = str(rows[-1]["seq"]) if rows else str(after)
+        body = {"items": [_change(r) for r in rows], "next_cursor": next_cursor}
+        return _conditional(
+            json.dumps(ChangePageSchema().dump(body), separators=(",", ":")).encode(),
+            "application/json",
+        )
+
+
+@blp.route("/changes.atom")
+class ChangesAtom(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(ChangeQueryArgsSchema(only=("since",)), location="query", as_kwargs=True)
+    @blp.alt_response(
+        200,
+        description=f"An Atom feed (RFC 4287) of the latest {ATOM_ENTRIES} changes",
+        content_type="application/atom+xml",
+        success=True,
+    )
+    @blp.alt_response(304, response="NOT_MODIFIED")
+    @blp.doc(parameters=_CONDITIONAL_GET)
+    def get(self, since=None):
+        """Follow the changes in a feed reader (Atom)"""
+        conn = registry().db.connection()
+        if since is None:
+            rows = service.latest(conn, ATOM_ENTRIES)
+        else:
+            _check_cursor(conn, int(since))
+            rows = list(reversed(service.since(conn, int(since), ATOM_ENTRIES)))
+        return _conditional(_atom(rows), "application/atom+xml")
+
+
+def _atom(rows: list[dict]) -> bytes:
+    """Newest first; ids are stable tag URIs so readers never show an entry twice."""
+    ET.register_namespace("", ATOM)
+
+    def el(parent, tag, text=None, **attrs):
+        node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
+        if text is not None:
+            node.text = text
+        return node
+
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    el(feed, "id", "tag:transfer-registry,2026:changes")
+    el(feed, "title", "Sub-processor changes")
+    el(feed, "updated", rows[0]["at"] if rows else "1970-01-01T00:00:00Z")
+    el(feed, "link", rel="self", href=url_for("changes.ChangesAtom", _external=True))
+    author = el(feed, "author")
+    el(author, "name", "Transfer registry")
+    for row in rows:
+        change = _change(row)
+        record = change["subprocessor"]
+        entry = el(feed, "entry")
+        el(entry, "id", f"tag:transfer-registry,2026:change:{change['id']}")
+        el(entry, "title", _title(change, record))
+        el(entry, "updated", change["at"])
+        el(entry, "category", term=change["type"])
+        el(
+            entry,
+            "link",
+            rel="related",
+            href=url_for(
+                "subprocessors.SubprocessorById", subprocessor_id=record["id"], _external=True
+            ),
+        )
+        el(entry, "summary", _summary(change, record))
+        el(entry, "content", json.dumps(change, sort_keys=True), type="text")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def _title(change: dict, record: dict) -> str:
+    verb = change["type"].split(".", 1)[1]
+    return f"{record['name']} {verb}"
+
+
+def _summary(change: dict, record: dict) -> str:
+    countries = ", ".join(sorted({loc["country"] for loc in record["locations"]}))
+    if change["type"] == "subprocessor.retired":
+        return f"{record['name']} ({record['service']}) retired on {change['retired_on']}."
+    text = (
+        f"{record['name']} ({record['service']}, {countries}) takes effect on "
+        f"{change['effective_on']}; objections until {change['objection_deadline']}."
+    )
+    if change["type"] == "subprocessor.changed":
+        text += " Changed: " + ", ".join(sorted(change.get("changes", {}))) + "."
+    return text

@@ -1,0 +1,31 @@
+"""The `registry` command: init, serve, worker, keys, check, documents, audit, openapi."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup
+
+from .. import __version__
+from ..app import create_app
+from ..settings import SettingsError
+
+
+def _create_app():
+    try:
+        return create_app()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(
+    cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False
+)
+@click.version_option(
+    __version__, "--version", prog_name="registry", message="%(prog)s %(version)s"
+)
+def main():
+    """Registry of GDPR sub-processors and cross-border transfers."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,568 @@
+"""Transfer compliance of sub-processor records, evaluated under the reference law of a date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from ..law.model import AdequacyDecision, Law
+
+SEVERITY: dict[str, str] = {
+    "NO_SAFEGUARD": "error",
+    "ADEQUACY_NOT_IN_FORCE": "error",
+    "ADEQUACY_CONDITION_UNMET": "error",
+    "SCC_SUPERSEDED": "error",
+    "TIA_MISSING": "warning",
+    "DEROGATION_RELIED_ON": "warning",
+    "ADEQUACY_ENDING": "warning",
+    "CERTIFICATION_CHECK_STALE": "warning",
+    "SCC_COPY_MISSING": "warning",
+    "NOTICE_PERIOD_SHORT": "warning",
+}
+
+ADEQUACY_ENDING_DAYS = 180
+CERTIFICATION_STALE_DAYS = 365
+
+DEROGATION_GROUNDS: dict[str, str] = {
+    "explicit_consent": "Art. 49(1)(a) GDPR (explicit consent of the data subject)",
+    "contract_performance": "Art. 49(1)(b) GDPR (performance of a contract with the data subject)",
+    "contract_in_interest": (
+        "Art. 49(1)(c) GDPR (a contract concluded in the interest of the data subject)"
+    ),
+    "public_interest": "Art. 49(1)(d) GDPR (important reasons of public interest)",
+    "legal_claims": "Art. 49(1)(e) GDPR (establishment, exercise or defence of legal claims)",
+    "vital_interests": "Art. 49(1)(f) GDPR (vital interests of the data subject or others)",
+    "public_register": "Art. 49(1)(g) GDPR (transfer from a public register)",
+    "compelling_legitimate_interests": (
+        "Art. 49(1) second subparagraph GDPR (compelling legitimate interests)"
+    ),
+}
+
+Flag = dict[str, str]
+Copy = tuple[str, str | None, str]  # (subprocessor_id, country or None for all, mechanism)
+CopiesOnFile = Callable[[str, str], bool]
+
+
+def _parse_date(value: Any) -> date | None:
+    """A date from an ISO string (or a date); None when missing or unreadable."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _describe(decision: AdequacyDecision) -> str:
+    return f"{decision.id} ({decision.instrument})"
+
+
+class _Context:
+    """Per-call caches: a register repeats the same countries and date strings many times."""
+
+    __slots__ = ("_dates", "_eea", "_in_force", "assume_ended", "law", "notice_days", "on")
+
+    def __init__(
+        self, law: Law, on: date, assume_ended: frozenset[str], notice_days: int | None = None
+    ) -> None:
+        self.law = law
+        self.on = on
+        self.assume_ended = frozenset(assume_ended)
+        self.notice_days = notice_days
+        self._dates: dict[Any, date | None] = {}
+        self._eea: dict[str, bool] = {}
+        self._in_force: dict[str, tuple[AdequacyDecision, ...]] = {}
+
+    def day(self, value: Any) -> date | None:
+        try:
+            return self._dates[value]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable garbage
+            return None
+        parsed = self._dates[value] = _parse_date(value)
+        return parsed
+
+    def is_eea(self, country: str) -> bool:
+        cached = self._eea.get(country)
+        if cached is None:
+            cached = self._eea[country] = bool(country) and self.law.is_eea(country, self.on)
+        return cached
+
+    def in_force(self, country: str) -> tuple[AdequacyDecision, ...]:
+        """Decisions in force for `country` on the date, minus the assumed-ended, oldest first."""
+        cached = self._in_force.get(country)
+        if cached is None:
+            # No country means no decisions: Law.decisions_in_force reads a missing territory
+            # as "every territory".
+            pool = self.law.decisions_for(country) if country else ()
+            cached = self._in_force[country] = tuple(
+                d for d in pool if d.in_force_on(self.on) and d.id not in self.assume_ended
+            )
+        return cached
+
+
+class _Location:
+    """Accumulates the verdict for one location."""
+
+    __slots__ = ("adequacy_decision", "country", "flags", "mechanism")
+
+    def __init__(self, country: str, mechanism: str | None) -> None:
+        self.country = country
+        self.mechanism = mechanism
+        self.adequacy_decision: str | None = None
+        self.flags: list[Flag] = []
+
+    def flag(self, code: str, message: str) -> None:
+        self.flags.append(
+            {"code": code, "severity": SEVERITY[code], "country": self.country, "message": message}
+        )
+
+
+def _no_safeguard(loc: _Location, ctx: _Context) -> None:
+    in_force = ctx.in_force(loc.country)
+    unconditional = [d for d in in_force if d.condition is None]
+    if unconditional:
+        # Adequacy applies by law to every recipient in the territory: nothing to attest.
+        loc.mechanism = "adequacy"
+        _adequacy_applies(loc, ctx, unconditional[-1])
+        return
+    on = ctx.on.isoformat()
+    if in_force:
+        decision = in_force[-1]
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"No safeguard is recorded for {loc.country} on {on}; {_describe(decision)} "
+            f"covers only recipients meeting its {decision.condition} condition, so the "
+            f"{decision.condition} must be attested through an adequacy safeguard.",
+        )
+        return
+    loc.flag(
+        "NO_SAFEGUARD",
+        f"No safeguard is recorded for {loc.country} and no adequacy decision covers it "
+        f"on {on}{_why_no_decision(loc.country, ctx)}.",
+    )
+
+
+def _why_no_decision(country: str, ctx: _Context) -> str:
+    """A clause explaining the absence of adequacy: what ended, what is assumed, what is to come."""
+    on = ctx.on
+    history = ctx.law.decisions_for(country)
+    assumed = [d.id for d in history if d.in_force_on(on) and d.id in ctx.assume_ended]
+    if assumed:
+        return f"; {', '.join(assumed)} is assumed ended in this evaluation"
+    past = [d for d in history if d.in_force_from <= on]
+    if past:
+        return f"; {_ended_clause(past[-1])}"
+    upcoming = [d for d in history if d.in_force_from > on]
+    if upcoming:
+        return (
+            f"; {_describe(upcoming[0])} applies only from {upcoming[0].in_force_from.isoformat()}"
+        )
+    return ""
+
+
+def _ended_clause(decision: AdequacyDecision) -> str:
+    if decision.ended_on is not None and (
+        decision.expires_on is None or decision.ended_on <= decision.expires_on
+    ):
+        by = f", ended by {decision.ended_by}" if decision.ended_by else ""
+        return f"{_describe(decision)} ceased to apply on {decision.ended_on.isoformat()}{by}"
+    if decision.expires_on is not None:
+        return f"{_describe(decision)} expired after {decision.expires_on.isoformat()}"
+    return f"{_describe(decision)} is not in force"
+
+
+def _adequacy(loc: _Location, safeguard: dict, ctx: _Context) -> None:
+    named = safeguard.get("adequacy_decision")
+    on = ctx.on
+    if named:
+        loc.adequacy_decision = named
+        problem = _named_decision_problem(named, loc.country, ctx)
+        if problem:
+            loc.flag("ADEQUACY_NOT_IN_FORCE", problem)
+            return
+        decision = ctx.law.decision(named)
+    else:
+        in_force = ctx.in_force(loc.country)
+        if not in_force:
+            loc.flag(
+                "ADEQUACY_NOT_IN_FORCE",
+                f"Adequacy is claimed for {loc.country}, but no adequacy decision covers it "
+                f"on {on.isoformat()}{_why_no_decision(loc.country, ctx)}.",
+            )
+            return
+        decision = in_force[-1]
+    assert decision is not None  # _named_decision_problem rules out unknown ids
+    if decision.condition == "certification":
+        _certification(loc, safeguard, ctx, decision)
+    _adequacy_applies(loc, ctx, decision)
+
+
+def _named_decision_problem(named: str, country: str, ctx: _Context) -> str | None:
+    decision = ctx.law.decision(named)
+    on = ctx.on.isoformat()
+    if decision is None:
+        return f"Adequacy decision {named} is not in the reference law."
+    if decision.territory != country:
+        return (
+            f"{_describe(decision)} covers {decision.territory_name}, not {country}, "
+            f"so it is no safeguard for this transfer."
+        )
+    if decision.id in ctx.assume_ended:
+        return f"{_describe(decision)} is assumed ended in this evaluation as of {on}."
+    if ctx.on < decision.in_force_from:
+        return (
+            f"{_describe(decision)} applies only from {decision.in_force_from.isoformat()}, "
+            f"not yet on {on}."
+        )
+    if not decision.in_force_on(ctx.on):
+        return f"{_ended_clause(decision)}, so it is no safeguard on {on}."
+    return None
+
+
+def _certification(
+    loc: _Location, safeguard: dict, ctx: _Context, decision: AdequacyDecision
+) -> None:
+    on = ctx.on
+    if safeguard.get("certified") is not True:
+        loc.flag(
+            "ADEQUACY_CONDITION_UNMET",
+            f"{_describe(decision)} covers only certified recipients, and the recipient's "
+            f"certification is not attested.",
+        )
+        return
+    checked = ctx.day(safeguard.get("certification_checked_on"))
+    if checked is None:
+        loc.flag(
+            "ADEQUACY_CONDITION_UNMET",
+            f"{_describe(decision)} covers only certified recipients, and no date is recorded "
+            f"for the certification check.",
+        )
+        return
+    if checked > on:
+        loc.flag(
+            "ADEQUACY_CONDITION_UNMET",
+            f"The certification under {decision.id} was checked on {checked.isoformat()}, "
+            f"after {on.isoformat()}, so it is no evidence of certification on that date.",
+        )
+        return
+    age = (on - checked).days
+    if age > CERTIFICATION_STALE_DAYS:
+        loc.flag(
+            "CERTIFICATION_CHECK_STALE",
+            f"The certification under {decision.id} was last checked on {checked.isoformat()}, "
+            f"{age} days before {on.isoformat()} (more than {CERTIFICATION_STALE_DAYS}).",
+        )
+
+
+def _adequacy_applies(loc: _Location, ctx: _Context, decision: AdequacyDecision) -> None:
+    loc.adequacy_decision = decision.id
+    expires = decision.expires_on
+    if expires is not None:
+        left = (expires - ctx.on).days
+        if left <= ADEQUACY_ENDING_DAYS:
+            loc.flag(
+                "ADEQUACY_ENDING",
+                f"{_describe(decision)} expires after {expires.isoformat()}, {left} days after "
+                f"{ctx.on.isoformat()}, unless it is renewed.",
+            )
+
+
+def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
+    on = ctx.on
+    version_id = safeguard.get("scc_version")
+    signed = ctx.day(safeguard.get("signed_on"))
+    version = ctx.law.scc_version(version_id) if version_id else None
+    if version is None:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"The SCC version {version_id or '(none)'} is not a set adopted by the Commission, "
+            f"so these clauses are no safeguard.",
+        )
+    elif signed is None:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"No signature date is recorded for the SCCs ({version.id}), so they cannot "
+            f"count on {on.isoformat()}.",
+        )
+    elif signed > on:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"The SCCs ({version.id}) were signed on {signed.isoformat()}, after the "
+            f"evaluation date {on.isoformat()}, and do not count on it.",
+        )
+    elif signed < version.applies_from:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"The SCCs ({version.id}) are dated {signed.isoformat()}, before the clauses "
+            f"applied ({version.applies_from.isoformat()}).",
+        )
+    elif version.concluded_before is not None and signed >= version.concluded_before:
+        loc.flag(
+            "SCC_SUPERSEDED",
+            f"The SCCs ({version.id}) were concluded on {signed.isoformat()}, on or after "
+            f"{version.concluded_before.isoformat()}, when that set was repealed for new "
+            f"contracts.",
+        )
+    elif version.valid_until is not None and on > version.valid_until:
+        loc.flag(
+            "SCC_SUPERSEDED",
+            f"The SCCs ({version.id}) signed on {signed.isoformat()} stopped providing "
+            f"safeguards after {version.valid_until.isoformat()}, the end of the set's "
+            f"transition period.",
+        )
+    _tia(loc, safeguard, ctx, f"the SCCs ({version_id or 'unknown version'})")
+
+
+def _bcr(loc: _Location, safeguard: dict, ctx: _Context) -> None:
+    on = ctx.on
+    approved = ctx.day(safeguard.get("approved_on"))
+    if approved is None:
+        loc.flag(
+            "NO_SAFEGUARD",
+            "No approval date is recorded for the binding corporate rules, so they are no "
+            "safeguard until a supervisory authority's approval is recorded.",
+        )
+    elif approved > on:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"The binding corporate rules were approved on {approved.isoformat()}, after the "
+            f"evaluation date {on.isoformat()}, and do not count on it.",
+        )
+    _tia(loc, safeguard, ctx, "the binding corporate rules")
+
+
+def _tia(loc: _Location, safeguard: dict, ctx: _Context, tool: str) -> None:
+    done = ctx.day(safeguard.get("tia_completed_on"))
+    if done is None:
+        loc.flag(
+            "TIA_MISSING",
+            f"No transfer impact assessment is recorded for {tool} to {loc.country}.",
+        )
+    elif done > ctx.on:
+        loc.flag(
+            "TIA_MISSING",
+            f"The transfer impact assessment for {tool} to {loc.country} was completed on "
+            f"{done.isoformat()}, after {ctx.on.isoformat()}.",
+        )
+
+
+def _derogation(loc: _Location, safeguard: dict, ctx: _Context) -> None:
+    ground = safeguard.get("derogation")
+    described = DEROGATION_GROUNDS.get(ground, f"an Art. 49 GDPR derogation ({ground or 'none'})")
+    loc.flag(
+        "DEROGATION_RELIED_ON",
+        f"The transfer to {loc.country} relies on {described}, which is meant for occasional "
+        f"transfers, not routine use of a vendor.",
+    )
+
+
+_MECHANISMS: dict[str, Callable[[_Location, dict, _Context], None]] = {
+    "adequacy": _adequacy,
+    "scc": _scc,
+    "bcr": _bcr,
+    "derogation": _derogation,
+}
+
+
+def _evaluate_location(location: dict, ctx: _Context, copies_on_file: CopiesOnFile | None) -> dict:
+    country = location.get("country") or ""
+    if ctx.is_eea(country):
+        return {
+            "country": country,
+            "activity": location.get("activity"),
+            "eea": True,
+            "mechanism": None,
+            "adequacy_decision": None,
+            "flags": [],
+        }
+    safeguard = location.get("safeguard") or {}
+    mechanism = safeguard.get("mechanism")
+    loc = _Location(country, mechanism)
+    check = _MECHANISMS.get(mechanism) if mechanism else None
+    if check is not None:
+        check(loc, safeguard, ctx)
+    elif mechanism:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"The mechanism {mechanism!r} recorded for {country} is not a transfer safeguard.",
+        )
+    else:
+        _no_safeguard(loc, ctx)
+    if (
+        copies_on_file is not None
+        and mechanism in ("scc", "bcr")
+        and not copies_on_file(country, mechanism)
+    ):
+        tool = "SCCs" if mechanism == "scc" else "binding corporate rules"
+        loc.flag(
+            "SCC_COPY_MISSING",
+            f"No disclosable copy of the {tool} for the transfer to {country} is on file, "
+            f"so a copy requested by a data subject cannot be provided.",
+        )
+    return {
+        "country": country,
+        "activity": location.get("activity"),
+        "eea": False,
+        "mechanism": loc.mechanism,
+        "adequacy_decision": loc.adequacy_decision,
+        "flags": loc.flags,
+    }
+
+
+def _copies_for(record: dict, copies: Collection[Copy] | None) -> CopiesOnFile | None:
+    if copies is None:
+        return None
+    record_id = record.get("id")
+    return lambda country, mechanism: (
+        (record_id, country, mechanism) in copies or (record_id, None, mechanism) in copies
+    )
+
+
+def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = None) -> dict:
+    copies_on_file = _copies_for(record, copies)
+    locations = [
+        _evaluate_location(location, ctx, copies_on_file)
+        for location in record.get("locations") or ()
+    ]
+    flags = [flag for location in locations for flag in location["flags"]]
+    flags.extend(_notice(record, ctx))
+    flagged = any(flag["severity"] == "error" for flag in flags)
+    return {
+        "status": "flagged" if flagged else "compliant",
+        "as_of": ctx.on.isoformat(),
+        "assumed_ended": sorted(ctx.assume_ended),
+        "locations": locations,
+        "flags": flags,
+    }
+
+
+def _notice(record: dict, ctx: _Context) -> list[Flag]:
+    """Customers must hear of a new sub-processor `notice_days` before it takes effect."""
+    if ctx.notice_days is None:
+        return []
+    announced = ctx.day(record.get("announced_on") or (record.get("created_at") or "")[:10])
+    effective = ctx.day(record.get("effective_on"))
+    if announced is None or effective is None:
+        return []
+    given = (effective - announced).days
+    # A start date before the announcement records a vendor already in use: no notice to give.
+    if given < 0 or given >= ctx.notice_days:
+        return []
+    return [
+        {
+            "code": "NOTICE_PERIOD_SHORT",
+            "severity": SEVERITY["NOTICE_PERIOD_SHORT"],
+            "country": None,
+            "message": (
+                f"Announced on {announced.isoformat()} to take effect on "
+                f"{effective.isoformat()}: {given} days of notice, less than the "
+                f"{ctx.notice_days} days customers are promised."
+            ),
+        }
+    ]
+
+
+def evaluate(
+    record: dict,
+    law: Law,
+    on: date,
+    *,
+    assume_ended: frozenset[str] = frozenset(),
+    copies: Collection[Copy] | None = None,
+    notice_days: int | None = None,
+) -> dict:
+    """The compliance of one sub-processor record on `on`, under the law of that date.
+
+    `assume_ended` treats those decisions as no longer in force (what-if).
+    `copies` holds `(subprocessor_id, country or None for all its countries, mechanism)` for
+    every disclosable copy of SCCs/BCRs on file; when given, a missing copy is a warning.
+    `notice_days`, when given, is the notice customers are promised (NOTICE_PERIOD_SHORT).
+    """
+    return _evaluate(record, _Context(law, on, assume_ended, notice_days), copies)
+
+
+def _status(record: dict, on: date, parse: Callable[[Any], date | None]) -> str:
+    retired = parse(record.get("retired_on"))
+    if retired is not None and retired <= on:
+        return "retired"
+    effective = parse(record.get("effective_on"))
+    # A record without a start date has been in use all along.
+    if effective is None or effective <= on:
+        return "active"
+    return "proposed"
+
+
+def status_on(record: dict, on: date) -> str:
+    """`retired` once retired_on has come, `active` from effective_on, else `proposed`."""
+    return _status(record, on, _parse_date)
+
+
+def evaluate_each(
+    records: Iterable[dict],
+    law: Law,
+    on: date,
+    *,
+    assume_ended: frozenset[str] = frozenset(),
+    copies: Collection[Copy] | None = None,
+    notice_days: int | None = None,
+) -> Iterator[tuple[dict, str, dict]]:
+    """`(record, status, compliance)` for every record not retired on `on`, sharing caches."""
+    ctx = _Context(law, on, assume_ended, notice_days)
+    for record in records:
+        status = _status(record, on, ctx.day)
+        if status != "retired":
+            yield record, status, _evaluate(record, ctx, copies)
+
+
+def evaluate_register(
+    records: Iterable[dict],
+    law: Law,
+    on: date,
+    *,
+    assume_ended: frozenset[str] = frozenset(),
+    copies: Collection[Copy] | None = None,
+    notice_days: int | None = None,
+) -> dict:
+    """The whole register on `on`: summary counts and the flagged sub-processors.
+
+    Retired sub-processors are left out.
+    """
+    counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
+    active_flagged = 0
+    by_flag: dict[str, int] = {}
+    flagged: list[dict] = []
+    evaluated = evaluate_each(
+        records, law, on, assume_ended=assume_ended, copies=copies, notice_days=notice_days
+    )
+    for record, status, compliance in evaluated:
+        counts["total"] += 1
+        counts[status] += 1
+        counts[compliance["status"]] += 1
+        for code in {flag["code"] for flag in compliance["flags"]}:
+            by_flag[code] = by_flag.get(code, 0) + 1
+        if compliance["status"] == "flagged":
+            if status == "active":
+                active_flagged += 1
+            flagged.append(
+                {
+                    "id": record.get("id"),
+                    "name": record.get("name"),
+                    "status": status,
+                    "compliance": compliance,
+                }
+            )
+    return {
+        "as_of": on.isoformat(),
+        "assumed_ended": sorted(frozenset(assume_ended)),
+        "summary": {
+            **counts,
+            "active_flagged": active_flagged,
+            "by_flag": dict(sorted(by_flag.items())),
+        },
+        "flagged": flagged,
+    }

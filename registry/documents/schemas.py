@@ -1,0 +1,175 @@
+"""Schemas of transfer documentation: uploads, documents, requests and disclosures."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest.fields import Upload
+from werkzeug.datastructures import FileStorage
+
+from ..http.fields import CountryCode, PageArgsSchema, PageSchema, StrictSchema, text
+
+KINDS = ("scc", "dpa", "bcr", "tia", "other")
+AUDIENCES = ("internal", "disclosable")
+ITEM_STATUSES = ("pending", "fulfilled", "not_applicable")
+REQUEST_STATUSES = ("pending", "fulfilled")
+_ID = ma.validate.Length(min=1, max=64)
+
+
+class FilePart(Upload):
+    """A file part of the form; a text field of the same name is no file."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("Send the document as a file part of the form.")
+        return value
+
+
+class DocumentUploadSchema(StrictSchema):
+    """The multipart form of an upload: the file and what it is."""
+
+    file = FilePart(
+        required=True,
+        metadata={"description": "PDF, DOCX, ODT or UTF-8 plain text; the type is read from it"},
+    )
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    title = text(200, required=True, example="SCCs 2021/914 module 3 with Tallybird Support")
+    subprocessor_id = ma.fields.String(
+        validate=_ID, metadata={"description": "The sub-processor the copy is for"}
+    )
+    country = CountryCode(
+        metadata={"description": "The transfer's country; omitted: all the sub-processor's"}
+    )
+    audience = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(AUDIENCES),
+        metadata={"description": "`disclosable` copies may be handed to customers on request"},
+    )
+    summary = text(
+        5000,
+        multiline=True,
+        description="For a redacted copy: a meaningful summary of what was redacted and why",
+    )
+
+
+class DocumentSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    subprocessor_id = ma.fields.String(allow_none=True)
+    country = ma.fields.String(allow_none=True)
+    audience = ma.fields.String(required=True)
+    summary = ma.fields.String(allow_none=True)
+    filename = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True)
+    size = ma.fields.Integer(required=True)
+    sha256 = ma.fields.String(required=True)
+    uploaded_by = ma.fields.String(required=True)
+    uploaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    content_url = ma.fields.String(required=True)
+
+
+class UploadedDocumentSchema(DocumentSchema):
+    fulfilled_requests = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Documentation requests this copy fulfilled (items pending)"},
+    )
+
+
+class DocumentPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
+
+
+class DocumentQueryArgsSchema(PageArgsSchema):
+    subprocessor_id = ma.fields.String(validate=_ID)
+    country = CountryCode()
+    kind = ma.fields.String(validate=ma.validate.OneOf(KINDS))
+    audience = ma.fields.String(validate=ma.validate.OneOf(AUDIENCES))
+
+
+class ContentArgsSchema(StrictSchema):
+    request_id = ma.fields.String(
+        validate=_ID,
+        metadata={"description": "The documentation request the download answers (customers)"},
+    )
+
+
+class DocumentationRequestCreateSchema(StrictSchema):
+    subprocessor_ids = ma.fields.List(
+        ma.fields.String(validate=_ID),
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "Default: every active sub-processor's non-EEA transfers"},
+    )
+
+    @ma.validates("subprocessor_ids")
+    def unique(self, value, **kwargs):
+        if len(set(value)) != len(value):
+            raise ma.ValidationError("Each sub-processor may be listed once.")
+
+
+class LinkedDocumentSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True)
+    size = ma.fields.Integer(required=True)
+    sha256 = ma.fields.String(required=True)
+    summary = ma.fields.String(allow_none=True)
+    download_url = ma.fields.String(required=True)
+
+
+class LinkedDecisionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    instrument = ma.fields.String(required=True)
+    source_url = ma.fields.String(required=True)
+    verified = ma.fields.Boolean(required=True)
+
+
+class RequestItemSchema(ma.Schema):
+    subprocessor_id = ma.fields.String(required=True)
+    subprocessor_name = ma.fields.String(required=True)
+    country = ma.fields.String(required=True)
+    mechanism = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(ITEM_STATUSES))
+    document = ma.fields.Nested(LinkedDocumentSchema, allow_none=True, required=True)
+    adequacy_decision = ma.fields.Nested(LinkedDecisionSchema, allow_none=True, required=True)
+    fulfilled_at = ma.fields.String(allow_none=True, metadata={"format": "date-time"})
+    note = ma.fields.String(allow_none=True)
+
+
+class DocumentationRequestSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    customer_id = ma.fields.String(required=True)
+    created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    scope = ma.fields.String(required=True, validate=ma.validate.OneOf(("all_active", "selected")))
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(REQUEST_STATUSES))
+    items = ma.fields.List(ma.fields.Nested(RequestItemSchema), required=True)
+
+
+class DocumentationRequestPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(DocumentationRequestSchema), required=True)
+
+
+class DocumentationRequestQueryArgsSchema(PageArgsSchema):
+    status = ma.fields.String(validate=ma.validate.OneOf(REQUEST_STATUSES))
+    customer_id = ma.fields.String(
+        validate=_ID, metadata={"description": "Staff only; customers always see their own"}
+    )
+
+
+class DisclosureSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    customer_id = ma.fields.String(required=True)
+    key_id = ma.fields.String(required=True)
+    document_id = ma.fields.String(required=True)
+    request_id = ma.fields.String(required=True)
+    disclosed_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    range = ma.fields.String(allow_none=True, metadata={"description": "The Range served, if any"})
+
+
+class DisclosurePageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(DisclosureSchema), required=True)
+
+
+class DisclosureQueryArgsSchema(PageArgsSchema):
+    customer_id = ma.fields.String(validate=_ID, metadata={"description": "Staff only"})
+    document_id = ma.fields.String(validate=_ID)

@@ -1,0 +1,41 @@
+"""GET /v1/subprocessors/{id}/history: every version of a sub-processor.
+
+The "history" blueprint (one tag in the spec) also carries the objections routes,
+which registry/objections/api.py adds to it.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from ..http.api import Blueprint
+from ..http.context import registry
+from ..http.fields import NoArgsSchema
+from ..subprocessors import service as subprocessors
+from . import service
+from .schemas import HistorySchema
+
+blp = Blueprint(
+    "history",
+    __name__,
+    url_prefix="/v1/subprocessors",
+    description="Every version of a sub-processor, and customers' objections to new ones",
+)
+
+READERS = ("admin", "procurement", "customer", "service")
+
+
+@blp.route("/<string:subprocessor_id>/history")
+class SubprocessorHistory(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, HistorySchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, subprocessor_id):
+        """List every version of a sub-processor, oldest first, with when it was recorded"""
+        conn = registry().db.connection()
+        subprocessors.get(conn, subprocessor_id)
+        return {
+            "subprocessor_id": subprocessor_id,
+            "versions": service.versions(conn, subprocessor_id),
+        }

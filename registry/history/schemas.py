@@ -1,0 +1,31 @@
+"""Schemas of a sub-processor's versions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class VersionRecordSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    legal_entity = ma.fields.String(allow_none=True)
+    service = ma.fields.String(required=True)
+    purpose = ma.fields.String(allow_none=True)
+    data_categories = ma.fields.List(ma.fields.String(), required=True)
+    locations = ma.fields.List(ma.fields.Dict(), required=True)
+    effective_on = ma.fields.String(required=True, metadata={"format": "date"})
+    retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
+    version = ma.fields.Integer(required=True)
+    announced_on = ma.fields.String(metadata={"format": "date"})
+    created_at = ma.fields.String(metadata={"format": "date-time"})
+
+
+class VersionSchema(ma.Schema):
+    version = ma.fields.Integer(required=True)
+    recorded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    record = ma.fields.Nested(VersionRecordSchema, required=True)
+
+
+class HistorySchema(ma.Schema):
+    subprocessor_id = ma.fields.String(required=True)
+    versions = ma.fields.List(ma.fields.Nested(VersionSchema), required=True)

@@ -1,0 +1,22 @@
+"""Every version of every sub-processor, so the register can be read as it stood on any date."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+from . import store
+
+
+def record_version(tx, record: dict) -> None:
+    """Keep this version of the record (called in the transaction that wrote it)."""
+    store.record_version(tx, record)
+
+
+def versions(conn: sqlite3.Connection, subprocessor_id: str) -> list[dict]:
+    return store.versions(conn, subprocessor_id)
+
+
+def register_at(conn: sqlite3.Connection, before: str) -> Iterator[dict]:
+    """Each sub-processor's last version recorded before `before` (a stored timestamp)."""
+    return store.register_at(conn, before)

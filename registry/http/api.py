@@ -1,0 +1,272 @@
+"""Local Api and Blueprint subclasses: problem+json for every error, roles, documented errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from copy import deepcopy
+from functools import wraps
+
+import flask_smorest
+import marshmallow as ma
+from flask import Response, g, request
+from flask_smorest.exceptions import NotModified
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+
+from . import auth
+from .problems import (
+    PROBLEM_MEDIA_TYPE,
+    RegistryError,
+    ValidationFailed,
+    field_error,
+    marshmallow_errors,
+    problem,
+    summarise,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ProblemErrorSchema(ma.Schema):
+    pointer = ma.fields.String(
+        required=True,
+        metadata={"description": "JSON pointer (RFC 6901) to the offending value"},
+    )
+    detail = ma.fields.String(required=True)
+    location = ma.fields.String(
+        metadata={"description": "Where the value was sent when not in the JSON body"}
+    )
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    errors = ma.fields.List(ma.fields.Nested(ProblemErrorSchema))
+
+
+_LOCATIONS_IN_BODY = ("json", "form", "json_or_form", "files")
+
+
+def _webargs_errors(messages) -> list[dict]:
+    """webargs nests messages by location ({"json": {...}, "query": {...}})."""
+    if not isinstance(messages, dict):
+        return marshmallow_errors(messages)
+    errors: list[dict] = []
+    for location, nested in messages.items():
+        if location in _LOCATIONS_IN_BODY:
+            errors.extend(marshmallow_errors(nested))
+        else:
+            errors.extend(marshmallow_errors(nested, location=location))
+    return errors
+
+
+class Api(flask_smorest.Api):
+    """The API: every error, whatever raised it, leaves as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
+    # No catch-all `default` response: each operation lists the statuses it can answer,
+    # so a status it does not list is a defect that contract tests can see.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_error_handlers(self):
+        self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(RegistryError, self.handle_registry_error)
+        self._app.register_error_handler(Exception, self.handle_unexpected)
+
+    def handle_http_exception(self, error: HTTPException):
+        if isinstance(error, NotModified):
+            response = Response(status=304)
+            etag = g.get("not_modified_etag")
+            if etag:
+                response.set_etag(etag)
+            return response
+        headers = list(error.get_headers())
+        data = getattr(error, "data", None) or {}
+        headers.extend((data.get("headers") or {}).items())
+        detail = data.get("message") or error.description
+        if error.code == 422 and "messages" in data:
+            errors = _webargs_errors(data["messages"])
+            return problem(422, summarise(errors), errors=errors, headers=headers)
+        if error.code == 400 and "messages" in data:
+            detail = "The request body is not valid JSON."
+        if isinstance(error, MethodNotAllowed):
+            detail = f"{request.method} is not allowed here; allowed: " + ", ".join(
+                error.valid_methods or ()
+            )
+        if isinstance(error, RequestEntityTooLarge):
+            detail = (
+                f"The request body is larger than the limit of {request.max_content_length} bytes."
+            )
+        return problem(error.code or 500, detail, headers=headers)
+
+    def handle_registry_error(self, error: RegistryError):
+        return problem(error.status, error.detail, errors=error.errors, headers=error.headers)
+
+    def handle_unexpected(self, error: Exception):
+        if isinstance(error, HTTPException):
+            return self.handle_http_exception(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "An unexpected error occurred; it has been logged.")
+
+    def _register_responses(self):
+        super()._register_responses()
+        # Error bodies are problem+json: re-register the components with that media type.
+        for name, response in list(self.spec.components.responses_lazy.items()):
+            content = response.get("content", {})
+            if "application/json" in content:
+                response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
+            self.spec.components.responses_lazy[name] = response
+        self.spec.components.responses_lazy["UNAUTHORIZED"]["headers"] = {
+            "WWW-Authenticate": {
+                "description": "The scheme to authenticate with (RFC 9110, 11.6.1)",
+                "required": True,
+                "schema": {"type": "string", "example": 'Bearer realm="registry"'},
+            }
+        }
+
+    def _register_etag_headers(self):
+        super()._register_etag_headers()
+        # A 304 carries the ETag it confirms (RFC 9110, 15.4.5).
+        self.spec.components.responses_lazy["NOT_MODIFIED"]["headers"] = {
+            "ETag": self.spec.components.get_ref("header", "ETAG")
+        }
+
+
+class StrictParser(FlaskParser):
+    """Unknown query parameters and body fields are errors, as the schemas say (RAISE)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = dict.fromkeys(FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION)
+
+    def reject_repeated(self, values, location: str, req, schema) -> None:
+        """422 for a scalar field given twice: webargs would silently keep the first."""
+        repeated = [
+            name
+            for name in values
+            if len(values.getlist(name)) > 1
+            and not isinstance(schema.fields.get(name), ma.fields.List)
+        ]
+        if repeated:
+            messages = {location: {name: ["Give this field once."] for name in repeated}}
+            self.handle_error(
+                ma.ValidationError(messages), req, schema, error_status_code=422, error_headers=None
+            )
+
+    def load_querystring(self, req, schema):
+        self.reject_repeated(req.args, "query", req, schema)
+        return super().load_querystring(req, schema)
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # Nesting deeper than the decoder's stack is the client's malformed body, not a 500.
+            raise json.JSONDecodeError("nested too deeply", "(body)", 0) from None
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """A resource's blueprint: roles per operation, error responses documented."""
+
+    ARGUMENTS_PARSER = StrictParser()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_extra_parameters_doc)
+
+    def doc(self, **kwargs):
+        """Like flask-smorest's, but `parameters` add to the generated ones.
+
+        flask-smorest's manual doc replaces the whole list, which would drop the
+        query parameters documented from the arguments schema.
+        """
+        parameters = kwargs.pop("parameters", None)
+        document = super().doc(**kwargs)
+        if parameters is None:
+            return document
+
+        def decorator(func):
+            func = document(func)
+            func._apidoc = deepcopy(func._apidoc)
+            func._apidoc["extra_parameters"] = [
+                *func._apidoc.get("extra_parameters", []),
+                *parameters,
+            ]
+            return func
+
+        return decorator
+
+    @staticmethod
+    def _prepare_extra_parameters_doc(doc, doc_info, **kwargs):
+        for parameter in doc_info.get("extra_parameters", []):
+            doc.setdefault("parameters", []).append(parameter)
+        return doc
+
+    def _check_not_modified(self, etag):
+        # Keep the ETag so the 304 can carry it (flask-smorest drops it).
+        if request.method in self.METHODS_CHECKING_NOT_MODIFIED and etag in request.if_none_match:
+            g.not_modified_etag = etag
+            raise NotModified
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """Parse arguments; a JSON body is required (unless told not) and documents 400/413/415."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+        required = kwargs.get("required", True)
+
+        def decorator(func):
+            func = parse(func)
+            if required:
+                func = _body_required(func)
+            func = self.alt_response(400, response="BAD_REQUEST")(func)
+            func = self.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")(func)
+            return self.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")(func)
+
+        return decorator
+
+    def roles(self, *roles: str):
+        """Only these roles may call the operation; documents 401/403 and the bearer scheme."""
+        unknown = set(roles) - set(auth.ROLES)
+        if unknown or not roles:
+            raise ValueError(f"unknown roles {unknown}")
+
+        def decorator(func):
+            auth.mark(func, tuple(roles))
+            func = self.alt_response(401, response="UNAUTHORIZED")(func)
+            func = self.alt_response(403, response="FORBIDDEN")(func)
+            func = self.doc(
+                security=[{"bearerAuth": []}],
+                description=_append(func, "Roles: " + ", ".join(roles) + "."),
+            )(func)
+            return func
+
+        return decorator
+
+    def public(self, func):
+        """Anyone may call the operation without a token (a token sent must be valid: else 401)."""
+        auth.mark(func, auth.PUBLIC)
+        func = self.alt_response(401, response="UNAUTHORIZED")(func)
+        return self.doc(security=[{}, {"bearerAuth": []}])(func)
+
+
+def _body_required(func):
+    # webargs reads an absent body as {}, which would make a bodiless PATCH a silent no-op
+    # although the spec marks the body required.
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        if not request.get_data(cache=True):
+            raise ValidationFailed([field_error("", "A JSON body is required.")])
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _append(func, line: str) -> str:
+    doc = (func.__doc__ or "").strip()
+    parts = doc.split("\n\n", 1)
+    body = parts[1].strip() if len(parts) > 1 else ""
+    return f"{body}\n\n{line}".strip()

@@ -1,0 +1,89 @@
+"""Bearer-token authentication and role checks, denying every operation not explicitly opened."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+
+from ..keys.service import ROLES, Principal, authenticate
+from .problems import RegistryError
+
+PUBLIC = "public"
+_ROLES_ATTR = "_registry_roles"
+
+
+class Unauthenticated(RegistryError):
+    status = 401
+
+    def __init__(self, detail: str):
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="registry"'})
+
+
+class Forbidden(RegistryError):
+    status = 403
+
+
+def mark(view, roles) -> None:
+    setattr(view, _ROLES_ATTR, roles)
+
+
+def roles_of(view) -> tuple[str, ...] | str | None:
+    return getattr(view, _ROLES_ATTR, None)
+
+
+def resolve_view():
+    """The function that will handle this request's method, under any MethodView."""
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        method = request.method.lower()
+        if method == "head":
+            method = "get"
+        return getattr(view_class, method, None)
+    return view
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def check_request() -> None:
+    """Before every request: find the operation's roles and enforce them (deny by default)."""
+    g.principal = None
+    if request.endpoint is None or request.method == "OPTIONS":
+        return  # routing will answer 404/405 itself
+    view = resolve_view()
+    if view is None:
+        return  # no handler for this method: 405
+    roles = roles_of(view)
+    if roles is None and request.blueprint == "api-docs":
+        roles = PUBLIC
+    header = request.headers.get("Authorization", "")
+    if roles == PUBLIC and not header:
+        return
+    if not header:
+        raise Unauthenticated("This operation needs an API token: Authorization: Bearer <token>.")
+    token = bearer_token(header)
+    if token is None:
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    principal = authenticate(current_app.extensions["registry"].db.connection(), token)
+    if principal is None:
+        raise Unauthenticated("The API token is unknown or revoked.")
+    g.principal = principal
+    if roles == PUBLIC:
+        return
+    if not roles or principal.role not in roles:
+        raise Forbidden(f"The {principal.role} role may not perform this operation.")
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_request)
+
+
+__all__ = ["PUBLIC", "ROLES", "Forbidden", "Unauthenticated", "current_principal", "init_app"]

@@ -1,0 +1,95 @@
+"""Reference law, read-only and public: countries and adequacy decisions."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask.views import MethodView
+
+from ..http.api import Blueprint
+from ..http.auth import current_principal
+from ..http.context import as_of, registry
+from ..http.fields import NoArgsSchema
+from ..http.problems import NotFound
+from . import countries
+from .schemas import (
+    AdequacyDecisionListSchema,
+    AsOfArgsSchema,
+    CountryListSchema,
+    CountrySchema,
+)
+
+blp = Blueprint("law", __name__, url_prefix="/v1", description="Reference law (read-only)")
+
+# The reference law changes only at midnight (today's membership and decisions) or with a
+# new law version, so shared caches may keep an anonymous answer for a few minutes.
+PUBLIC_MAX_AGE = 300
+
+
+def _cacheable() -> dict:
+    """Cache headers for an anonymous answer; with a token the default (no-store) applies."""
+    if current_principal() is not None:
+        return {}
+    return {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}"}
+
+
+def _country(code: str, name: str, law, today) -> dict:
+    return {
+        "code": code,
+        "name": name,
+        "eea": law.is_eea(code, today),
+        "adequacy": [d.id for d in law.decisions_in_force(today, code)],
+    }
+
+
+@blp.route("/countries")
+class Countries(MethodView):
+    @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, CountryListSchema)
+    def get(self):
+        """List every ISO 3166-1 country with its EEA membership and adequacy today"""
+        law, today = registry().law(), registry().today()
+        items = [_country(code, name, law, today) for code, name in countries.all_countries()]
+        return {"as_of": today.isoformat(), "items": items}, 200, _cacheable()
+
+
+@blp.route("/countries/<string:code>")
+class CountryByCode(MethodView):
+    @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, CountrySchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, code):
+        """Read one country by its ISO 3166-1 alpha-2 code"""
+        if not countries.is_country(code):
+            hint = countries.suggestion(code)
+            raise NotFound(
+                f"{code!r} is not an ISO 3166-1 alpha-2 code."
+                + (f" Did you mean {hint!r}?" if hint else "")
+            )
+        law, today = registry().law(), registry().today()
+        return _country(code, countries.country_name(code), law, today), 200, _cacheable()
+
+
+@blp.route("/adequacy-decisions")
+class AdequacyDecisions(MethodView):
+    @blp.public
+    @blp.arguments(AsOfArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, AdequacyDecisionListSchema)
+    def get(self, **args):
+        """List the adequacy decisions, ended ones included; with as_of, those in force that day"""
+        law = registry().law()
+        if args.get("as_of"):
+            decisions = law.decisions_in_force(as_of(args))
+        else:
+            decisions = list(law.decisions)
+        items = [_decision(d) for d in decisions]
+        return {"as_of": args.get("as_of"), "items": items}, 200, _cacheable()
+
+
+def _decision(decision) -> dict:
+    out = asdict(decision)
+    for key in ("in_force_from", "ended_on", "expires_on"):
+        out[key] = out[key].isoformat() if out[key] else None
+    return out

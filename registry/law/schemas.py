@@ -1,0 +1,56 @@
+"""Schemas of the read-only reference law: countries and adequacy decisions."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from ..http.fields import IsoDate, StrictSchema
+
+
+class CountrySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "NL"})
+    name = ma.fields.String(required=True)
+    eea = ma.fields.Boolean(required=True, metadata={"description": "Inside the EEA today"})
+    adequacy = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Ids of the adequacy decisions in force for it today"},
+    )
+
+
+class CountryListSchema(ma.Schema):
+    as_of = ma.fields.String(required=True, metadata={"format": "date"})
+    items = ma.fields.List(ma.fields.Nested(CountrySchema), required=True)
+
+
+class AdequacyDecisionSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"example": "us-dpf-2023"})
+    territory = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "ISO code; null for an international organisation"},
+    )
+    territory_name = ma.fields.String(required=True)
+    instrument = ma.fields.String(required=True)
+    in_force_from = ma.fields.String(required=True, metadata={"format": "date"})
+    ended_on = ma.fields.String(
+        allow_none=True,
+        metadata={"format": "date", "description": "First day it no longer applied"},
+    )
+    ended_by = ma.fields.String(allow_none=True)
+    expires_on = ma.fields.String(
+        allow_none=True, metadata={"format": "date", "description": "Last day it applies"}
+    )
+    condition = ma.fields.String(allow_none=True, metadata={"enum": ["certification", None]})
+    scope = ma.fields.String(allow_none=True)
+    source_url = ma.fields.String(required=True)
+    verified = ma.fields.Boolean(required=True)
+    notes = ma.fields.String(allow_none=True)
+
+
+class AdequacyDecisionListSchema(ma.Schema):
+    as_of = ma.fields.String(allow_none=True, metadata={"format": "date"})
+    items = ma.fields.List(ma.fields.Nested(AdequacyDecisionSchema), required=True)
+
+
+class AsOfArgsSchema(StrictSchema):
+    as_of = IsoDate(metadata={"description": "Only the decisions in force on this date"})

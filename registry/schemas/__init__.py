@@ -1,1 +1,0 @@
-"""Marshmallow schemas, one module per resource."""

@@ -1,0 +1,89 @@
+"""Every REGISTRY_* variable, parsed once into one frozen Settings object."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A REGISTRY_* variable has a value the registry cannot use."""
+
+
+def _env(name: str) -> dict:
+    """The field's variable is REGISTRY_<name>."""
+    return {"env": name}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The registry's configuration; the defaults here are the only ones."""
+
+    database: str = field(default=str(Path("var") / "registry.db"), metadata=_env("DATABASE"))
+    # Reference law and demo catalogue; None: the data/ shipped with the package.
+    data_dir: str | None = field(default=None, metadata=_env("DATA"))
+    # Copies of transfer mechanisms; None: `documents/` beside the database.
+    documents: str | None = field(default=None, metadata=_env("DOCUMENTS"))
+    max_json: int = field(default=1 * MIB, metadata=_env("MAX_JSON"))  # larger is 413
+    max_upload: int = field(default=50 * MIB, metadata=_env("MAX_UPLOAD"))  # larger is 413
+    notice_days: int = field(default=30, metadata=_env("NOTICE_DAYS"))
+    busy_timeout_ms: int = field(default=30_000, metadata=_env("BUSY_TIMEOUT_MS"))
+    # Private and loopback webhook targets (and plain http): development and tests only.
+    webhook_allow_private: bool = field(default=False, metadata=_env("WEBHOOK_ALLOW_PRIVATE"))
+    webhook_backoff: float = field(default=5.0, metadata=_env("WEBHOOK_BACKOFF"))
+    webhook_max_failures: int = field(default=10, metadata=_env("WEBHOOK_MAX_FAILURES"))
+    webhook_max_attempts: int = field(default=20, metadata=_env("WEBHOOK_MAX_ATTEMPTS"))
+    webhook_lease: float = field(default=60.0, metadata=_env("WEBHOOK_LEASE"))
+
+    def __post_init__(self) -> None:
+        # At least one attempt, and one failure before an endpoint is disabled.
+        for name in ("webhook_max_failures", "webhook_max_attempts"):
+            object.__setattr__(self, name, max(1, getattr(self, name)))
+
+    @property
+    def documents_dir(self) -> str:
+        if self.documents:
+            return self.documents
+        return os.path.join(os.path.dirname(os.path.abspath(self.database)), "documents")
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read each field's REGISTRY_* variable; unset or empty keeps the default."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for spec in dataclasses.fields(cls):
+            name = "REGISTRY_" + spec.metadata["env"]
+            raw = environ.get(name)
+            if raw is not None and raw != "":
+                values[spec.name] = _parse(name, raw, spec.type)
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, kind: str) -> object:
+    if kind == "bool":
+        return raw == "1"  # anything else leaves the safe default
+    if kind == "int":
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+        if value < 0:
+            raise SettingsError(f"{name} must not be negative, got {value}")
+        return value
+    if kind == "float":
+        try:
+            value = float(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+        if not value > 0:
+            raise SettingsError(f"{name} must be positive, got {raw!r}")
+        return value
+    return raw

@@ -1,0 +1,249 @@
+"""The sub-processor catalogue: create, list, read, update (If-Match), retire."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from ..compliance import engine
+from ..compliance import service as compliance
+from ..documents import service as documents
+from ..history import service as history
+from ..http.api import Blueprint
+from ..http.context import actor, as_of, end_of, page, registry
+from ..http.fields import NoArgsSchema
+from ..law.service import check_assume_ended
+from . import service, store
+from .schemas import (
+    ComplianceArgsSchema,
+    ComplianceSchema,
+    SubprocessorCreateSchema,
+    SubprocessorPageSchema,
+    SubprocessorQueryArgsSchema,
+    SubprocessorSchema,
+    SubprocessorUpdateSchema,
+)
+
+blp = Blueprint(
+    "subprocessors",
+    __name__,
+    url_prefix="/v1/subprocessors",
+    description="Sub-processors, their locations and safeguards, and each one's verdict",
+)
+
+READERS = ("admin", "procurement", "customer", "service")
+EDITORS = ("admin", "procurement")
+# A page filtered on `flagged` reads at most this many rows before answering with a cursor.
+FLAGGED_SCAN_LIMIT = 5000
+
+
+def _etag_data(record: dict, today, law_version: str) -> dict:
+    # The representation carries today's verdict, so the day, the law and the copies on
+    # file (SCC_COPY_MISSING) are part of it.
+    return {
+        "id": record["id"],
+        "version": record["version"],
+        "as_of": today.isoformat(),
+        "law": law_version,
+        "copies": documents.copies_of(registry().db.connection(), record["id"]),
+    }
+
+
+def _represent(record: dict) -> dict:
+    return compliance.represent(registry(), record)
+
+
+def _represent_written(record: dict) -> dict:
+    return compliance.represent_written(registry(), record)
+
+
+def _set_etag(record: dict) -> None:
+    blp.set_etag(_etag_data(record, registry().today(), registry().law().version))
+
+
+def _precondition(record: dict) -> None:
+    blp.check_etag(_etag_data(record, registry().today(), registry().law().version))
+
+
+_ITEM = "#/paths/~1v1~1subprocessors~1{subprocessor_id}"
+
+
+def _links(*, writable: bool = True) -> dict:
+    """OpenAPI links from a response with the record to its other operations.
+
+    Clients (and stateful test tools) learn from them that the body's `id` addresses the
+    record and that the response's ETag is the If-Match a write needs.
+    """
+    by_id = {"path.subprocessor_id": "$response.body#/id"}
+    links = {
+        "GetSubprocessor": {"operationRef": f"{_ITEM}/get", "parameters": by_id},
+        "GetSubprocessorCompliance": {
+            "operationRef": f"{_ITEM}~1compliance/get",
+            "parameters": by_id,
+        },
+    }
+    if writable:
+        write = {**by_id, "header.If-Match": "$response.header.ETag"}
+        links["UpdateSubprocessor"] = {"operationRef": f"{_ITEM}/patch", "parameters": write}
+        links["RetireSubprocessor"] = {"operationRef": f"{_ITEM}/delete", "parameters": write}
+    return links
+
+
+def _register_at(args: dict) -> dict:
+    """The list as it stood at the end of `at`: that day's versions, status and verdicts."""
+    reg, on = registry(), as_of(args)
+    conn = reg.db.connection()
+    with reg.db.snapshot():
+        before = end_of(args["at"])
+        records = list(history.register_at(conn, before))
+        copies = documents.disclosable_copies(conn, before)
+    law = reg.law()
+    matching = []
+    for record in records:
+        status = engine.status_on(record, on)
+        if args.get("status") and status != args["status"]:
+            continue
+        if args.get("service") and record["service"] != args["service"]:
+            continue
+        if args.get("country") and args["country"] not in {
+            loc["country"] for loc in record["locations"]
+        }:
+            continue
+        verdict = engine.evaluate(record, law, on, copies=copies, notice_days=reg.notice_days)
+        flagged = args.get("flagged")
+        if flagged is not None and (verdict["status"] == "flagged") != flagged:
+            continue
+        matching.append(compliance.with_verdict(record, verdict, on))
+    start, limit = int(args.get("cursor", 0)), args["limit"]
+    more = start + limit < len(matching)
+    return {
+        "items": matching[start : start + limit],
+        "next_cursor": str(start + limit) if more else None,
+    }
+
+
+@blp.route("")
+class Subprocessors(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(SubprocessorQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, SubprocessorPageSchema)
+    def get(self, **args):
+        """List sub-processors in the order they were added, filtered and paginated
+
+        Follow `next_cursor` for the next page.
+        """
+        if args.get("at"):
+            return _register_at(args)
+        limit = args["limit"]
+        after = int(args.get("cursor", 0))
+        today = registry().today().isoformat()
+        filters = {k: args.get(k) for k in ("service", "country", "status")}
+        flagged = args.get("flagged")
+        conn = registry().db.connection()
+        if flagged is None:
+            rows = store.page(conn, today=today, after_seq=after, limit=limit + 1, **filters)
+            return page(rows, limit, _represent)
+        # `flagged` depends on computed verdicts: scan in batches, bounded per request.
+        items, scanned, last_seq, exhausted = [], 0, after, False
+        while len(items) < limit and scanned < FLAGGED_SCAN_LIMIT:
+            batch = min(200, FLAGGED_SCAN_LIMIT - scanned)
+            rows = store.page(conn, today=today, after_seq=last_seq, limit=batch, **filters)
+            if not rows:
+                exhausted = True
+                break
+            for row in rows:
+                scanned += 1
+                last_seq = row["seq"]
+                represented = _represent(row)
+                if (represented["compliance"]["status"] == "flagged") == flagged:
+                    items.append(represented)
+                    if len(items) == limit:
+                        break
+        if not exhausted and len(items) == limit:
+            exhausted = not store.page(conn, today=today, after_seq=last_seq, limit=1, **filters)
+        return {"items": items, "next_cursor": None if exhausted else str(last_seq)}
+
+    @blp.roles(*EDITORS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(SubprocessorCreateSchema)
+    @blp.response(
+        201,
+        SubprocessorSchema,
+        headers={
+            "Location": {
+                "description": "The new sub-processor's URL",
+                "required": True,
+                "schema": {"type": "string", "format": "uri-reference"},
+            }
+        },
+    )
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(responses={201: {"links": _links()}})
+    def post(self, data):
+        """Add a sub-processor; it is announced as `proposed` until its `effective_on`"""
+        record = service.create(registry(), data, actor())
+        _set_etag(record)
+        headers = {"Location": url_for(".SubprocessorById", subprocessor_id=record["id"])}
+        return _represent_written(record), 201, headers
+
+
+@blp.route("/<string:subprocessor_id>")
+class SubprocessorById(MethodView):
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, SubprocessorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(responses={200: {"links": _links()}})
+    def get(self, subprocessor_id):
+        """Read one sub-processor with its status and today's compliance verdict"""
+        record = store.get(registry().db.connection(), subprocessor_id)
+        _set_etag(record)
+        return _represent(record)
+
+    @blp.roles(*EDITORS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(SubprocessorUpdateSchema)
+    @blp.response(200, SubprocessorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(responses={200: {"links": _links()}})
+    def patch(self, changes, subprocessor_id):
+        """Change a sub-processor; needs If-Match with its current ETag
+
+        `locations` and `data_categories` replace the whole list.
+        """
+        record = service.update(registry(), subprocessor_id, changes, _precondition, actor())
+        _set_etag(record)
+        return _represent_written(record)
+
+    @blp.roles(*EDITORS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, SubprocessorSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @blp.doc(responses={200: {"links": _links(writable=False)}})
+    def delete(self, subprocessor_id):
+        """Retire a sub-processor; the record is kept with status `retired`
+
+        Needs If-Match with its current ETag.
+        """
+        record = service.retire(registry(), subprocessor_id, _precondition, actor())
+        return _represent_written(record)
+
+
+@blp.route("/<string:subprocessor_id>/compliance")
+class SubprocessorCompliance(MethodView):
+    @blp.roles("admin", "procurement")
+    @blp.arguments(ComplianceArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ComplianceSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, subprocessor_id, **args):
+        """Evaluate one sub-processor on a date, optionally assuming decisions ended"""
+        assumed = args.get("assume_ended", [])
+        check_assume_ended(assumed, registry().law())
+        record = store.get(registry().db.connection(), subprocessor_id)
+        return compliance.evaluate(registry(), record, as_of(args), assume_ended=frozenset(assumed))

@@ -1,0 +1,248 @@
+"""Schemas of sub-processors: create, update, query arguments and the response with compliance."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from ..http.fields import (
+    CountryCode,
+    DataCategory,
+    IsoDate,
+    PageArgsSchema,
+    PageSchema,
+    StrictBoolean,
+    StrictSchema,
+    text,
+)
+
+SERVICES = (
+    "hosting",
+    "database_management",
+    "email_delivery",
+    "customer_support",
+    "monitoring",
+    "analytics",
+    "payments",
+    "identity",
+    "other",
+)
+ACTIVITIES = ("storage", "processing", "remote_access", "backup")
+MECHANISMS = ("adequacy", "scc", "bcr", "derogation")
+DEROGATIONS = (
+    "explicit_consent",
+    "contract_performance",
+    "contract_in_interest",
+    "public_interest",
+    "legal_claims",
+    "vital_interests",
+    "public_register",
+    "compelling_legitimate_interests",
+)
+STATUSES = ("proposed", "active", "retired")
+
+# Which fields each mechanism takes, and which of them it requires.
+MECHANISM_FIELDS = {
+    "adequacy": ({"adequacy_decision", "certified", "certification_checked_on"}, set()),
+    "scc": (
+        {"scc_version", "scc_module", "signed_on", "tia_completed_on"},
+        {"scc_version", "signed_on"},
+    ),
+    "bcr": ({"approved_on", "tia_completed_on"}, {"approved_on"}),
+    "derogation": ({"derogation"}, {"derogation"}),
+}
+
+
+class SafeguardSchema(StrictSchema):
+    """The safeguard a transfer to a non-EEA location relies on."""
+
+    mechanism = ma.fields.String(required=True, validate=ma.validate.OneOf(MECHANISMS))
+    adequacy_decision = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "Adequacy decision id; default: the one in force for the country"},
+    )
+    certified = StrictBoolean(
+        metadata={"description": "The recipient holds the certification the decision requires"},
+    )
+    certification_checked_on = IsoDate()
+    scc_version = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32), metadata={"example": "2021/914"}
+    )
+    scc_module = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=4))
+    signed_on = IsoDate()
+    approved_on = IsoDate()
+    derogation = ma.fields.String(validate=ma.validate.OneOf(DEROGATIONS))
+    tia_completed_on = IsoDate()
+
+    @ma.validates_schema
+    def fields_fit_mechanism(self, data, **kwargs):
+        mechanism = data.get("mechanism")
+        if mechanism not in MECHANISM_FIELDS:
+            return
+        allowed, required = MECHANISM_FIELDS[mechanism]
+        errors = {
+            name: [f"Not applicable to the {mechanism!r} mechanism."]
+            for name in data
+            if name != "mechanism" and name not in allowed
+        }
+        errors.update(
+            {
+                name: [f"Required for the {mechanism!r} mechanism."]
+                for name in sorted(required)
+                if name not in data
+            }
+        )
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class LocationSchema(StrictSchema):
+    country = CountryCode(required=True)
+    activity = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTIVITIES))
+    safeguard = ma.fields.Nested(SafeguardSchema)
+
+
+def _locations(required: bool):
+    return ma.fields.List(
+        ma.fields.Nested(LocationSchema),
+        required=required,
+        validate=ma.validate.Length(min=1, max=50),
+    )
+
+
+def _categories(required: bool):
+    return ma.fields.List(
+        DataCategory(),
+        required=required,
+        validate=ma.validate.Length(min=1, max=100),
+    )
+
+
+class _UniqueCategories:
+    @ma.validates("data_categories")
+    def unique_categories(self, value, **kwargs):
+        if value is not None and len(set(value)) != len(value):
+            raise ma.ValidationError("Each data category may be listed once.")
+
+
+class SubprocessorCreateSchema(_UniqueCategories, StrictSchema):
+    name = text(200, required=True, example="Nimbus Hosting")
+    legal_entity = text(200, allow_none=True, example="Nimbus Hosting Inc.")
+    service = ma.fields.String(required=True, validate=ma.validate.OneOf(SERVICES))
+    purpose = text(1000, allow_none=True, multiline=True)
+    data_categories = _categories(required=True)
+    locations = _locations(required=True)
+    effective_on = IsoDate(
+        metadata={"description": "From when it may be used; default today + the notice period"}
+    )
+
+
+class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
+    """Fields to change; `locations` and `data_categories` replace the whole list."""
+
+    name = text(200)
+    legal_entity = text(200, allow_none=True)
+    service = ma.fields.String(validate=ma.validate.OneOf(SERVICES))
+    purpose = text(1000, allow_none=True, multiline=True)
+    data_categories = _categories(required=False)
+    locations = _locations(required=False)
+    effective_on = IsoDate()
+
+
+class FlagSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    severity = ma.fields.String(required=True, validate=ma.validate.OneOf(("error", "warning")))
+    country = ma.fields.String(allow_none=True)
+    message = ma.fields.String(required=True)
+
+
+class LocationVerdictSchema(ma.Schema):
+    country = ma.fields.String(required=True)
+    activity = ma.fields.String()
+    eea = ma.fields.Boolean(required=True)
+    mechanism = ma.fields.String(allow_none=True)
+    adequacy_decision = ma.fields.String(allow_none=True)
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+
+
+class ComplianceSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(("compliant", "flagged")))
+    as_of = ma.fields.String(required=True, metadata={"format": "date"})
+    assumed_ended = ma.fields.List(ma.fields.String())
+    locations = ma.fields.List(ma.fields.Nested(LocationVerdictSchema), required=True)
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+
+
+class SafeguardOutSchema(ma.Schema):
+    mechanism = ma.fields.String(required=True)
+    adequacy_decision = ma.fields.String()
+    certified = ma.fields.Boolean()
+    certification_checked_on = ma.fields.String(metadata={"format": "date"})
+    scc_version = ma.fields.String()
+    scc_module = ma.fields.Integer()
+    signed_on = ma.fields.String(metadata={"format": "date"})
+    approved_on = ma.fields.String(metadata={"format": "date"})
+    derogation = ma.fields.String()
+    tia_completed_on = ma.fields.String(metadata={"format": "date"})
+
+
+class LocationOutSchema(ma.Schema):
+    country = ma.fields.String(required=True)
+    activity = ma.fields.String(required=True)
+    safeguard = ma.fields.Nested(SafeguardOutSchema)
+
+
+class SubprocessorSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    legal_entity = ma.fields.String(allow_none=True)
+    service = ma.fields.String(required=True)
+    purpose = ma.fields.String(allow_none=True)
+    data_categories = ma.fields.List(ma.fields.String(), required=True)
+    locations = ma.fields.List(ma.fields.Nested(LocationOutSchema), required=True)
+    effective_on = ma.fields.String(required=True, metadata={"format": "date"})
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
+    retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
+    version = ma.fields.Integer(required=True)
+    announced_on = ma.fields.String(
+        required=True,
+        metadata={"format": "date", "description": "When customers were told of it"},
+    )
+    created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    compliance = ma.fields.Nested(ComplianceSchema, required=True)
+
+
+class SubprocessorPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(SubprocessorSchema), required=True)
+
+
+class SubprocessorQueryArgsSchema(PageArgsSchema):
+    service = ma.fields.String(validate=ma.validate.OneOf(SERVICES))
+    country = CountryCode(metadata={"description": "Has a location in this country"})
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    flagged = ma.fields.Boolean(
+        metadata={
+            "description": "Only sub-processors with (true) or without (false) an error flag today"
+        }
+    )
+    at = IsoDate(
+        metadata={
+            "description": "The register as it stood at the end of that day (UTC), each entry "
+            "with its status and verdict on that day"
+        }
+    )
+
+
+class ComplianceArgsSchema(StrictSchema):
+    as_of = IsoDate(metadata={"description": "Whose law applies; default `at`, else today"})
+    assume_ended = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=64)),
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "What if these adequacy decisions had ended (repeatable)"},
+    )
+
+
+class RegisterComplianceArgsSchema(ComplianceArgsSchema):
+    at = IsoDate(
+        metadata={"description": "Evaluate the register as it stood at the end of that day (UTC)"}
+    )

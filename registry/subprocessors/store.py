@@ -1,0 +1,200 @@
+"""The sub-processor catalogue: one row per sub-processor, its locations kept in the same row."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+
+from .. import clock
+from ..http.problems import Conflict, NotFound
+
+COLUMNS = (
+    "seq",
+    "id",
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "locations",
+    "effective_on",
+    "announced_on",
+    "retired_on",
+    "version",
+    "created_at",
+    "updated_at",
+)
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM subprocessors"
+EDITABLE = ("name", "legal_entity", "service", "purpose", "data_categories", "locations")
+
+
+def _record(row) -> dict:
+    record = dict(zip(COLUMNS, row, strict=True))
+    record["data_categories"] = json.loads(record["data_categories"])
+    record["locations"] = json.loads(record["locations"])
+    return record
+
+
+def new_id() -> str:
+    return "sp_" + secrets.token_hex(8)
+
+
+def _countries(locations: list[dict]) -> set[str]:
+    return {location["country"] for location in locations}
+
+
+def _index_countries(db, seq: int, locations: list[dict]) -> None:
+    db.execute("DELETE FROM subprocessor_countries WHERE subprocessor_seq = ?", [seq])
+    db.conn.executemany(
+        "INSERT INTO subprocessor_countries (country, subprocessor_seq) VALUES (?, ?)",
+        [(country, seq) for country in sorted(_countries(locations))],
+    )
+
+
+def _name_taken(db, name: str, except_id: str | None = None) -> bool:
+    row = db.execute(
+        "SELECT id FROM subprocessors WHERE name = ? COLLATE NOCASE AND retired_on IS NULL"
+        " AND id IS NOT ?",
+        [name, except_id],
+    ).fetchone()
+    return row is not None
+
+
+def create(db, data: dict) -> dict:
+    """Insert a sub-processor inside the caller's write transaction."""
+    if _name_taken(db, data["name"]):
+        raise Conflict(f"A current sub-processor is already named {data['name']!r}.")
+    now = clock.timestamp()
+    values = {
+        "id": new_id(),
+        "name": data["name"],
+        "legal_entity": data.get("legal_entity"),
+        "service": data["service"],
+        "purpose": data.get("purpose"),
+        "data_categories": json.dumps(data["data_categories"]),
+        "locations": json.dumps(data["locations"]),
+        "effective_on": data["effective_on"],
+        "announced_on": data["announced_on"],
+        "created_at": now,
+        "updated_at": now,
+    }
+    cursor = db.execute(
+        f"INSERT INTO subprocessors ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+        list(values.values()),
+    )
+    _index_countries(db, cursor.lastrowid, data["locations"])
+    return get(db.conn, values["id"])
+
+
+def get(conn: sqlite3.Connection, subprocessor_id: str) -> dict:
+    row = conn.execute(f"{_SELECT} WHERE id = ?", [subprocessor_id]).fetchone()
+    if row is None:
+        raise NotFound(f"No sub-processor has the id {subprocessor_id!r}.")
+    return _record(row)
+
+
+def update(db, subprocessor_id: str, changes: dict) -> dict:
+    """Apply `changes` (a subset of EDITABLE) and bump the record's version."""
+    current = get(db.conn, subprocessor_id)
+    if current["retired_on"] is not None:
+        raise Conflict("A retired sub-processor cannot be changed.")
+    if "name" in changes and _name_taken(db, changes["name"], except_id=subprocessor_id):
+        raise Conflict(f"A current sub-processor is already named {changes['name']!r}.")
+    values = {}
+    for field in EDITABLE:
+        if field in changes:
+            value = changes[field]
+            values[field] = (
+                json.dumps(value) if field in ("data_categories", "locations") else value
+            )
+    if "effective_on" in changes:
+        values["effective_on"] = changes["effective_on"]
+    values["updated_at"] = clock.timestamp()
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    db.execute(
+        f"UPDATE subprocessors SET {assignments}, version = version + 1 WHERE id = ?",
+        [*values.values(), subprocessor_id],
+    )
+    if "locations" in changes:
+        _index_countries(db, current["seq"], changes["locations"])
+    return get(db.conn, subprocessor_id)
+
+
+def retire(db, subprocessor_id: str, on: str) -> dict:
+    current = get(db.conn, subprocessor_id)
+    if current["retired_on"] is not None:
+        raise Conflict("The sub-processor is already retired.")
+    db.execute(
+        "UPDATE subprocessors SET retired_on = ?, updated_at = ?, version = version + 1"
+        " WHERE id = ?",
+        [on, clock.timestamp(), subprocessor_id],
+    )
+    return get(db.conn, subprocessor_id)
+
+
+def page(
+    conn: sqlite3.Connection,
+    *,
+    today: str,
+    after_seq: int = 0,
+    limit: int = 50,
+    service: str | None = None,
+    country: str | None = None,
+    status: str | None = None,
+) -> list[dict]:
+    """Up to `limit` records after `after_seq`, in creation order, filtered in SQL."""
+    source, order = "subprocessors s", "s.seq"
+    where, params = ["s.seq > ?"], [after_seq]
+    if country:
+        # Walk the (country, seq) key from the cursor: an IN (subquery) would list every
+        # match of the country on each page, however far the cursor is.
+        source = "subprocessor_countries c JOIN subprocessors s ON s.seq = c.subprocessor_seq"
+        order = "c.subprocessor_seq"
+        where, params = ["c.country = ?", "c.subprocessor_seq > ?"], [country, after_seq]
+    if service:
+        where.append("s.service = ?")
+        params.append(service)
+    if status == "retired":
+        where.append("s.retired_on IS NOT NULL AND s.retired_on <= ?")
+        params.append(today)
+    elif status == "active":
+        where.append("(s.retired_on IS NULL OR s.retired_on > ?) AND s.effective_on <= ?")
+        params += [today, today]
+    elif status == "proposed":
+        where.append("(s.retired_on IS NULL OR s.retired_on > ?) AND s.effective_on > ?")
+        params += [today, today]
+    columns = ", ".join(f"s.{c}" for c in COLUMNS)
+    sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
+    return [_record(row) for row in conn.execute(sql, [*params, limit])]
+
+
+def mark_changed(db, subprocessor_id: str, revision: int) -> None:
+    """Record the registry revision that last wrote this sub-processor."""
+    db.execute(
+        "UPDATE subprocessors SET changed_revision = ? WHERE id = ?", [revision, subprocessor_id]
+    )
+
+
+def changed_since(conn: sqlite3.Connection, revision: int) -> list[dict]:
+    """Every sub-processor written after `revision`, retired ones included."""
+    rows = conn.execute(f"{_SELECT} WHERE changed_revision > ? ORDER BY seq", [revision])
+    return [_record(row) for row in rows]
+
+
+def by_ids(conn: sqlite3.Connection, ids: set[str]) -> list[dict]:
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    rows = conn.execute(f"{_SELECT} WHERE id IN ({marks}) ORDER BY seq", sorted(ids))
+    return [_record(row) for row in rows]
+
+
+def iter_current(conn: sqlite3.Connection, on: str) -> Iterator[dict]:
+    """Every sub-processor not retired on `on`, in creation order."""
+    cursor = conn.execute(
+        f"{_SELECT} WHERE retired_on IS NULL OR retired_on > ? ORDER BY seq", [on]
+    )
+    for row in cursor:
+        yield _record(row)

@@ -1,0 +1,179 @@
+"""Webhook endpoints: customers register them, and read each one's delivery log."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from ..http.api import Blueprint
+from ..http.auth import current_principal
+from ..http.context import actor, own_customer, page, registry
+from ..http.fields import NoArgsSchema
+from . import service, store
+from .schemas import (
+    DeliveryPageSchema,
+    DeliveryQueryArgsSchema,
+    WebhookCreatedSchema,
+    WebhookCreateSchema,
+    WebhookPageSchema,
+    WebhookQueryArgsSchema,
+    WebhookSchema,
+    WebhookUpdateSchema,
+)
+
+blp = Blueprint(
+    "webhooks",
+    __name__,
+    url_prefix="/v1/webhooks",
+    description=(
+        "Endpoints that receive every change event, signed per Standard Webhooks, and "
+        "the log of each delivery"
+    ),
+)
+
+# Admins may see, pause and remove any endpoint (an abusive target, say); only customers own them.
+READERS = ("customer", "admin")
+
+
+def _allow_private() -> bool:
+    return registry().settings.webhook_allow_private
+
+
+def _etag_data(record: dict) -> dict:
+    # The failure count changes with every attempt, without a new version of the endpoint.
+    return {
+        "id": record["id"],
+        "version": record["version"],
+        "consecutive_failures": record["consecutive_failures"],
+    }
+
+
+def _precondition(record: dict) -> None:
+    blp.check_etag(_etag_data(record))
+
+
+def _delivery(row: dict) -> dict:
+    return {
+        **{k: v for k, v in row.items() if k not in ("seq", "message_id")},
+        "id": row["message_id"],
+        "next_attempt_at": row["next_attempt_at"] if row["status"] == "pending" else None,
+    }
+
+
+@blp.route("")
+class Webhooks(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(WebhookQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, WebhookPageSchema)
+    def get(self, limit, cursor=None, customer_id=None):
+        """List webhook endpoints: a customer's own, or all for admins"""
+        own = own_customer()
+        if own is not None:
+            customer_id = own
+        rows = store.page(
+            registry().db.connection(),
+            after_seq=int(cursor or 0),
+            limit=limit + 1,
+            customer_id=customer_id,
+        )
+        return page(rows, limit, service.represent)
+
+    @blp.roles("customer")
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(WebhookCreateSchema)
+    @blp.response(
+        201,
+        WebhookCreatedSchema,
+        headers={
+            "Location": {
+                "description": "The new endpoint's URL",
+                "required": True,
+                "schema": {"type": "string", "format": "uri-reference"},
+            }
+        },
+    )
+    @blp.alt_response(409, response="CONFLICT")
+    def post(self, data):
+        """Register an endpoint; the response alone shows its signing secret
+
+        Every change event the endpoint subscribes to is POSTed to it, signed per Standard
+        Webhooks (webhook-id, webhook-timestamp, webhook-signature), until a 2xx answer.
+        The URL must be https and its host must resolve to public addresses only.
+        """
+        record, secret = service.create(
+            registry(),
+            current_principal().customer_id,
+            data,
+            actor(),
+            allow_private=_allow_private(),
+        )
+        blp.set_etag(_etag_data(record))
+        headers = {"Location": url_for(".WebhookById", webhook_id=record["id"])}
+        return {**service.represent(record), "secret": secret}, 201, headers
+
+
+@blp.route("/<string:webhook_id>")
+class WebhookById(MethodView):
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, WebhookSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, webhook_id):
+        """Read an endpoint (never its secret); customers only their own"""
+        record = store.get(registry().db.connection(), webhook_id, own_customer())
+        blp.set_etag(_etag_data(record))
+        return service.represent(record)
+
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(WebhookUpdateSchema)
+    @blp.response(200, WebhookSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def patch(self, changes, webhook_id):
+        """Change an endpoint, pause it or resume it; needs If-Match with its current ETag
+
+        `enabled: true` after the endpoint was disabled (by its owner or after repeated
+        failure) resets the failure count and makes every undelivered event due at once.
+        """
+        record = service.update(
+            registry(),
+            webhook_id,
+            own_customer(),
+            changes,
+            _precondition,
+            actor(),
+            allow_private=_allow_private(),
+        )
+        blp.set_etag(_etag_data(record))
+        return service.represent(record)
+
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def delete(self, webhook_id):
+        """Remove an endpoint with its pending deliveries and delivery log
+
+        Needs If-Match with its current ETag.
+        """
+        service.delete(registry(), webhook_id, own_customer(), _precondition, actor())
+
+
+@blp.route("/<string:webhook_id>/deliveries")
+class WebhookDeliveries(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(DeliveryQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, DeliveryPageSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, webhook_id, limit, cursor=None, status=None):
+        """Read an endpoint's delivery log, oldest first: each event's status and attempts"""
+        conn = registry().db.connection()
+        store.get(conn, webhook_id, own_customer())
+        rows = store.deliveries(
+            conn, webhook_id, after_seq=int(cursor or 0), limit=limit + 1, status=status
+        )
+        return page(rows, limit, _delivery)

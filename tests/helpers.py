@@ -71,12 +71,19 @@ def make_token(registry, role: str, customer_id: str | None = None, name: str | 
     return token
 
 
+def category_keys() -> list[str]:
+    """Every data-category key of the fideslang default taxonomy, sorted."""
+    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+
+    return sorted(item.fides_key for item in DEFAULT_TAXONOMY.data_category)
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
 def nimbus(**overrides) -> dict:
-    """The contract's example sub-processor (product.md)."""
+    """The API contract's example sub-processor."""
     body = {
         "name": "Nimbus Hosting",
         "legal_entity": "Nimbus Hosting Inc.",

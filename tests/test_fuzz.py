@@ -13,7 +13,7 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-from helpers import ROOT, make_app, make_token, nimbus
+from helpers import ROOT, category_keys, make_app, make_token, nimbus
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
@@ -27,7 +27,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from registry.law.taxonomy import all_categories
 from registry.subprocessors.schemas import SERVICES
 
 pytestmark = pytest.mark.fuzz
@@ -130,7 +129,7 @@ def _valid_subprocessor(*, partial: bool) -> st.SearchStrategy[dict]:
         "name": words,
         "service": st.sampled_from(SERVICES),
         "data_categories": st.lists(
-            st.sampled_from([c.key for c in all_categories()]), min_size=1, max_size=4, unique=True
+            st.sampled_from(category_keys()), min_size=1, max_size=4, unique=True
         ),
         "locations": st.lists(
             st.sampled_from(LOCATIONS).map(copy.deepcopy),

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import TODAY
 
-# transfer-law.md section 2: id -> (territory, in force from, ended on).
+# The adequacy decisions as published (sources in data/): id -> (territory, in force from,
+# ended on).
 DECISIONS = {
     "ch-2000": ("CH", "2000-07-26", None),
     "us-safe-harbour-2000": ("US", "2000-07-26", "2015-10-06"),

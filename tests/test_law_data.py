@@ -32,7 +32,7 @@ from registry.law.loader import (
 
 DAY = timedelta(days=1)
 
-# First day inside the EEA, per transfer-law.md section 1; AT, FI and SE joined the EEA
+# First day inside the EEA (sources in data/); AT, FI and SE joined the EEA
 # Agreement on 1994-01-01 as EFTA States, a year before their EU accession.
 EEA_FROM = {
     **dict.fromkeys(["BE", "DE", "FR", "IT", "LU", "NL"], date(1958, 1, 1)),
@@ -58,7 +58,7 @@ TERRITORIES = {
 }
 TERRITORIES_TODAY = {code for code, (_, until) in TERRITORIES.items() if until is None}
 
-# transfer-law.md section 2: id -> (territory, in force from).
+# The adequacy decisions as published (sources in data/): id -> (territory, in force from).
 DECISIONS = {
     "ch-2000": ("CH", date(2000, 7, 26)),
     "us-safe-harbour-2000": ("US", date(2000, 7, 26)),

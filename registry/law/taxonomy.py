@@ -53,23 +53,7 @@ def is_data_category(key: object) -> bool:
     return isinstance(key, str) and key in _categories()
 
 
-def ancestors(key: str) -> tuple[str, ...]:
-    """`key` and its ancestors, nearest first, up to the root; KeyError when unknown."""
-    return _ancestry()[key]
-
-
 def covers(declared: str, requested: str) -> bool:
     """Whether approval for `declared` includes `requested` (equal to it or an ancestor of it)."""
     chain = _ancestry().get(requested)
     return chain is not None and declared in chain
-
-
-def category(key: str) -> DataCategory:
-    """The data category `key`; KeyError when unknown."""
-    return _categories()[key]
-
-
-@cache
-def all_categories() -> tuple[DataCategory, ...]:
-    """Every data category, sorted by key."""
-    return tuple(sorted(_categories().values(), key=lambda c: c.key))

@@ -6,10 +6,10 @@ import hashlib
 import json
 from xml.etree import ElementTree as ET
 
-from flask import Response, request, url_for
+from flask import Response, url_for
 from flask.views import MethodView
 
-from ..http.api import Blueprint
+from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.context import registry
 from ..http.problems import ValidationFailed, field_error
 from . import service
@@ -26,13 +26,7 @@ READERS = ("admin", "procurement", "customer", "service")
 ATOM_ENTRIES = 50
 ATOM = "http://www.w3.org/2005/Atom"
 _CONDITIONAL_GET = [
-    {
-        "name": "If-None-Match",
-        "in": "header",
-        "required": False,
-        "schema": {"type": "string"},
-        "description": "The ETag of an earlier answer: 304 when nothing changed",
-    }
+    header_parameter("If-None-Match", "The ETag of an earlier answer: 304 when nothing changed")
 ]
 
 
@@ -63,11 +57,7 @@ def _check_cursor(conn, after: int) -> None:
 
 def _conditional(body: bytes, media_type: str) -> Response:
     """A strong ETag over the body, 304 when the client already has it."""
-    etag = hashlib.sha256(body).hexdigest()[:40]
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
-    if request.if_none_match.contains_weak(etag):
-        return Response(status=304, headers=headers)
-    return Response(body, status=200, mimetype=media_type, headers=headers)
+    return revalidated(body, hashlib.sha256(body).hexdigest()[:40], media_type)
 
 
 @blp.route("/changes")

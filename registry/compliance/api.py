@@ -3,10 +3,9 @@ GET /v1/allowed-processors (the hot path for services, served from memory)."""
 
 from __future__ import annotations
 
-from flask import Response, request
 from flask.views import MethodView
 
-from ..http.api import Blueprint
+from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.context import as_of, end_of, registry
 from ..law.service import check_assume_ended
 from ..subprocessors.schemas import RegisterComplianceArgsSchema
@@ -67,19 +66,12 @@ class AllowedProcessors(MethodView):
     @allowed_blp.alt_response(304, response="NOT_MODIFIED")
     @allowed_blp.doc(
         parameters=[
-            {
-                "name": "If-None-Match",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": "The ETag of an earlier answer: 304 when still current",
-            }
+            header_parameter(
+                "If-None-Match", "The ETag of an earlier answer: 304 when still current"
+            )
         ]
     )
     def get(self, data_category=None, service=None, country=None):
         """Ask which processors may receive a data category, cacheably (ETag, 304)"""
         body, etag = compliance.snapshot(registry()).allowed_answer(data_category, service, country)
-        headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
-        if request.if_none_match.contains_weak(etag):
-            return Response(status=304, headers=headers)
-        return Response(body, status=200, mimetype="application/json", headers=headers)
+        return revalidated(body, etag, "application/json")

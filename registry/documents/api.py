@@ -7,7 +7,7 @@ from flask.views import MethodView
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from ..http.api import Blueprint, StrictParser
+from ..http.api import Blueprint, StrictParser, header_parameter
 from ..http.auth import current_principal
 from ..http.bodies import MULTIPART, accepts
 from ..http.context import actor, own_customer, page, registry
@@ -199,20 +199,8 @@ class DocumentContent(MethodView):
     @blp.alt_response(416, response="REQUESTED_RANGE_NOT_SATISFIABLE")
     @blp.doc(
         parameters=[
-            {
-                "name": "If-None-Match",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": "The ETag (the SHA-256) of a copy already held: 304",
-            },
-            {
-                "name": "Range",
-                "in": "header",
-                "required": False,
-                "schema": {"type": "string"},
-                "description": "A byte range, e.g. bytes=0-1023: 206",
-            },
+            header_parameter("If-None-Match", "The ETag (the SHA-256) of a copy already held: 304"),
+            header_parameter("Range", "A byte range, e.g. bytes=0-1023: 206"),
         ]
     )
     def get(self, document_id, request_id=None):

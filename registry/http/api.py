@@ -270,3 +270,25 @@ def _append(func, line: str) -> str:
     parts = doc.split("\n\n", 1)
     body = parts[1].strip() if len(parts) > 1 else ""
     return f"{body}\n\n{line}".strip()
+
+
+def header_parameter(name: str, description: str) -> dict:
+    """An optional request header, documented in an operation's parameters."""
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+def revalidated(body: bytes, etag: str, media_type: str) -> Response:
+    """A cacheable answer with its strong ETag (unquoted here); 304 when the client has it.
+
+    `private, no-cache`: the client keeps its copy and revalidates it on every use.
+    """
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers=headers)
+    return Response(body, status=200, mimetype=media_type, headers=headers)

@@ -174,6 +174,18 @@ def deliveries(
 # --- the worker's side --------------------------------------------------------------------------
 
 
+# The oldest due delivery of each endpoint that may be tried now. Timestamps all have one
+# shape (registry.clock), so they compare as strings and the search seeks the
+# (status, next_attempt_at) index instead of reading every pending delivery.
+DUE_DELIVERIES = (
+    "SELECT min(d.seq) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+    " WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
+    " AND w.status = 'enabled'"
+    " AND (w.retry_at IS NULL OR w.retry_at <= ?)"
+    " GROUP BY d.webhook_id ORDER BY 1 LIMIT ?"
+)
+
+
 def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]:
     """Take the oldest due delivery of up to `limit` endpoints, each leased until `lease_until`.
 
@@ -183,17 +195,7 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
     lock (BEGIN IMMEDIATE), so two workers never take the same delivery.
     """
     at, until = clock.timestamp(now), clock.timestamp(lease_until)
-    seqs = [
-        row[0]
-        for row in db.execute(
-            "SELECT min(d.seq) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
-            " WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
-            " AND w.status = 'enabled'"
-            " AND (w.retry_at IS NULL OR w.retry_at <= ?)"
-            " GROUP BY d.webhook_id ORDER BY 1 LIMIT ?",
-            [at, at, limit],
-        ).fetchall()
-    ]
+    seqs = [row[0] for row in db.execute(DUE_DELIVERIES, [at, at, limit]).fetchall()]
     claimed = []
     for seq in seqs:
         row = db.execute(

@@ -1,5 +1,8 @@
-"""GET /v1/compliance (the register's report, on any date, what-if) and
-GET /v1/allowed-processors (the hot path for services, served from memory)."""
+"""GET /v1/compliance (the register's report) and GET /v1/allowed-processors (the hot path).
+
+The report is for any date, what-if decisions ended; allowed processors are served from
+the per-revision snapshot in memory.
+"""
 
 from __future__ import annotations
 

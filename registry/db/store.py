@@ -1,5 +1,7 @@
-"""The database: SQLite connections (WAL, foreign keys, busy timeout, BEGIN IMMEDIATE writes),
-migrations and the registry revision."""
+"""The database: SQLite connections, migrations and the registry revision.
+
+Connections use WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE for every write.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The sub-processor catalogue: create, change and retire (each write versioned, audited and
-announced in the change feed), checks against the law, and reads for the other features."""
+"""The sub-processor catalogue: its writes, its checks against the law, its reads.
+
+Each write is versioned, audited and announced in the change feed in one transaction.
+"""
 
 from __future__ import annotations
 

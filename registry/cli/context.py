@@ -9,7 +9,6 @@ from ..bootstrap import initialise
 from ..db import store as db
 from ..law.loader import LawDataError
 from ..runtime import Registry
-from ..settings import SettingsError
 
 
 def registry() -> Registry:
@@ -27,5 +26,5 @@ def initialised(*, demo: bool = False) -> dict:
     """Migrate, load the law (and the demo); bad data in data/ is a clean error, not a trace."""
     try:
         return initialise(registry(), demo=demo)
-    except (LawDataError, SettingsError, ValueError) as exc:
+    except (LawDataError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -10,11 +10,17 @@ from ..app import create_app
 from ..settings import SettingsError
 
 
+class BadSettings(click.ClickException):
+    """A REGISTRY_* variable is unusable: exit 2, as `registry check` exits 1 for a finding."""
+
+    exit_code = 2
+
+
 def _create_app():
     try:
         return create_app()
     except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise BadSettings(str(exc)) from exc
 
 
 @click.group(

@@ -1,4 +1,5 @@
-# Two entry points: `make run` (serve the demo) and `make test` (lint + whole suite).
+# Entry points: `make run` (serve the demo), `make check` (the fast loop while editing) and
+# `make test` (lint + the whole suite: before pushing, and what CI runs).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,16 +8,27 @@ PORT ?= 8000
 WORKERS ?= 2
 export REGISTRY_DATABASE ?= var/registry.db
 
-.PHONY: run test lint format bench stress fuzz clean
+# Exact versions with hashes, for Python 3.11 on Linux; `make lock` writes both from pyproject.toml.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_VERSION ?= 0.13.9
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform linux --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-$(VENV)/.runtime: pyproject.toml
+.PHONY: run check test lint format lock bench stress fuzz clean
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+
+# Dependencies from the lock, then the project itself (editable) without its dependencies.
+$(VENV)/.runtime: $(LOCK) pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(VENV)/.runtime
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev: $(DEV_LOCK) $(VENV)/.runtime
+	$(BIN)/pip install --quiet --require-hashes -r $(DEV_LOCK)
 	touch $@
 
 # The webhook worker runs beside the server, in the background, and stops with it.
@@ -29,12 +41,24 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The fast loop: lint and every test but those that start servers, fuzz, or build the wheel.
+check: lint
+	$(BIN)/pytest -m "not server and not fuzz and not packaging"
+
 test: lint
 	$(BIN)/pytest
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Re-resolve both locks after a change to pyproject.toml's dependencies, keeping the pins that
+# still fit; `make lock UPGRADE=1` moves every pin to the newest release allowed.
+# The runtime lock is constrained by the dev lock, so the two never pin a package differently.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
+	$(UV_COMPILE) --extra dev pyproject.toml -o $(DEV_LOCK)
+	$(UV_COMPILE) -c $(DEV_LOCK) pyproject.toml -o $(LOCK)
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
@@ -50,4 +74,4 @@ fuzz: $(VENV)/.dev
 	$(BIN)/pytest -rA tests/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var build dist .pytest_cache .ruff_cache .hypothesis .schemathesis

@@ -34,7 +34,16 @@ __all__ = [
     "load_law",
 ]
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+def _default_data_dir() -> Path:
+    """data/ as installed from a wheel (registry/data/), else the checkout's top-level data/."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "data"
+    return installed if installed.is_dir() else package.parent / "data"
+
+
+# REGISTRY_DATA (Settings.data_dir) overrides it.
+DEFAULT_DATA_DIR = _default_data_dir()
 
 MEMBERSHIP_FILE = "eea-membership.json"
 DECISIONS_FILE = "adequacy-decisions.json"

@@ -1,4 +1,5 @@
-"""Fixtures only: an app on a temporary SQLite file, the clock, tokens per role, a real server.
+"""Fixtures only: apps made once per session, a fresh database per test, the clock, tokens per
+role, a real server.
 
 Everything else the tests share lives in helpers.py.
 """
@@ -6,7 +7,7 @@ Everything else the tests share lives in helpers.py.
 from __future__ import annotations
 
 import pytest
-from helpers import TODAY, URL, Clock, Server, bearer, current_etag, make_app, make_token
+from helpers import TODAY, URL, Apps, Clock, bearer, current_etag, server_on_template
 
 from registry import clock as registry_clock
 
@@ -19,11 +20,61 @@ def clock():
     registry_clock.set(None)
 
 
+@pytest.fixture(scope="session")
+def apps(tmp_path_factory) -> Apps:
+    """The session's apps and the template database every test's database is a copy of."""
+    return Apps(tmp_path_factory.mktemp("session"))
+
+
 @pytest.fixture
-def app(tmp_path, clock):
-    app = make_app(tmp_path / "registry.db")
+def database(apps, tmp_path):
+    """This test's database file: migrated, with the reference law and the `tokens` keys."""
+    return apps.copy_template(tmp_path / "registry.db")
+
+
+@pytest.fixture
+def registry_settings() -> dict:
+    """Settings this test's registry changes; a module overrides it (notice_days=10, ...)."""
+    return {}
+
+
+@pytest.fixture
+def app(apps, database, registry_settings):
+    """A session app serving this test's database through a Registry of the test's own."""
+    app = apps.attach(database, **registry_settings)
     yield app
-    app.extensions["registry"].db.close()
+    apps.detach(app)
+
+
+@pytest.fixture
+def own_app(apps, database, registry_settings):
+    """An app made for this test alone, on its database: for a test that adds routes."""
+    app = apps.own(database, **registry_settings)
+    yield app
+    apps.detach(app)
+
+
+@pytest.fixture
+def app_with(apps, tmp_path):
+    """app_with(max_upload=1024): another app, on a database of its own, with settings changed."""
+    made = []
+
+    def make(**changes):
+        database = apps.copy_template(tmp_path / f"app-{len(made)}" / "registry.db")
+        made.append(apps.attach(database, **changes))
+        return made[-1]
+
+    yield make
+    for app in made:
+        apps.detach(app)
+
+
+@pytest.fixture
+def uninitialised_app(apps, tmp_path):
+    """An app on a database file that `registry init` has not touched yet."""
+    app = apps.attach(tmp_path / "fresh.db")
+    yield app
+    apps.detach(app)
 
 
 @pytest.fixture
@@ -69,14 +120,10 @@ def retire(client, staff):
 
 
 @pytest.fixture
-def tokens(registry):
-    return {
-        "admin": make_token(registry, "admin"),
-        "procurement": make_token(registry, "procurement"),
-        "service": make_token(registry, "service"),
-        "customer_a": make_token(registry, "customer", "cust-a", "customer A"),
-        "customer_b": make_token(registry, "customer", "cust-b", "customer B"),
-    }
+def tokens(apps) -> dict[str, str]:
+    """A token per role, valid on every database copied from the template: admin,
+    procurement, service, customer_a ("cust-a", key "customer A"), customer_b ("cust-b")."""
+    return dict(apps.tokens)
 
 
 @pytest.fixture
@@ -90,9 +137,9 @@ def as_role(tokens):
 
 
 @pytest.fixture
-def server(tmp_path):
-    srv = Server(tmp_path)
-    srv.cli("init")
+def server(apps, tmp_path):
+    """A started server on a copy of the template database; its keys in `server.tokens`."""
+    srv = server_on_template(apps, tmp_path)
     srv.start()
     yield srv
     srv.stop()

@@ -1,28 +1,46 @@
-"""What tests share besides fixtures: sample records, tokens, apps and a real gunicorn server."""
+"""What tests share besides fixtures: the clock, sample records, apps on a copied database, and a
+real gunicorn server with raw HTTP calls."""
 
 from __future__ import annotations
 
+import copy
+import http.client
+import json
 import os
+import re
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
+
+from flask import Flask
 
 from registry import clock as registry_clock
 from registry.app import create_app
 from registry.bootstrap import initialise
 from registry.keys.store import create_key
+from registry.runtime import Registry
 from registry.settings import Settings
 
 TODAY = date(2026, 11, 24)
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+# The clock
 
 
 class Clock:
-    """registry.clock, as a test moves it: `clock.today = date(...)` sets noon of that day."""
+    """registry.clock, as a test moves it: `clock.today = date(...)` sets noon of that day,
+    `clock.now = datetime(...)` that instant; the clock runs on from there."""
 
     @property
     def today(self) -> date:
@@ -32,16 +50,25 @@ class Clock:
     def today(self, day: date) -> None:
         registry_clock.set(day)
 
+    @property
+    def now(self) -> datetime:
+        return registry_clock.now()
+
+    @now.setter
+    def now(self, at: datetime) -> None:
+        registry_clock.set(at)
+
     def advance(self, **delta) -> None:
         registry_clock.advance(timedelta(**delta))
 
+    def stop(self) -> None:
+        """Stop the clock at a whole millisecond (as timestamps are stored); it moves only
+        when a test sets or advances it."""
+        now = registry_clock.now()
+        registry_clock.set(now.replace(microsecond=now.microsecond // 1000 * 1000), running=False)
 
-def make_app(database, **settings):
-    """An app on the SQLite file `database`, initialised, with these settings changed."""
-    app = create_app(Settings(database=str(database), **settings))
-    initialise(app.extensions["registry"])
-    return app
 
+# Sample records
 
 URL = "/v1/subprocessors"
 # What a version of a sub-processor holds: in the history, the audit trail and the feed.
@@ -59,31 +86,118 @@ VERSION_FIELDS = (
     "version",
     "created_at",
 )
+# The one shape of a stored timestamp: UTC, milliseconds.
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+# What a writer sets, and reads back as sent.
+CONTENT_FIELDS = ("name", "legal_entity", "service", "purpose", "data_categories", "locations")
+
+# Locations. Shared dicts: copy one (copy.deepcopy) before changing it in place.
+NL = {"country": "NL", "activity": "storage"}
+DE = {"country": "DE", "activity": "backup"}
+CA = {"country": "CA", "activity": "processing"}
+# Certified under the Data Privacy Framework; the check is stale a year later (2027-10-02).
+US = {
+    "country": "US",
+    "activity": "remote_access",
+    "safeguard": {
+        "mechanism": "adequacy",
+        "certified": True,
+        "certification_checked_on": "2026-10-01",
+    },
+}
+# SCCs 2021/914 module 3 with a transfer impact assessment.
+IN = {
+    "country": "IN",
+    "activity": "processing",
+    "safeguard": {
+        "mechanism": "scc",
+        "scc_version": "2021/914",
+        "scc_module": 3,
+        "signed_on": "2024-03-01",
+        "tia_completed_on": "2024-02-20",
+    },
+}
+# The same SCCs without an assessment: compliant, with a TIA_MISSING warning.
+IN_WITHOUT_TIA = {
+    "country": "IN",
+    "activity": "processing",
+    "safeguard": {
+        "mechanism": "scc",
+        "scc_version": "2021/914",
+        "scc_module": 3,
+        "signed_on": "2024-03-01",
+    },
+}
+# India has no adequacy decision: without a safeguard this transfer is NO_SAFEGUARD (an error).
+UNSAFE_IN = {"country": "IN", "activity": "backup"}
+# Every set is compliant on any date from 2026-10-01 to 2027-09-30 (the US check's year).
+LOCATION_SETS = [[NL], [NL, DE], [NL, US], [CA], [IN, NL], [DE, CA, US]]
 
 
-def current_etag(client, staff, subprocessor_id: str) -> str:
-    return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
+# The adequacy decisions as published (sources in data/): id -> (territory, in force from,
+# ended on).
+DECISIONS = {
+    "ch-2000": ("CH", "2000-07-26", None),
+    "us-safe-harbour-2000": ("US", "2000-07-26", "2015-10-06"),
+    "ca-2002": ("CA", "2001-12-20", None),
+    "ar-2003": ("AR", "2003-06-30", None),
+    "gg-2003": ("GG", "2003-11-21", None),
+    "im-2004": ("IM", "2004-04-28", None),
+    "je-2008": ("JE", "2008-05-08", None),
+    "fo-2010": ("FO", "2010-03-05", None),
+    "ad-2010": ("AD", "2010-10-19", None),
+    "il-2011": ("IL", "2011-01-31", None),
+    "uy-2012": ("UY", "2012-08-21", None),
+    "nz-2012": ("NZ", "2012-12-19", None),
+    "us-privacy-shield-2016": ("US", "2016-07-12", "2020-07-16"),
+    "jp-2019": ("JP", "2019-01-23", None),
+    "gb-2021": ("GB", "2021-06-28", None),
+    "kr-2021": ("KR", "2021-12-17", None),
+    "us-dpf-2023": ("US", "2023-07-10", None),
+    "epo-2025": (None, "2025-07-15", None),
+    "br-2026": ("BR", "2026-01-26", None),
+}
+# The decisions data/ marks as not verified (their notes say why).
+UNVERIFIED = {"epo-2025", "br-2026"}
 
 
-def make_token(registry, role: str, customer_id: str | None = None, name: str | None = None):
-    with registry.db.write() as tx:
-        _, token = create_key(tx, role=role, name=name or role, customer_id=customer_id)
-    return token
+def singapore(activity: str = "processing") -> dict:
+    """A location with no adequacy decision and no safeguard: NO_SAFEGUARD."""
+    return {"country": "SG", "activity": activity}
 
 
-def category_keys() -> list[str]:
-    """Every data-category key of the fideslang default taxonomy, sorted."""
-    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
-
-    return sorted(item.fides_key for item in DEFAULT_TAXONOMY.data_category)
+def certified_us(activity: str = "remote_access", checked_on: str = "2026-10-01") -> dict:
+    return us_adequacy(certified=True, checked_on=checked_on, activity=activity)
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+def us_adequacy(
+    certified: bool, checked_on: str | None = None, activity: str = "remote_access"
+) -> dict:
+    safeguard = {"mechanism": "adequacy", "certified": certified}
+    if checked_on:
+        safeguard["certification_checked_on"] = checked_on
+    return {"country": "US", "activity": activity, "safeguard": safeguard}
+
+
+def scc(country: str = "IN", activity: str = "processing", **safeguard) -> dict:
+    """IN's SCCs for `country`; `safeguard` changes or adds fields (None sends a null)."""
+    return {"country": country, "activity": activity, "safeguard": {**IN["safeguard"], **safeguard}}
+
+
+def bcr(country: str = "BR") -> dict:
+    return {
+        "country": country,
+        "activity": "processing",
+        "safeguard": {
+            "mechanism": "bcr",
+            "approved_on": "2023-05-01",
+            "tia_completed_on": "2023-04-01",
+        },
+    }
 
 
 def nimbus(**overrides) -> dict:
-    """The API contract's example sub-processor."""
+    """The API contract's example sub-processor: NL storage, a certified US, SCCs to India."""
     body = {
         "name": "Nimbus Hosting",
         "legal_entity": "Nimbus Hosting Inc.",
@@ -94,33 +208,176 @@ def nimbus(**overrides) -> dict:
             "user.contact.email",
             "user.device.ip_address",
         ],
-        "locations": [
-            {"country": "NL", "activity": "storage"},
-            {
-                "country": "US",
-                "activity": "remote_access",
-                "safeguard": {
-                    "mechanism": "adequacy",
-                    "certified": True,
-                    "certification_checked_on": "2026-10-01",
-                },
-            },
-            {
-                "country": "IN",
-                "activity": "processing",
-                "safeguard": {
-                    "mechanism": "scc",
-                    "scc_version": "2021/914",
-                    "scc_module": 3,
-                    "signed_on": "2024-03-01",
-                    "tia_completed_on": "2024-02-20",
-                },
-            },
-        ],
+        "locations": copy.deepcopy([NL, US, IN]),
         "effective_on": "2025-01-01",
     }
     body.update(overrides)
     return body
+
+
+def vendor(name: str, *locations: dict, service: str = "other", **fields) -> dict:
+    """A minimal sub-processor: email addresses, stored in Germany unless `locations` say
+    otherwise, announced today with the default notice unless `effective_on` is given."""
+    return {
+        "name": name,
+        "service": service,
+        "data_categories": ["user.contact.email"],
+        "locations": list(locations) or [{"country": "DE", "activity": "storage"}],
+        **fields,
+    }
+
+
+def as_recorded(representation: dict) -> dict:
+    """The record fields of a GET answer (without today's status and verdict)."""
+    return {field: representation[field] for field in VERSION_FIELDS}
+
+
+def category_keys() -> list[str]:
+    """Every data-category key of the fideslang default taxonomy, sorted."""
+    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+
+    return sorted(item.fides_key for item in DEFAULT_TAXONOMY.data_category)
+
+
+# Requests
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def current_etag(client, staff, subprocessor_id: str) -> str:
+    return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
+
+
+# Apps and databases
+
+
+def make_token(registry, role: str, customer_id: str | None = None, name: str | None = None):
+    with registry.db.write() as tx:
+        _, token = create_key(tx, role=role, name=name or role, customer_id=customer_id)
+    return token
+
+
+# The keys every test's database holds: fixture name -> (role, customer id, key name).
+KEYS = {
+    "admin": ("admin", None, "admin"),
+    "procurement": ("procurement", None, "procurement"),
+    "service": ("service", None, "service"),
+    "customer_a": ("customer", "cust-a", "customer A"),
+    "customer_b": ("customer", "cust-b", "customer B"),
+}
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Move the whole write-ahead log into the database file, and empty the log."""
+    busy, logged, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0 and logged == moved, (busy, logged, moved)
+
+
+def assert_alone(database: Path) -> None:
+    """Closed and checkpointed: the file alone is the whole database, safe to copy."""
+    wal = Path(f"{database}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, f"{wal} holds commits"
+
+
+class Apps:
+    """Flask apps made once per session, each test's on a copy of one template database.
+
+    The template is migrated and holds the reference law and one key per KEYS entry
+    (`tokens`). A test copies it and attaches a Registry of its own, on that copy, to a
+    free app: settings, connections and caches (the compliance snapshot among them) are
+    the test's, and go with it. Apps are pooled by `max_json`, the one setting create_app
+    copies into the app (MAX_CONTENT_LENGTH); `own` apps are made for a test that changes
+    the app itself (adds routes) and are never reused.
+    """
+
+    def __init__(self, directory: Path):
+        self.template = directory / "template.db"
+        app = create_app(Settings(database=str(self.template)))
+        registry = app.extensions["registry"]
+        self.settings = registry.settings
+        self.laws = registry.laws  # by law version (a hash of its files): safe to share
+        self.tokens = self._build_template(registry)
+        self._free: dict[int, list[Flask]] = {self.settings.max_json: [app]}
+        self._pooled: set[Flask] = {app}
+
+    @staticmethod
+    def _build_template(registry: Registry) -> dict[str, str]:
+        # Keys made at noon on TODAY, a millisecond apart (listed by creation time).
+        registry_clock.set(TODAY, running=False)
+        try:
+            initialise(registry)
+            registry.law()  # read once into the shared cache
+            tokens = {}
+            for fixture_name, (role, customer_id, name) in KEYS.items():
+                registry_clock.advance(timedelta(milliseconds=1))
+                tokens[fixture_name] = make_token(registry, role, customer_id, name)
+            checkpoint(registry.db.connection())
+        finally:
+            registry.db.close()
+            registry_clock.set(None)
+        assert_alone(Path(registry.settings.database))
+        return tokens
+
+    def copy_template(self, database: Path, template: Path | None = None) -> Path:
+        """A fresh database at `database`: a copy of `template` (the session's by default)
+        and of the documents beside it, if any."""
+        template = self.template if template is None else template
+        database.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, database)
+        documents = template.with_name("documents")
+        if documents.is_dir():
+            shutil.copytree(documents, database.with_name("documents"))
+        return database
+
+    def derive(self, directory: Path, build: Callable[[Flask], T]) -> tuple[Path, T]:
+        """Another template, made once: the session's, changed by `build(app)` at TODAY's
+        noon; returns its path and what `build` returned. Tests copy it (copy_template)."""
+        template = self.copy_template(directory / "registry.db")
+        app = self.attach(template)
+        registry_clock.set(TODAY)
+        try:
+            built = build(app)
+            checkpoint(app.extensions["registry"].db.connection())
+        finally:
+            self.detach(app)
+            registry_clock.set(None)
+        assert_alone(template)
+        return template, built
+
+    def attach(self, database: Path, **changes) -> Flask:
+        """A pooled app, serving a new Registry on `database` with these settings changed."""
+        settings = self.settings.replace(database=str(database), **changes)
+        free = self._free.setdefault(settings.max_json, [])
+        if free:
+            app = free.pop()
+        else:
+            app = create_app(settings)
+            self._pooled.add(app)
+        return self._point(app, settings)
+
+    def own(self, database: Path, **changes) -> Flask:
+        """An app of the test's own, never reused: for a test that changes the app."""
+        settings = self.settings.replace(database=str(database), **changes)
+        return self._point(create_app(settings), settings)
+
+    def detach(self, app: Flask) -> None:
+        """Close the test's database; a pooled app is free for the next test."""
+        app.extensions["registry"].db.close()
+        if app in self._pooled:
+            self._free[app.config["MAX_CONTENT_LENGTH"]].append(app)
+
+    def _point(self, app: Flask, settings: Settings) -> Flask:
+        registry = Registry(settings)
+        registry.laws = self.laws
+        app.extensions["registry"] = registry
+        return app
+
+
+# A real server: `registry serve` (gunicorn) in a process of its own
+
+ALLOWED = "/v1/allowed-processors"
 
 
 def free_port() -> int:
@@ -140,6 +397,8 @@ class Server:
         self.env = {**os.environ, "REGISTRY_DATABASE": str(self.database)}
         self.log = tmp_path / "server.log"
         self.process: subprocess.Popen | None = None
+        # The keys the database holds by KEYS name, when it is a copy of the template.
+        self.tokens: dict[str, str] = {}
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(
@@ -153,6 +412,7 @@ class Server:
         return done.stdout
 
     def token(self, role: str, customer: str | None = None) -> str:
+        """A new key, made by `registry keys create`."""
         args = ["keys", "create", "--role", role, "--name", f"test {role}"]
         if customer:
             args += ["--customer", customer]
@@ -197,3 +457,95 @@ class Server:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)
         self.process = None
+
+
+def server_on_template(apps: Apps, tmp_path: Path, workers: int = 2) -> Server:
+    """A server (not started) on a copy of the template database, its keys in `tokens`."""
+    server = Server(tmp_path, workers=workers)
+    apps.copy_template(server.database)
+    server.tokens = dict(apps.tokens)
+    return server
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+def call(
+    server: Server,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: dict | None = None,
+    headers: dict | None = None,
+) -> Reply:
+    """One request on a new connection, so that any worker may take it."""
+    sent = dict(headers or {})
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body)
+        sent["Content-Type"] = "application/json"
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request(method, path, body=payload, headers=sent)
+        response = conn.getresponse()
+        return Reply(response.status, dict(response.getheaders()), response.read())
+    finally:
+        conn.close()
+
+
+def revision(server: Server) -> int:
+    return call(server, "GET", "/v1/health").json()["revision"]
+
+
+def workers(server: Server) -> list[int]:
+    """The pids of the gunicorn workers (children of the `registry serve` process), once booted."""
+    deadline = time.monotonic() + 10
+    while True:
+        pids = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == str(server.process.pid):
+                pids.append(int(entry))
+        if len(pids) >= server.workers or time.monotonic() > deadline:
+            return sorted(pids)
+        time.sleep(0.05)
+
+
+def wait_dead(pids: list[int], timeout: float = 10) -> None:
+    """Wait until each process has exited (gone or a zombie), so it holds no file lock."""
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                break
+            if state in ("Z", "X"):
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"process {pid} still alive ({state}) after SIGKILL")
+            time.sleep(0.01)
+
+
+def assert_clean_log(server: Server) -> None:
+    log = server.log.read_text()
+    for symptom in ("Traceback", "database is locked", "WORKER TIMEOUT", "Worker failed to boot"):
+        assert symptom not in log, log[-4000:]

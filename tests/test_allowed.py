@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from helpers import TODAY, nimbus
+from helpers import IN_WITHOUT_TIA, NL, TODAY, US, certified_us, nimbus, us_adequacy
 
 URL = "/v1/allowed-processors"
 PROCESSOR_FIELDS = {"id", "name", "service", "countries", "data_categories"}
@@ -73,27 +73,12 @@ def flag_codes(record: dict) -> set[str]:
     return {flag["code"] for flag in record["compliance"]["flags"]}
 
 
-US_UNCERTIFIED = {
-    "country": "US",
-    "activity": "storage",
-    "safeguard": {"mechanism": "adequacy", "certified": False},
-}
+US_UNCERTIFIED = us_adequacy(certified=False, activity="storage")
 IN_DEROGATION = {
     "country": "IN",
     "activity": "processing",
     "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
 }
-IN_SCC_WITHOUT_TIA = {
-    "country": "IN",
-    "activity": "processing",
-    "safeguard": {
-        "mechanism": "scc",
-        "scc_version": "2021/914",
-        "scc_module": 3,
-        "signed_on": "2024-03-01",
-    },
-}
-NL_STORAGE = {"country": "NL", "activity": "storage"}
 
 
 def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
@@ -101,9 +86,9 @@ def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
 ):
     compliant = create(name="Compliant")
     proposed = create(name="Proposed", effective_on=(TODAY + timedelta(days=1)).isoformat())
-    flagged = create(name="Flagged", locations=[NL_STORAGE, US_UNCERTIFIED])
-    derogation = create(name="Derogation", locations=[NL_STORAGE, IN_DEROGATION])
-    no_tia = create(name="No TIA", service="email_delivery", locations=[IN_SCC_WITHOUT_TIA])
+    flagged = create(name="Flagged", locations=[NL, US_UNCERTIFIED])
+    derogation = create(name="Derogation", locations=[NL, IN_DEROGATION])
+    no_tia = create(name="No TIA", service="email_delivery", locations=[IN_WITHOUT_TIA])
     retired = create(name="Retired")
     retire(client, as_role, retired["id"])
 
@@ -179,8 +164,8 @@ def test_data_category_matches_any_of_several_declared_categories(create, allowe
 
 
 def test_service_and_country_filters(create, allowed):
-    hosting = create(name="Hosting", service="hosting", locations=[NL_STORAGE, IN_DEROGATION])
-    mail = create(name="Mail", service="email_delivery", locations=[NL_STORAGE])
+    hosting = create(name="Hosting", service="hosting", locations=[NL, IN_DEROGATION])
+    mail = create(name="Mail", service="email_delivery", locations=[NL])
     support = create(
         name="Support",
         service="customer_support",
@@ -263,7 +248,7 @@ def test_each_answer_has_its_own_etag(create, allowed, client, as_role):
 
 
 def _write_create(client, as_role, create, existing):
-    added = create(name="Added", service="email_delivery", locations=[NL_STORAGE])
+    added = create(name="Added", service="email_delivery", locations=[NL])
     return lambda body: added["id"] in [p["id"] for p in body["processors"]]
 
 
@@ -337,17 +322,10 @@ def test_patches_that_change_the_verdict_or_categories_change_the_answer(
     assert ids(allowed(data_category="user.contact.email")) == []
     assert ids(allowed(data_category="user.device.ip_address")) == [record["id"]]
 
-    patch(client, as_role, record["id"], {"locations": [NL_STORAGE, US_UNCERTIFIED]})
+    patch(client, as_role, record["id"], {"locations": [NL, US_UNCERTIFIED]})
     assert ids(allowed()) == []
 
-    certified = {
-        **US_UNCERTIFIED,
-        "safeguard": {
-            "mechanism": "adequacy",
-            "certified": True,
-            "certification_checked_on": "2026-06-01",
-        },
-    }
+    certified = certified_us(activity="storage", checked_on="2026-06-01")
     patch(client, as_role, record["id"], {"locations": [certified]})
     body = allowed().get_json()
     assert [p["id"] for p in body["processors"]] == [record["id"]]
@@ -388,16 +366,7 @@ def test_a_new_day_invalidates_an_etag_even_without_writes(create, allowed, clie
 def test_a_stale_certification_check_warns_but_stays_allowed(
     create, allowed, client, as_role, clock
 ):
-    us = {
-        "country": "US",
-        "activity": "remote_access",
-        "safeguard": {
-            "mechanism": "adequacy",
-            "certified": True,
-            "certification_checked_on": "2026-10-01",
-        },
-    }
-    record = create(locations=[NL_STORAGE, us])
+    record = create(locations=[NL, US])
     assert ids(allowed()) == [record["id"]]
 
     for day, stale in ((date(2027, 10, 1), False), (date(2027, 10, 2), True)):
@@ -426,7 +395,7 @@ def test_a_stale_certification_check_warns_but_stays_allowed(
 def test_a_subprocessor_relying_on_an_expiring_decision_is_dropped_once_it_expired(
     create, allowed, client, as_role, clock, gb
 ):
-    record = create(locations=[NL_STORAGE, gb])
+    record = create(locations=[NL, gb])
     assert ids(allowed()) == [record["id"]]
 
     clock.today = date(2031, 12, 27)

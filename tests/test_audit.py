@@ -9,11 +9,10 @@ import json
 import re
 
 import pytest
-from helpers import TODAY, VERSION_FIELDS, bearer, nimbus
+from helpers import TIMESTAMP, TODAY, URL, VERSION_FIELDS, bearer, nimbus
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-URL = "/v1/subprocessors"
 AUDIT = "/v1/audit"
 GENESIS = "0" * 64
 COLUMNS = (
@@ -27,7 +26,6 @@ COLUMNS = (
     "prev_hash",
     "hash",
 )
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 # Built from the column names above only.
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM audit ORDER BY seq"  # noqa: S608
 PLACEHOLDERS = ", ".join("?" * len(COLUMNS))

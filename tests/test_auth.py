@@ -27,7 +27,7 @@ def test_every_v1_view_is_marked_public_or_with_known_roles(app):
     assert checked
 
 
-def test_an_unmarked_view_is_refused(app, tokens):
+def test_an_unmarked_view_is_refused(own_app, tokens):
     def plain():
         return {"secret": "plain"}
 
@@ -37,9 +37,9 @@ def test_an_unmarked_view_is_refused(app, tokens):
 
     blp = Blueprint("unmarked", __name__, url_prefix="/v1")
     blp.add_url_rule("/unmarked", view_func=Unmarked.as_view("unmarked"))
-    app.extensions["registry_api"].register_blueprint(blp)
-    app.add_url_rule("/v1/plain", view_func=plain)
-    client = app.test_client()
+    own_app.extensions["registry_api"].register_blueprint(blp)
+    own_app.add_url_rule("/v1/plain", view_func=plain)
+    client = own_app.test_client()
     for path in ("/v1/unmarked", "/v1/plain"):
         anonymous = client.get(path)
         assert anonymous.status_code == 401
@@ -87,8 +87,8 @@ def test_revoking_a_key_stops_it_at_once(client, registry):
     assert "revoked" in response.get_json()["detail"]
 
 
-def test_tokens_are_stored_only_as_sha256_hashes(app, registry, tokens):
-    conn = sqlite3.connect(app.extensions["registry"].settings.database)
+def test_tokens_are_stored_only_as_sha256_hashes(registry, tokens):
+    conn = sqlite3.connect(registry.settings.database)
     try:
         conn.row_factory = sqlite3.Row
         rows = conn.execute("SELECT * FROM api_keys").fetchall()

@@ -8,9 +8,8 @@ from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
-from helpers import TODAY, VERSION_FIELDS, bearer, current_etag, nimbus
+from helpers import IN_WITHOUT_TIA, NL, TODAY, URL, as_recorded, bearer, current_etag, nimbus
 
-URL = "/v1/subprocessors"
 CHANGES = "/v1/changes"
 ATOM_URL = "/v1/changes.atom"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -55,28 +54,11 @@ def day_before(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
-def without_verdict(representation: dict) -> dict:
-    return {field: representation[field] for field in VERSION_FIELDS}
-
-
 @pytest.fixture
 def lifecycle(create, patch, retire):
     """Nimbus announced, its locations changed, then retired: three events."""
     created = create(effective_on="2027-02-01")
-    new_locations = [
-        {"country": "NL", "activity": "storage"},
-        {
-            "country": "IN",
-            "activity": "processing",
-            "safeguard": {
-                "mechanism": "scc",
-                "scc_version": "2021/914",
-                "scc_module": 3,
-                "signed_on": "2024-03-01",
-            },
-        },
-    ]
-    changed = patch(created["id"], {"locations": new_locations})
+    changed = patch(created["id"], {"locations": [NL, IN_WITHOUT_TIA]})
     retired = retire(created["id"])
     return {"created": created, "changed": changed, "retired": retired}
 
@@ -105,7 +87,7 @@ def test_create_change_and_retire_are_announced_changed_and_retired_in_order(
     announced, change, retirement = items
     assert announced["effective_on"] == "2027-02-01"
     assert announced["objection_deadline"] == "2027-01-31"
-    assert announced["subprocessor"] == without_verdict(created)
+    assert announced["subprocessor"] == as_recorded(created)
 
     assert change["effective_on"] == "2027-02-01"
     assert change["objection_deadline"] == "2027-01-31"
@@ -115,11 +97,11 @@ def test_create_change_and_retire_are_announced_changed_and_retired_in_order(
     }
     assert "name" not in change["changes"]
     assert "data_categories" not in change["changes"]
-    assert change["subprocessor"] == without_verdict(changed)
+    assert change["subprocessor"] == as_recorded(changed)
 
     assert retirement["retired_on"] == TODAY.isoformat()
     assert retirement.get("objection_deadline") is None
-    assert retirement["subprocessor"] == without_verdict(retired)
+    assert retirement["subprocessor"] == as_recorded(retired)
 
 
 def test_the_default_effective_on_and_its_deadline_are_announced(client, staff):

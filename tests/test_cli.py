@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT, TODAY, bearer, nimbus
+from helpers import ROOT, TODAY, bearer, nimbus, singapore
 
 from registry.app import create_app
 from registry.db.store import SCHEMA_VERSION
@@ -28,14 +28,6 @@ def query(path, sql: str) -> list[tuple]:
         conn.close()
 
 
-@pytest.fixture
-def fresh(tmp_path):
-    """An app on a database file that `registry init` has not touched yet."""
-    app = create_app(Settings(database=str(tmp_path / "fresh.db")))
-    yield app
-    app.extensions["registry"].db.close()
-
-
 def invoke(app, *args: str):
     return app.test_cli_runner().invoke(args=list(args))
 
@@ -44,9 +36,9 @@ def demo_names() -> list[str]:
     return [entry["name"] for entry in load_demo_catalogue()]
 
 
-def test_init_twice_is_safe(fresh):
-    path = fresh.extensions["registry"].settings.database
-    first = invoke(fresh, "init")
+def test_init_twice_is_safe(uninitialised_app):
+    path = uninitialised_app.extensions["registry"].settings.database
+    first = invoke(uninitialised_app, "init")
     assert first.exit_code == 0, first.output
     assert "applied migration 0001" in first.output
     assert "loaded" in first.output
@@ -54,7 +46,7 @@ def test_init_twice_is_safe(fresh):
     law = query(path, "SELECT version FROM law")
     meta = query(path, "SELECT key, value FROM meta ORDER BY key")
 
-    second = invoke(fresh, "init")
+    second = invoke(uninitialised_app, "init")
     assert second.exit_code == 0, second.output
     assert "applied migration" not in second.output
     assert "unchanged" in second.output
@@ -65,12 +57,12 @@ def test_init_twice_is_safe(fresh):
     assert query(path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
 
 
-def test_init_demo_twice_adds_the_demo_once(fresh):
-    path = fresh.extensions["registry"].settings.database
-    first = invoke(fresh, "init", "--demo")
+def test_init_demo_twice_adds_the_demo_once(uninitialised_app):
+    path = uninitialised_app.extensions["registry"].settings.database
+    first = invoke(uninitialised_app, "init", "--demo")
     assert first.exit_code == 0, first.output
     assert f"demo catalogue: {len(demo_names())} sub-processors added" in first.output
-    second = invoke(fresh, "init", "--demo")
+    second = invoke(uninitialised_app, "init", "--demo")
     assert second.exit_code == 0, second.output
     assert "demo catalogue: 0 sub-processors added" in second.output
     names = [row[0] for row in query(path, "SELECT name FROM subprocessors ORDER BY seq")]
@@ -205,7 +197,7 @@ def test_check_of_an_empty_register_exits_0(runner):
 
 
 def test_check_ignores_flagged_proposals(runner, client, as_role):
-    body = nimbus(locations=[{"country": "SG", "activity": "processing"}])
+    body = nimbus(locations=[singapore()])
     del body["effective_on"]
     assert client.post("/v1/subprocessors", json=body, headers=as_role("admin")).status_code == 201
     code, report = check_json(runner)
@@ -264,8 +256,8 @@ def test_check_usage_errors_exit_2(runner, demo, args, message):
     assert "FLAGGED" not in result.output
 
 
-def test_check_on_an_uninitialised_database_says_so(fresh):
-    result = invoke(fresh, "check")
+def test_check_on_an_uninitialised_database_says_so(uninitialised_app):
+    result = invoke(uninitialised_app, "check")
     assert result.exit_code == 2
     assert "registry init" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)

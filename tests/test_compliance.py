@@ -8,12 +8,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import TODAY
 
 from registry.compliance import engine as compliance
 from registry.compliance.engine import SEVERITY, evaluate, evaluate_register, status_on
 from registry.law.loader import load_law
-
-TODAY = date(2026, 11, 24)
 
 
 @pytest.fixture(scope="module")

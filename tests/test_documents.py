@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import bearer, make_app, make_token, nimbus
+from helpers import NL, UNSAFE_IN, bcr, bearer, make_token, nimbus, scc, vendor
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
@@ -30,6 +30,7 @@ URL = "/v1/documents"
 REQUESTS = "/v1/documentation-requests"
 DISCLOSURES = "/v1/disclosures"
 PROBLEM = "application/problem+json"
+ACTIVE = {"effective_on": "2025-01-01"}  # a sub-processor in effect since 2025
 
 PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -106,46 +107,6 @@ def plain_zip() -> bytes:
 
 def exe() -> bytes:
     return b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48
-
-
-# Sub-processors
-
-
-def scc(country: str = "IN", activity: str = "processing") -> dict:
-    return {
-        "country": country,
-        "activity": activity,
-        "safeguard": {
-            "mechanism": "scc",
-            "scc_version": "2021/914",
-            "scc_module": 3,
-            "signed_on": "2024-03-01",
-            "tia_completed_on": "2024-02-20",
-        },
-    }
-
-
-def bcr(country: str = "BR") -> dict:
-    return {
-        "country": country,
-        "activity": "processing",
-        "safeguard": {
-            "mechanism": "bcr",
-            "approved_on": "2023-05-01",
-            "tia_completed_on": "2023-04-01",
-        },
-    }
-
-
-def vendor(name: str, *locations: dict, **fields) -> dict:
-    return {
-        "name": name,
-        "service": "other",
-        "data_categories": ["user.contact.email"],
-        "locations": list(locations),
-        "effective_on": "2025-01-01",
-        **fields,
-    }
 
 
 # HTTP helpers
@@ -268,7 +229,9 @@ def catalogue(client, as_role, create, nimbus_id) -> dict[str, str]:
     ids = {
         "nimbus": nimbus_id,
         # Canada has an adequacy decision: no safeguard needs recording.
-        "bcrcorp": create(vendor("BCR Corp", bcr("BR"), {"country": "CA", "activity": "backup"})),
+        "bcrcorp": create(
+            vendor("BCR Corp", bcr("BR"), {"country": "CA", "activity": "backup"}, **ACTIVE)
+        ),
         "derogate": create(
             vendor(
                 "Consent Mail",
@@ -277,12 +240,13 @@ def catalogue(client, as_role, create, nimbus_id) -> dict[str, str]:
                     "activity": "processing",
                     "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
                 },
-                {"country": "IN", "activity": "backup"},
+                UNSAFE_IN,
+                **ACTIVE,
             )
         ),
-        "eea": create(vendor("Euro Only", {"country": "DE", "activity": "storage"})),
+        "eea": create(vendor("Euro Only", {"country": "DE", "activity": "storage"}, **ACTIVE)),
         "proposed": create(vendor("Soon Corp", scc("IN"), effective_on="2027-01-01")),
-        "retired": create(vendor("Gone Corp", scc("IN"))),
+        "retired": create(vendor("Gone Corp", scc("IN"), **ACTIVE)),
     }
     admin = as_role("admin")
     url = f"/v1/subprocessors/{ids['retired']}"
@@ -413,13 +377,9 @@ def test_content_of_no_accepted_type_is_415_and_leaves_nothing(
 
 
 @pytest.fixture
-def small(tmp_path):
+def small(app_with, staff):
     """An app whose upload limit is 1 KiB, with a procurement token."""
-    app = make_app(tmp_path / "small.db", max_upload=1024)
-    registry = app.extensions["registry"]
-    headers = bearer(make_token(registry, "procurement"))
-    yield app, headers
-    registry.db.close()
+    return app_with(max_upload=1024), staff
 
 
 def test_a_file_over_the_upload_limit_is_413_and_leaves_no_file(small):
@@ -1212,7 +1172,7 @@ def test_scc_copy_missing_until_a_disclosable_copy_is_on_file(client, app, as_ro
     admin = as_role("admin")
     created = client.post(
         "/v1/subprocessors",
-        json=nimbus(locations=[scc("IN"), scc("BR"), {"country": "NL", "activity": "storage"}]),
+        json=nimbus(locations=[scc("IN"), scc("BR"), NL]),
         headers=admin,
     )
     sid = created.get_json()["id"]
@@ -1332,16 +1292,13 @@ def test_cli_errors_are_clean(app, registry, root, tmp_path, nimbus_id):
     assert blob_files(root) == [] and temporaries(root) == []
 
 
-def test_cli_respects_the_upload_limit(tmp_path):
-    app = make_app(tmp_path / "cli.db", max_upload=100)
-    try:
-        big = tmp_path / "big.txt"
-        big.write_bytes(b"x" * 101)
-        result = invoke(app, str(big), "--kind", "other", "--audience", "internal")
-        assert "larger than the limit of 100 bytes" in assert_clean_failure(result)
-        assert temporaries(Path(app.extensions["registry"].documents_dir)) == []
-    finally:
-        app.extensions["registry"].db.close()
+def test_cli_respects_the_upload_limit(app_with, tmp_path):
+    app = app_with(max_upload=100)
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * 101)
+    result = invoke(app, str(big), "--kind", "other", "--audience", "internal")
+    assert "larger than the limit of 100 bytes" in assert_clean_failure(result)
+    assert temporaries(Path(app.extensions["registry"].documents_dir)) == []
 
 
 # The file store

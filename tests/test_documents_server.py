@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from serverkit import wait_dead, workers
+from helpers import wait_dead, workers
 
 from registry.audit import store as audit_store
 from registry.audit.chain import verify
@@ -148,7 +148,7 @@ def assert_uploads_work(server, token: str) -> dict:
 
 
 def test_a_kill_in_the_middle_of_the_body_leaves_no_document(server):
-    token = server.token("procurement")
+    token = server.tokens["procurement"]
     before = upload(server, token, pdf(1024), "Before the crash")
     content = pdf(20 * MIB)
     request = raw_upload(server, token, content, "Cut short")
@@ -186,7 +186,7 @@ def _wait_for_temporary(root: Path, done: threading.Event, timeout: float) -> bo
 
 
 def test_a_kill_while_the_file_is_written_leaves_no_document(server):
-    token = server.token("procurement")
+    token = server.tokens["procurement"]
     root = documents_dir(server)
     committed: set[str] = set()
     caught = False

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from http import HTTPStatus
 
 import pytest
-from helpers import bearer, make_app, make_token, nimbus
+from helpers import IN_WITHOUT_TIA, NL, nimbus
 
 from registry.http import auth
 
@@ -56,10 +57,8 @@ def created(client, as_role):
 
 
 @pytest.fixture
-def small_app(tmp_path):
-    app = make_app(tmp_path / "small.db", max_json=1024)
-    yield app
-    app.extensions["registry"].db.close()
+def small_app(app_with):
+    return app_with(max_json=1024)
 
 
 @pytest.mark.parametrize(
@@ -124,9 +123,8 @@ def test_malformed_json_is_400(client, as_role, created, raw):
     problem_of(patch, 400)
 
 
-def test_body_over_the_configured_limit_is_413(small_app):
-    client = small_app.test_client()
-    headers = bearer(make_token(small_app.extensions["registry"], "procurement"))
+def test_body_over_the_configured_limit_is_413(small_app, staff):
+    client, headers = small_app.test_client(), staff
     small = nimbus()
     assert len(json.dumps(small)) < 1024
     assert client.post(SUBPROCESSORS, json=small, headers=headers).status_code == 201
@@ -273,20 +271,7 @@ def test_wrong_value_is_422_at_its_pointer(client, as_role, pointer, value):
 )
 def test_wrong_value_in_a_patch_is_422_at_its_pointer(client, as_role, created, pointer, value):
     sid, etag = created
-    locations = [
-        {"country": "NL", "activity": "storage"},
-        {
-            "country": "IN",
-            "activity": "processing",
-            "safeguard": {
-                "mechanism": "scc",
-                "scc_version": "2021/914",
-                "scc_module": 3,
-                "signed_on": "2024-03-01",
-            },
-        },
-    ]
-    body = set_at({"locations": locations}, pointer, value)
+    body = set_at({"locations": copy.deepcopy([NL, IN_WITHOUT_TIA])}, pointer, value)
     response = client.patch(
         f"{SUBPROCESSORS}/{sid}", json=body, headers=as_role("admin", **{"If-Match": etag})
     )
@@ -456,13 +441,13 @@ def test_wrong_role_is_403(client, as_role):
     assert "WWW-Authenticate" not in response.headers
 
 
-def test_unexpected_exception_is_500_without_details(app):
+def test_unexpected_exception_is_500_without_details(own_app):
     def explode():
         raise RuntimeError("secret connection string")
 
     auth.mark(explode, auth.PUBLIC)
-    app.add_url_rule("/v1/explode", view_func=explode)
-    response = app.test_client().get("/v1/explode")
+    own_app.add_url_rule("/v1/explode", view_func=explode)
+    response = own_app.test_client().get("/v1/explode")
     body = problem_of(response, 500)
     assert "secret" not in response.get_data(as_text=True)
     assert body["type"].endswith("/internal-error")

@@ -13,7 +13,7 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-from helpers import ROOT, category_keys, make_app, make_token, nimbus
+from helpers import DE, IN_WITHOUT_TIA, NL, ROOT, US, category_keys, make_token, nimbus
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
@@ -82,28 +82,11 @@ TALLY: Counter = Counter()
 
 # Locations the law accepts (flagged or not): random ones are nearly always rejected.
 LOCATIONS = (
-    {"country": "NL", "activity": "storage"},
-    {"country": "DE", "activity": "backup"},
+    NL,
+    DE,
     {"country": "BR", "activity": "storage"},
-    {
-        "country": "US",
-        "activity": "remote_access",
-        "safeguard": {
-            "mechanism": "adequacy",
-            "certified": True,
-            "certification_checked_on": "2026-10-01",
-        },
-    },
-    {
-        "country": "IN",
-        "activity": "processing",
-        "safeguard": {
-            "mechanism": "scc",
-            "scc_version": "2021/914",
-            "scc_module": 3,
-            "signed_on": "2024-03-01",
-        },
-    },
+    US,
+    IN_WITHOUT_TIA,
     {
         "country": "CH",
         "activity": "processing",
@@ -174,15 +157,14 @@ def _valid_bodies_too(context, case):
 class Target:
     """The module's app and what the cases may aim at: tokens and seeded sub-processors."""
 
-    def __init__(self, app):
+    def __init__(self, app, tokens: dict[str, str]):
         self.app = app
         self.client = app.test_client()
-        registry = app.extensions["registry"]
         self.tokens = {
-            "admin": make_token(registry, "admin"),
-            "procurement": make_token(registry, "procurement"),
-            "service": make_token(registry, "service"),
-            "customer": make_token(registry, "customer", "cust-a"),
+            "admin": tokens["admin"],
+            "procurement": tokens["procurement"],
+            "service": tokens["service"],
+            "customer": tokens["customer_a"],
         }
         # The first is only ever changed, the others may be retired: PATCH keeps a live record.
         self.subprocessor_ids = [
@@ -238,16 +220,12 @@ class Target:
             headers["If-Match"] = self.etag(candidates[pick])
 
 
-def _fresh_app(database: Path):
-    return make_app(database)
-
-
 @pytest.fixture(scope="module")
-def target(tmp_path_factory):
+def target(apps, tmp_path_factory):
     """A fresh app and database for the module, with a few sub-processors to read and change."""
-    app = _fresh_app(tmp_path_factory.mktemp("fuzz") / "registry.db")
-    yield Target(app)
-    app.extensions["registry"].db.close()
+    app = apps.attach(apps.copy_template(tmp_path_factory.mktemp("fuzz") / "registry.db"))
+    yield Target(app, apps.tokens)
+    apps.detach(app)
 
 
 def _run(case, target: Target, role: str | None):
@@ -267,10 +245,22 @@ def test_every_operation_conforms_without_a_valid_token(case, target):
     _run(case, target, None)
 
 
-def test_create_read_update_retire_sequences(tmp_path):
+def test_create_read_update_retire_sequences(apps, tmp_path):
     """Follow the spec's links: POST's id and ETag feed GET, PATCH and DELETE."""
     calls: Counter = Counter()
     scenarios = itertools.count()
+    attached = []
+
+    def _fresh_app(database: Path):
+        """A pooled app on a copy of the template at `database`, once the last is given back.
+
+        Hypothesis seeds a derandomized run with the source of the state machine, so the
+        class below keeps the text it had when this seed was found to follow the links.
+        """
+        while attached:
+            apps.detach(attached.pop())
+        attached.append(apps.attach(apps.copy_template(database)))
+        return attached[-1]
 
     # The linked operations only: the scenarios are spent on the create-to-retire story.
     catalogue = schema.include(
@@ -305,16 +295,20 @@ def test_create_read_update_retire_sequences(tmp_path):
                 response, checks=STATEFUL_CHECKS, transport_kwargs=kwargs, recorder=self.recorder
             )
 
-    Workflow.run(
-        settings=hypothesis.settings(
-            max_examples=SCENARIOS,
-            stateful_step_count=STEPS,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(hypothesis.HealthCheck),
+    try:
+        Workflow.run(
+            settings=hypothesis.settings(
+                max_examples=SCENARIOS,
+                stateful_step_count=STEPS,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                suppress_health_check=list(hypothesis.HealthCheck),
+            )
         )
-    )
+    finally:
+        while attached:
+            apps.detach(attached.pop())
     item = "/v1/subprocessors/{subprocessor_id}"
     # The links were followed: records were created, then changed and retired through them.
     assert calls["POST", "/v1/subprocessors", 201], calls

@@ -6,15 +6,19 @@ import io
 
 import pytest
 from flask import Response
-from helpers import nimbus
+from helpers import ALLOWED, URL, nimbus
 
 from registry.http import auth
 
-URL = "/v1/subprocessors"
-ALLOWED = "/v1/allowed-processors"
 NO_STORE = "no-store"
 REVALIDATE = "private, no-cache"
 PUBLIC = "public, max-age=300"
+
+
+@pytest.fixture
+def app(own_app):
+    """Routes are added below, so the app is this test's own, not the session's."""
+    return own_app
 
 
 @pytest.fixture

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import TODAY, VERSION_FIELDS, current_etag, nimbus
+from helpers import (
+    NL,
+    TIMESTAMP,
+    TODAY,
+    URL,
+    VERSION_FIELDS,
+    as_recorded,
+    certified_us,
+    current_etag,
+    nimbus,
+    us_adequacy,
+    vendor,
+)
 
-URL = "/v1/subprocessors"
 COMPLIANCE = "/v1/compliance"
 RECORD_FIELDS = set(VERSION_FIELDS)
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 
 def problem(response, status: int) -> dict:
@@ -36,21 +45,6 @@ def history(client, headers: dict, subprocessor_id: str) -> list[dict]:
     body = response.get_json()
     assert body["subprocessor_id"] == subprocessor_id
     return body["versions"]
-
-
-def as_recorded(representation: dict) -> dict:
-    """The record fields of a GET answer (without today's status and verdict)."""
-    return {field: representation[field] for field in RECORD_FIELDS}
-
-
-def record_on(registry, subprocessor_id: str, version: int, recorded_at: str) -> None:
-    """Date a version: `recorded_at` is stamped from the real UTC clock, not the app's today."""
-    updated = registry.db.connection().execute(
-        "UPDATE subprocessor_versions SET recorded_at = ?"
-        " WHERE subprocessor_id = ? AND version = ?",
-        [recorded_at, subprocessor_id, version],
-    )
-    assert updated.rowcount == 1
 
 
 # Every version, oldest first
@@ -130,49 +124,32 @@ def test_history_of_an_unknown_id_is_404_and_needs_a_token(client, as_role, crea
 
 # The register as it stood on a date
 #
-# `recorded_at` comes from the real UTC clock while the app's today is the test's Clock, so
-# each version is dated through SQL: the register's past is then fixed by the test and
-# does not depend on the day the suite runs.
-
-
-def us_adequacy(certified: bool, checked_on: str | None = None) -> dict:
-    safeguard = {"mechanism": "adequacy", "certified": certified}
-    if checked_on:
-        safeguard["certification_checked_on"] = checked_on
-    return {"country": "US", "activity": "remote_access", "safeguard": safeguard}
+# Each version is recorded at the clock's time: a test moves the clock before each write,
+# so the register's past is fixed by the test and does not depend on the day the suite runs.
 
 
 @pytest.fixture
-def past(client, registry, clock, create, patch, retire):
+def past(client, clock, create, patch, retire):
     """Nimbus: announced 2 March (uncertified US), fixed 4 May, retired 3 August 2026.
 
     Relay Mail (EEA only) is announced on 4 May with the default notice.
     """
-    nl = {"country": "NL", "activity": "storage"}
-    clock.today = date(2026, 3, 2)
+    clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)
     created = create(
-        nimbus(locations=[nl, us_adequacy(certified=False)], effective_on="2026-04-01")
+        nimbus(locations=[NL, us_adequacy(certified=False)], effective_on="2026-04-01")
     )
     sp = created["id"]
-    record_on(registry, sp, 1, "2026-03-02T09:00:00Z")
 
-    clock.today = date(2026, 5, 4)
-    patch(sp, {"locations": [nl, us_adequacy(certified=True, checked_on="2026-05-01")]})
-    record_on(registry, sp, 2, "2026-05-04T09:00:00Z")
+    clock.now = datetime(2026, 5, 4, 9, tzinfo=UTC)
+    patch(sp, {"locations": [NL, us_adequacy(certified=True, checked_on="2026-05-01")]})
+    clock.now = datetime(2026, 5, 4, 10, tzinfo=UTC)
     relay = create(
-        {
-            "name": "Relay Mail",
-            "service": "email_delivery",
-            "data_categories": ["user.contact.email"],
-            "locations": [{"country": "DE", "activity": "processing"}],
-        }
+        vendor("Relay Mail", {"country": "DE", "activity": "processing"}, service="email_delivery")
     )
     assert relay["effective_on"] == "2026-06-03"
-    record_on(registry, relay["id"], 1, "2026-05-04T10:00:00Z")
 
-    clock.today = date(2026, 8, 3)
+    clock.now = datetime(2026, 8, 3, 9, tzinfo=UTC)
     retire(sp)
-    record_on(registry, sp, 3, "2026-08-03T09:00:00Z")
 
     clock.today = TODAY
     return {"nimbus": sp, "relay": relay["id"]}
@@ -306,26 +283,27 @@ def test_the_register_at_a_future_date_is_422(client, staff, clock, past):
 
 
 @pytest.fixture
-def yankee(client, registry, create, patch):
+def yankee(client, clock, create, patch):
     """A US vendor in use since 2021 under adequacy, recorded in June 2021; since 20 November
     2026 it keeps data in the Netherlands only.
 
-    The 2021 version is dated through SQL, so the register has a past inside the gap between
-    Privacy Shield (ended 2020-07-16) and the Data Privacy Framework (2023-07-10).
+    The 2021 version is recorded with the clock in June 2021, so the register has a past
+    inside the gap between Privacy Shield (ended 2020-07-16) and the Data Privacy Framework
+    (2023-07-10).
     """
-    nl = {"country": "NL", "activity": "storage"}
+    clock.now = datetime(2021, 6, 15, 9, tzinfo=UTC)
     created = create(
-        {
-            "name": "Yankee Mail",
-            "service": "email_delivery",
-            "data_categories": ["user.contact.email"],
-            "locations": [nl, us_adequacy(certified=True, checked_on="2021-06-01")],
-            "effective_on": "2021-01-01",
-        }
+        vendor(
+            "Yankee Mail",
+            NL,
+            certified_us(checked_on="2021-06-01"),
+            service="email_delivery",
+            effective_on="2021-01-01",
+        )
     )
-    record_on(registry, created["id"], 1, "2021-06-15T09:00:00Z")
-    patch(created["id"], {"locations": [nl]})
-    record_on(registry, created["id"], 2, "2026-11-20T09:00:00Z")
+    clock.now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    patch(created["id"], {"locations": [NL]})
+    clock.today = TODAY
     return created["id"]
 
 

@@ -3,33 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from helpers import TODAY
+from helpers import DECISIONS, TODAY, UNVERIFIED
 
-# The adequacy decisions as published (sources in data/): id -> (territory, in force from,
-# ended on).
-DECISIONS = {
-    "ch-2000": ("CH", "2000-07-26", None),
-    "us-safe-harbour-2000": ("US", "2000-07-26", "2015-10-06"),
-    "ca-2002": ("CA", "2001-12-20", None),
-    "ar-2003": ("AR", "2003-06-30", None),
-    "gg-2003": ("GG", "2003-11-21", None),
-    "im-2004": ("IM", "2004-04-28", None),
-    "je-2008": ("JE", "2008-05-08", None),
-    "fo-2010": ("FO", "2010-03-05", None),
-    "ad-2010": ("AD", "2010-10-19", None),
-    "il-2011": ("IL", "2011-01-31", None),
-    "uy-2012": ("UY", "2012-08-21", None),
-    "nz-2012": ("NZ", "2012-12-19", None),
-    "us-privacy-shield-2016": ("US", "2016-07-12", "2020-07-16"),
-    "jp-2019": ("JP", "2019-01-23", None),
-    "gb-2021": ("GB", "2021-06-28", None),
-    "kr-2021": ("KR", "2021-12-17", None),
-    "us-dpf-2023": ("US", "2023-07-10", None),
-    "epo-2025": (None, "2025-07-15", None),
-    "br-2026": ("BR", "2026-01-26", None),
-}
 ENDED_BY = {"us-safe-harbour-2000": "C-362/14", "us-privacy-shield-2016": "C-311/18"}
-UNVERIFIED = {"epo-2025", "br-2026"}
 DECISION_FIELDS = {
     "id",
     "territory",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import DECISIONS, UNVERIFIED
 
 from registry.law.loader import (
     DECISIONS_FILE,
@@ -58,29 +59,6 @@ TERRITORIES = {
 }
 TERRITORIES_TODAY = {code for code, (_, until) in TERRITORIES.items() if until is None}
 
-# The adequacy decisions as published (sources in data/): id -> (territory, in force from).
-DECISIONS = {
-    "ch-2000": ("CH", date(2000, 7, 26)),
-    "us-safe-harbour-2000": ("US", date(2000, 7, 26)),
-    "ca-2002": ("CA", date(2001, 12, 20)),
-    "ar-2003": ("AR", date(2003, 6, 30)),
-    "gg-2003": ("GG", date(2003, 11, 21)),
-    "im-2004": ("IM", date(2004, 4, 28)),
-    "je-2008": ("JE", date(2008, 5, 8)),
-    "fo-2010": ("FO", date(2010, 3, 5)),
-    "ad-2010": ("AD", date(2010, 10, 19)),
-    "il-2011": ("IL", date(2011, 1, 31)),
-    "uy-2012": ("UY", date(2012, 8, 21)),
-    "nz-2012": ("NZ", date(2012, 12, 19)),
-    "us-privacy-shield-2016": ("US", date(2016, 7, 12)),
-    "jp-2019": ("JP", date(2019, 1, 23)),
-    "gb-2021": ("GB", date(2021, 6, 28)),
-    "kr-2021": ("KR", date(2021, 12, 17)),
-    "us-dpf-2023": ("US", date(2023, 7, 10)),
-    "epo-2025": (None, date(2025, 7, 15)),
-    "br-2026": ("BR", date(2026, 1, 26)),
-}
-UNVERIFIED = {"epo-2025", "br-2026"}
 US_DECISIONS = {"us-safe-harbour-2000", "us-privacy-shield-2016", "us-dpf-2023"}
 
 
@@ -152,7 +130,8 @@ def test_every_membership_has_a_source(law: Law) -> None:
 
 def test_every_decision_of_transfer_law_is_present_with_its_dates(law: Law) -> None:
     assert {d.id for d in law.decisions} == set(DECISIONS)
-    for decision_id, (territory, in_force_from) in DECISIONS.items():
+    for decision_id, (territory, start, _) in DECISIONS.items():
+        in_force_from = date.fromisoformat(start)
         decision = law.decision(decision_id)
         assert decision is not None
         assert decision.territory == territory, decision_id

@@ -10,14 +10,13 @@ import re
 
 import pytest
 from flask import Request
-from helpers import TODAY, Server, bearer, category_keys, make_app, make_token, nimbus
+from helpers import TODAY, URL, bearer, category_keys, nimbus, server_on_template
 from werkzeug.test import EnvironBuilder
 
 from registry.http.problems import NotFound
 from registry.subprocessors import api as resource
 from registry.subprocessors import store
 
-URL = "/v1/subprocessors"
 BODY_LIMIT = 4096
 EEA = ("AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE")
 ACTIVITIES = ("storage", "processing", "remote_access", "backup")
@@ -35,17 +34,9 @@ def status_detail(response) -> str:
 
 
 @pytest.fixture
-def small_app(tmp_path):
-    app = make_app(tmp_path / "small.db", max_json=BODY_LIMIT)
-    yield app
-    app.extensions["registry"].db.close()
-
-
-@pytest.fixture
-def small(small_app):
-    """A client of the small app and an admin's headers."""
-    token = make_token(small_app.extensions["registry"], "admin")
-    return small_app.test_client(), bearer(token)
+def small(app_with, as_role):
+    """A client of an app whose JSON bodies are limited to BODY_LIMIT, and an admin's headers."""
+    return app_with(max_json=BODY_LIMIT).test_client(), as_role("admin")
 
 
 def count(client, headers) -> int:
@@ -107,11 +98,10 @@ def test_an_unterminated_stream_without_length_is_not_read(small):
 
 
 @pytest.mark.server
-def test_gunicorn_refuses_a_chunked_body_over_the_limit(tmp_path):
-    srv = Server(tmp_path, workers=1)
+def test_gunicorn_refuses_a_chunked_body_over_the_limit(apps, tmp_path):
+    srv = server_on_template(apps, tmp_path, workers=1)
     srv.env["REGISTRY_MAX_JSON"] = str(BODY_LIMIT)
-    srv.cli("init")
-    headers = {"Authorization": f"Bearer {srv.token('admin')}", "Content-Type": "application/json"}
+    headers = {**bearer(srv.tokens["admin"]), "Content-Type": "application/json"}
     srv.start()
     try:
         for size, status in ((BODY_LIMIT + 1, 413), (10 * BODY_LIMIT, 413), (BODY_LIMIT, 201)):

@@ -17,11 +17,13 @@ README.md's Roles table is generated from MATRIX: `python tests/test_matrix.py`.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from helpers import ROOT, bearer, nimbus
@@ -195,8 +197,7 @@ def as_role(tokens):
     return headers
 
 
-@pytest.fixture
-def objects(client, as_role) -> dict[str | None, dict[str, str]]:
+def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
     """Path values by owner: None for shared objects, else the customer who may see them.
 
     A proposed sub-processor with an SCC transfer to India and a disclosable copy of
@@ -238,6 +239,28 @@ def objects(client, as_role) -> dict[str | None, dict[str, str]]:
         "webhook_id": hooked.get_json()["id"],
     }
     return {None: shared, A: owned}
+
+
+@pytest.fixture(scope="module")
+def seeded(apps, tmp_path_factory) -> tuple[Path, dict[str | None, dict[str, str]]]:
+    """A database holding the objects, made once for the module: each test gets a copy."""
+
+    def headers(caller: str, **extra) -> dict:
+        return {**bearer(apps.tokens[TOKEN_OF[caller]]), **extra}
+
+    return apps.derive(
+        tmp_path_factory.mktemp("matrix"), lambda app: make_objects(app.test_client(), headers)
+    )
+
+
+@pytest.fixture
+def database(apps, seeded, tmp_path) -> Path:
+    return apps.copy_template(tmp_path / "registry.db", seeded[0])
+
+
+@pytest.fixture
+def objects(seeded) -> dict[str | None, dict[str, str]]:
+    return copy.deepcopy(seeded[1])
 
 
 @pytest.fixture

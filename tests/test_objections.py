@@ -7,17 +7,14 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from helpers import bearer, make_app, make_token, nimbus
+from helpers import URL, bearer, make_token, nimbus, vendor
 
-URL = "/v1/subprocessors"
 NOTICE_DAYS = 10
 
 
 @pytest.fixture
-def app(tmp_path, clock):
-    app = make_app(tmp_path / "registry.db", notice_days=NOTICE_DAYS)
-    yield app
-    app.extensions["registry"].db.close()
+def registry_settings():
+    return {"notice_days": NOTICE_DAYS}
 
 
 def problem(response, status: int) -> dict:
@@ -239,12 +236,12 @@ def test_the_default_effective_on_is_today_plus_the_notice_period(client, as_rol
 
 def eea_vendor(name: str, effective_on: date | None) -> dict:
     """Only an EEA location: no flag but the notice's can arise."""
-    body = {
-        "name": name,
-        "service": "analytics",
-        "data_categories": ["user.device.ip_address"],
-        "locations": [{"country": "DE", "activity": "processing"}],
-    }
+    body = vendor(
+        name,
+        {"country": "DE", "activity": "processing"},
+        service="analytics",
+        data_categories=["user.device.ip_address"],
+    )
     if effective_on is not None:
         body["effective_on"] = effective_on.isoformat()
     return body
@@ -334,24 +331,17 @@ def timezone():
     time.tzset()
 
 
-def test_the_default_notice_is_whole_whatever_the_servers_time_zone(tmp_path, timezone):
+def test_the_default_notice_is_whole_whatever_the_servers_time_zone(client, staff, timezone):
     """Timestamps are UTC, so the registry's own today is the UTC date.
 
     Twelve hours west and fourteen hours east of UTC, at least one of the two local dates
     differs from the UTC date at any moment.
     """
-    app = make_app(tmp_path / "tz.db", notice_days=NOTICE_DAYS)
-    registry = app.extensions["registry"]
-    headers = bearer(make_token(registry, "procurement"))
-    client = app.test_client()
-    try:
-        for number, zone in enumerate(("WEST+12", "EAST-14")):
-            timezone(zone)
-            created = client.post(
-                URL, json=eea_vendor(f"Zone {number}", None), headers=headers
-            ).get_json()
-            announced = date.fromisoformat(created["created_at"][:10])
-            assert created["effective_on"] == (announced + timedelta(NOTICE_DAYS)).isoformat()
-            assert created["compliance"]["flags"] == []
-    finally:
-        registry.db.close()
+    for number, zone in enumerate(("WEST+12", "EAST-14")):
+        timezone(zone)
+        created = client.post(
+            URL, json=eea_vendor(f"Zone {number}", None), headers=staff
+        ).get_json()
+        announced = date.fromisoformat(created["created_at"][:10])
+        assert created["effective_on"] == (announced + timedelta(NOTICE_DAYS)).isoformat()
+        assert created["compliance"]["flags"] == []

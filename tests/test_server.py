@@ -9,8 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import Server, nimbus
-from serverkit import ALLOWED, LOCATION_SETS, Reply, assert_clean_log, call, revision, workers
+from helpers import (
+    ALLOWED,
+    LOCATION_SETS,
+    Reply,
+    Server,
+    assert_clean_log,
+    call,
+    nimbus,
+    revision,
+    workers,
+)
 
 from registry.db.store import SCHEMA_VERSION
 
@@ -83,8 +92,8 @@ def retire(server: Server, token: str, subprocessor_id: str) -> Reply:
 
 
 def test_concurrent_writes_are_all_acknowledged_and_kept(server):
-    procurement = server.token("procurement")
-    service = server.token("service")
+    procurement = server.tokens["procurement"]
+    service = server.tokens["service"]
     start_revision = revision(server)
     barrier = threading.Barrier(THREADS)
     lock = threading.Lock()
@@ -174,8 +183,8 @@ def test_concurrent_writes_are_all_acknowledged_and_kept(server):
 
 
 def test_every_worker_sees_each_write_at_once(server):
-    procurement = server.token("procurement")
-    service = server.token("service")
+    procurement = server.tokens["procurement"]
+    service = server.tokens["service"]
     pids = workers(server)
     assert len(pids) == 2
     before = {pid: write_calls(pid) for pid in pids}
@@ -219,8 +228,8 @@ def test_every_worker_sees_each_write_at_once(server):
 
 
 def test_an_old_etag_gets_the_new_answer_from_any_worker(server):
-    procurement = server.token("procurement")
-    service = server.token("service")
+    procurement = server.tokens["procurement"]
+    service = server.tokens["service"]
     kept = create(server, procurement, name="Kept").json()["id"]
 
     for round_no in range(5):

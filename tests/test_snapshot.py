@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import random
 
-from helpers import nimbus
+from helpers import NL, nimbus, singapore
 
 from registry.compliance import snapshot as snapshots
 from registry.compliance.service import snapshot
@@ -35,7 +35,7 @@ def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role
         if action == "create" or not ids:
             body = nimbus(name=f"Vendor {step}")
             if rng.random() < 0.3:
-                body["locations"] = [{"country": "SG", "activity": "processing"}]
+                body["locations"] = [singapore()]
             if rng.random() < 0.3:
                 body["effective_on"] = "2027-01-01"
             response = client.post("/v1/subprocessors", json=body, headers=staff)
@@ -45,8 +45,8 @@ def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role
             target = rng.choice(ids)
             locations = rng.choice(
                 [
-                    [{"country": "NL", "activity": "storage"}],
-                    [{"country": "SG", "activity": "processing"}],
+                    [NL],
+                    [singapore()],
                     nimbus()["locations"],
                 ]
             )

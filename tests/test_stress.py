@@ -15,15 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-from helpers import Server, nimbus
-from serverkit import (
+from helpers import (
     ALLOWED,
+    CONTENT_FIELDS,
     LOCATION_SETS,
     NL,
     UNSAFE_IN,
+    Server,
     assert_clean_log,
     call,
+    nimbus,
     revision,
+    server_on_template,
     wait_dead,
     workers,
 )
@@ -44,8 +47,6 @@ WORKERS = _scale("WORKERS", 2)
 SEED = _scale("SEED", 20261124)
 
 FLAGGED_SET = [NL, UNSAFE_IN]
-# Fields a client sets; a stored record must match what was acknowledged on every one of them.
-CONTENT = ("name", "legal_entity", "service", "purpose", "data_categories", "locations")
 # What a request cut off by SIGKILL raises on the client side.
 CUT_OFF = (OSError, http.client.HTTPException)
 
@@ -72,9 +73,8 @@ def _list_ids(server: Server, token: str) -> list[str]:
 
 
 @pytest.fixture
-def stress_server(tmp_path):
-    srv = Server(tmp_path, workers=WORKERS)
-    srv.cli("init")
+def stress_server(apps, tmp_path):
+    srv = server_on_template(apps, tmp_path, workers=WORKERS)
     yield srv
     srv.stop(signal.SIGKILL)
 
@@ -157,8 +157,8 @@ def test_writers_and_readers_never_see_an_older_answer(stress_server):
     exactly the acknowledged writes.
     """
     server = stress_server.start()
-    procurement = server.token("procurement")
-    service = server.token("service")
+    procurement = server.tokens["procurement"]
+    service = server.tokens["service"]
     start_revision = revision(server)
     floor = Floor()
     writers_done = threading.Event()
@@ -328,7 +328,7 @@ class Ledger:
 
 
 def _content(record: dict) -> dict:
-    return {name: record[name] for name in CONTENT}
+    return {name: record[name] for name in CONTENT_FIELDS}
 
 
 def _burst(server, token, ledger: Ledger, round_no: int, killed, acks, rng) -> None:
@@ -383,7 +383,7 @@ def _verify_after_kill(path, ledgers: list[Ledger], base_revision: int) -> tuple
     try:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        columns = ("seq", "id", "version", *CONTENT)
+        columns = ("seq", "id", "version", *CONTENT_FIELDS)
         rows = {
             row[1]: dict(zip(columns, row, strict=True))
             for row in conn.execute(f"SELECT {', '.join(columns)} FROM subprocessors")  # noqa: S608
@@ -459,7 +459,7 @@ def test_sigkill_during_write_bursts_loses_no_acknowledged_write(stress_server):
     matching its locations), and the revision must count exactly the committed writes.
     """
     server = stress_server
-    token = server.token("procurement")
+    token = server.tokens["procurement"]
     conn = sqlite3.connect(server.database)
     base_revision = int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
     conn.close()

@@ -103,12 +103,8 @@ def test_check_accepts_only_calendar_dates(runner, value):
 
 
 @pytest.mark.parametrize("command", [["keys", "list"], ["keys", "revoke", "key_0000000000000000"]])
-def test_key_commands_work_on_a_new_database(tmp_path, command):
-    from registry.app import create_app
-    from registry.settings import Settings
-
-    app = create_app(Settings(database=str(tmp_path / "new.db")))
-    result = app.test_cli_runner().invoke(args=command)
+def test_key_commands_work_on_a_new_database(uninitialised_app, command):
+    result = uninitialised_app.test_cli_runner().invoke(args=command)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     if command[1] == "revoke":
@@ -116,7 +112,6 @@ def test_key_commands_work_on_a_new_database(tmp_path, command):
         assert "no active key" in result.output
     else:
         assert result.exit_code == 0
-    app.extensions["registry"].db.close()
 
 
 def test_a_multipart_field_given_twice_is_422(client, as_role):

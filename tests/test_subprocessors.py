@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import pytest
-from helpers import TODAY, bearer, make_app, make_token, nimbus
-
-URL = "/v1/subprocessors"
-
-
-def vendor(name: str, *locations: dict, service: str = "other", **fields) -> dict:
-    return {
-        "name": name,
-        "service": service,
-        "data_categories": ["user.contact.email"],
-        "locations": list(locations) or [{"country": "DE", "activity": "storage"}],
-        **fields,
-    }
-
-
-def singapore(activity: str = "processing") -> dict:
-    """A location with no adequacy decision and no safeguard: NO_SAFEGUARD."""
-    return {"country": "SG", "activity": activity}
-
-
-def certified_us(activity: str = "remote_access") -> dict:
-    return {
-        "country": "US",
-        "activity": activity,
-        "safeguard": {
-            "mechanism": "adequacy",
-            "certified": True,
-            "certification_checked_on": "2026-10-01",
-        },
-    }
-
-
-def scc(country: str = "IN", **safeguard) -> dict:
-    return {
-        "country": country,
-        "activity": "processing",
-        "safeguard": {
-            "mechanism": "scc",
-            "scc_version": "2021/914",
-            "scc_module": 3,
-            "signed_on": "2024-03-01",
-            "tia_completed_on": "2024-02-20",
-            **safeguard,
-        },
-    }
+from helpers import (
+    CONTENT_FIELDS,
+    NL,
+    TODAY,
+    URL,
+    bcr,
+    certified_us,
+    nimbus,
+    scc,
+    singapore,
+    vendor,
+)
 
 
 @pytest.fixture
@@ -115,7 +82,7 @@ def test_create_answers_201_with_location_etag_and_the_record(client, admin):
     assert read.get_json() == record
     assert read.headers["ETag"] == response.headers["ETag"]
     sent = nimbus()
-    for field in ("name", "legal_entity", "service", "purpose", "data_categories", "locations"):
+    for field in CONTENT_FIELDS:
         assert record[field] == sent[field]
     assert record["effective_on"] == "2025-01-01"
     assert record["status"] == "active"
@@ -182,20 +149,16 @@ def test_default_effective_on_is_today_plus_the_notice_period(create):
     ("days", "effective_on", "status"),
     [(0, "2026-11-24", "active"), (10, "2026-12-04", "proposed")],
 )
-def test_notice_period_is_configurable(tmp_path, days, effective_on, status):
-    app = make_app(tmp_path / "notice.db", notice_days=days)
-    try:
-        headers = bearer(make_token(app.extensions["registry"], "procurement"))
-        body = nimbus()
-        del body["effective_on"]
-        response = app.test_client().post(URL, json=body, headers=headers)
-        assert response.status_code == 201
-        assert (response.get_json()["effective_on"], response.get_json()["status"]) == (
-            effective_on,
-            status,
-        )
-    finally:
-        app.extensions["registry"].db.close()
+def test_notice_period_is_configurable(app_with, staff, days, effective_on, status):
+    app = app_with(notice_days=days)
+    body = nimbus()
+    del body["effective_on"]
+    response = app.test_client().post(URL, json=body, headers=staff)
+    assert response.status_code == 201
+    assert (response.get_json()["effective_on"], response.get_json()["status"]) == (
+        effective_on,
+        status,
+    )
 
 
 @pytest.mark.parametrize(
@@ -575,7 +538,7 @@ def test_register_report_of_an_empty_register(client, admin):
 
 
 def with_location(location: dict) -> dict:
-    return vendor("Checked", {"country": "NL", "activity": "storage"}, location)
+    return vendor("Checked", NL, location)
 
 
 LAW_VIOLATIONS = [
@@ -656,7 +619,7 @@ LAW_VIOLATIONS = [
         },
         "/locations/1/safeguard/derogation",
     ),
-    ({"country": "NL", "activity": "storage"}, "/locations/1/activity"),
+    (NL, "/locations/1/activity"),
 ]
 
 
@@ -709,7 +672,7 @@ def test_the_same_country_for_different_activities_is_fine(create):
     record = create(
         vendor(
             "Two activities",
-            {"country": "NL", "activity": "storage"},
+            NL,
             {"country": "NL", "activity": "backup"},
         )
     )
@@ -727,15 +690,7 @@ def test_every_mechanism_can_be_recorded(create):
                 "activity": "processing",
                 "safeguard": {"mechanism": "adequacy", "adequacy_decision": "br-2026"},
             },
-            {
-                "country": "SG",
-                "activity": "processing",
-                "safeguard": {
-                    "mechanism": "bcr",
-                    "approved_on": "2023-05-01",
-                    "tia_completed_on": "2023-04-01",
-                },
-            },
+            bcr("SG"),
             {
                 "country": "MX",
                 "activity": "processing",

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from helpers import category_keys
+from helpers import ROOT, category_keys
 
 from registry.law import countries, taxonomy
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # Countries
 

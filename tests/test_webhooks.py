@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from helpers import nimbus
@@ -709,35 +709,18 @@ def test_the_delivery_log_filters_and_pages(client, as_role, hook):
 # --- the worker's rules, with the network replaced by a scripted receiver ----------------------
 
 
-class Clock:
-    """registry.clock stopped at a whole millisecond (as the schedule is stored), moved by hand."""
-
-    def __init__(self):
-        now = registry_clock.now()
-        self.now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        registry_clock.set(self.now, running=False)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        registry_clock.set(self.now, running=False)
-
-
 class ScriptedReceiver:
     """Answers each POST with the next scripted status (then 200), checking every signature."""
 
-    def __init__(self, secrets: dict[str, str], statuses=(), clock=None):
+    def __init__(self, secrets: dict[str, str], statuses=()):
         self.secrets = secrets
-        self.clock = clock or Clock()
         self.statuses = list(statuses)
         self.calls: list[tuple[str, str, dict]] = []
 
     def __call__(self, target, body, headers, *, total_timeout):
         path = target.path
         message_id = webhooks.verify(
-            self.secrets[path], headers, body, now=self.clock().timestamp()
+            self.secrets[path], headers, body, now=registry_clock.now().timestamp()
         )
         self.calls.append((path, message_id, json.loads(body)))
         status = self.statuses.pop(0) if self.statuses else 200
@@ -767,16 +750,18 @@ def local_hook(client, as_role, path="/a", role="customer_a", **body) -> dict:
     return {**response.get_json(), "etag": response.headers["ETag"]}
 
 
-def worker(registry, receiver, clock, settings=SETTINGS) -> Worker:
-    receiver.clock = clock
+def worker(registry, receiver, settings=SETTINGS) -> Worker:
     return Worker(registry.db, settings, jitter=lambda: 0.0, post=receiver)
 
 
-def test_failed_attempts_back_off_then_the_delivery_succeeds(client, as_role, registry, private):
+def test_failed_attempts_back_off_then_the_delivery_succeeds(
+    client, as_role, registry, private, clock
+):
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
-    receiver, clock = ScriptedReceiver({"/a": hook["secret"]}, [500, None]), Clock()
-    run = worker(registry, receiver, clock)
+    clock.stop()
+    receiver = ScriptedReceiver({"/a": hook["secret"]}, [500, None])
+    run = worker(registry, receiver)
 
     assert run.step() == 1  # 500
     (delivery,) = deliveries(client, as_role, hook["id"])
@@ -784,11 +769,11 @@ def test_failed_attempts_back_off_then_the_delivery_succeeds(client, as_role, re
     due = datetime.fromisoformat(delivery["next_attempt_at"])
     assert due - clock.now == timedelta(seconds=5)
     assert run.step() == 0, "nothing is due before the back-off ends"
-    clock.advance(5)
+    clock.advance(seconds=5)
     assert run.step() == 1  # connection refused
     (delivery,) = deliveries(client, as_role, hook["id"])
     assert datetime.fromisoformat(delivery["next_attempt_at"]) - clock.now == timedelta(seconds=10)
-    clock.advance(10)
+    clock.advance(seconds=10)
     assert run.step() == 1  # 200
     assert run.step() == 0
     (delivery,) = deliveries(client, as_role, hook["id"])
@@ -806,15 +791,15 @@ def test_failed_attempts_back_off_then_the_delivery_succeeds(client, as_role, re
 
 
 def test_an_endpoint_failing_repeatedly_is_disabled_and_resumes_when_enabled(
-    client, as_role, registry, private
+    client, as_role, registry, private, clock
 ):
     hook = local_hook(client, as_role)
     write_three_changes(client, as_role)
-    receiver, clock = ScriptedReceiver({"/a": hook["secret"]}, [503] * 4), Clock()
-    run = worker(registry, receiver, clock)
+    clock.stop()
+    run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [503] * 4))
     for _ in range(4):
         assert run.step() == 1, "one attempt at a time while the endpoint fails"
-        clock.advance(3600)
+        clock.advance(hours=1)
     assert run.step() == 0
     read = client.get(f"{URL}/{hook['id']}", headers=as_role("customer_a"))
     body = read.get_json()
@@ -838,40 +823,41 @@ def test_an_endpoint_failing_repeatedly_is_disabled_and_resumes_when_enabled(
     assert [d["status"] for d in deliveries(client, as_role, hook["id"])] == ["delivered"] * 3
 
 
-def test_410_gone_disables_at_once(client, as_role, registry, private):
+def test_410_gone_disables_at_once(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
-    run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [410]), Clock())
+    clock.stop()
+    run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [410]))
     run.step()
     body = client.get(f"{URL}/{hook['id']}", headers=as_role("customer_a")).get_json()
     assert body["enabled"] is False and "410" in body["disabled_reason"]
 
 
-def test_a_delivery_is_given_up_after_its_attempts(client, as_role, registry, private):
+def test_a_delivery_is_given_up_after_its_attempts(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
-    clock = Clock()
+    clock.stop()
     # The endpoint accepts other events but refuses this one: it is never disabled.
     settings = Settings(
         webhook_allow_private=True, webhook_max_failures=100, webhook_max_attempts=3
     )
-    run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [400] * 10), clock, settings)
+    run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [400] * 10), settings)
     for _ in range(5):
         run.step()
-        clock.advance(3600)
+        clock.advance(hours=1)
     (delivery,) = deliveries(client, as_role, hook["id"])
     assert delivery["status"] == "failed" and delivery["attempts"] == 3
     assert delivery["next_attempt_at"] is None
 
 
 def test_an_attempt_cut_short_is_logged_and_retried_with_the_same_id(
-    client, as_role, registry, private
+    client, as_role, registry, private, clock
 ):
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
-    clock = Clock()
+    clock.stop()
     receiver = ScriptedReceiver({"/a": hook["secret"]})
-    crashed = worker(registry, receiver, clock)
+    crashed = worker(registry, receiver)
     with registry.db.write() as tx:  # a worker claims, sends, and dies before recording
         from registry.webhooks import store
 
@@ -880,7 +866,7 @@ def test_an_attempt_cut_short_is_logged_and_retried_with_the_same_id(
         )
     crashed.attempt(claimed)
     assert crashed.step() == 0, "the claim holds until its lease ends"
-    clock.advance(61)
+    clock.advance(seconds=61)
     assert crashed.step() == 1
     (delivery,) = deliveries(client, as_role, hook["id"])
     assert delivery["status"] == "delivered"
@@ -892,13 +878,13 @@ def test_an_attempt_cut_short_is_logged_and_retried_with_the_same_id(
     assert [call[1] for call in receiver.calls] == [delivery["id"], delivery["id"]]
 
 
-def test_claims_never_hand_out_a_delivery_twice(client, as_role, registry, private):
+def test_claims_never_hand_out_a_delivery_twice(client, as_role, registry, private, clock):
     first = local_hook(client, as_role, path="/a")
     second = local_hook(client, as_role, path="/b", role="customer_b")
     write_three_changes(client, as_role)
     from registry.webhooks import store
 
-    now = datetime.now(UTC)
+    now = clock.now
     lease = now + timedelta(seconds=60)
     with registry.db.write() as tx:
         one = store.claim(tx, now=now, lease_until=lease, limit=10)
@@ -912,9 +898,10 @@ def test_claims_never_hand_out_a_delivery_twice(client, as_role, registry, priva
     assert {c["delivery_seq"] for c in later} == {c["delivery_seq"] for c in one}
 
 
-def test_each_delivery_resolves_the_name_again(client, as_role, registry, private):
+def test_each_delivery_resolves_the_name_again(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    clock.stop()
     receiver = ScriptedReceiver({"/a": hook["secret"]})
     settings = Settings(webhook_allow_private=False, webhook_max_failures=10)
 
@@ -956,10 +943,11 @@ def test_a_worker_stops_when_asked(registry):
     assert not thread.is_alive() and time.monotonic() - started < 1
 
 
-def test_the_etag_follows_the_failure_count(client, as_role, registry, private):
+def test_the_etag_follows_the_failure_count(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
     client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
-    worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [500]), Clock()).step()
+    clock.stop()
+    worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [500])).step()
     item, a = f"{URL}/{hook['id']}", as_role("customer_a")
     fresh = client.get(item, headers={**a, "If-None-Match": hook["etag"]})
     assert fresh.status_code == 200 and fresh.get_json()["consecutive_failures"] == 1

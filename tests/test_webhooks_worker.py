@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, make_app, make_token, nimbus
+from helpers import ROOT, nimbus
 
 from registry.audit import store as audit_store
 from registry.webhooks import outbound as webhooks
@@ -105,10 +105,8 @@ def receiver():
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path / "registry.db", webhook_allow_private=True)
-    yield app
-    app.extensions["registry"].db.close()
+def registry_settings():
+    return {"webhook_allow_private": True}
 
 
 class WorkerProcess:
@@ -159,12 +157,12 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_every_event_arrives_once_per_id_through_failures_and_a_crash(app, receiver, tmp_path):
+def test_every_event_arrives_once_per_id_through_failures_and_a_crash(
+    app, as_role, receiver, tmp_path
+):
     registry = app.extensions["registry"]
     client = app.test_client()
-    admin = {"Authorization": f"Bearer {make_token(registry, 'admin')}"}
-    customer_a = {"Authorization": f"Bearer {make_token(registry, 'customer', 'cust-a')}"}
-    customer_b = {"Authorization": f"Bearer {make_token(registry, 'customer', 'cust-b')}"}
+    admin, customer_a, customer_b = as_role("admin"), as_role("customer_a"), as_role("customer_b")
 
     ok = client.post(HOOKS, json={"url": f"{receiver.url}/ok"}, headers=customer_a)
     assert ok.status_code == 201, ok.get_json()
@@ -291,11 +289,9 @@ def test_every_event_arrives_once_per_id_through_failures_and_a_crash(app, recei
     ]
 
 
-def test_once_delivers_what_is_due_and_exits(app, receiver, tmp_path):
-    registry = app.extensions["registry"]
+def test_once_delivers_what_is_due_and_exits(app, as_role, receiver, tmp_path):
     client = app.test_client()
-    customer = {"Authorization": f"Bearer {make_token(registry, 'customer', 'cust-a')}"}
-    admin = {"Authorization": f"Bearer {make_token(registry, 'admin')}"}
+    customer, admin = as_role("customer_a"), as_role("admin")
     down = client.post(HOOKS, json={"url": f"{receiver.url}/down"}, headers=customer).get_json()
     receiver.secrets = {"/down": down["secret"]}
     assert client.post("/v1/subprocessors", json=nimbus(), headers=admin).status_code == 201

@@ -25,7 +25,7 @@ ARGS_CACHE_SIZE = 1024
 class AllowedProcessorsFastPath:
     def __init__(self, flask_app, wsgi_app, *, path: str, view, schema: ma.Schema):
         self.next = wsgi_app
-        self.registry = flask_app.extensions["registry"]
+        self.extensions = flask_app.extensions  # the registry is read per request, like Flask's
         self.path = path
         self.roles = roles_of(view)
         self.schema = schema
@@ -48,10 +48,11 @@ class AllowedProcessorsFastPath:
         args = self._parse(environ.get("QUERY_STRING", ""))
         if args is None:
             return None
-        principal = authenticate(self.registry.db.connection(), token)
+        registry = self.extensions["registry"]
+        principal = authenticate(registry.db.connection(), token)
         if principal is None or principal.role not in self.roles:
             return None
-        body, etag = service.snapshot(self.registry).allowed_answer(*args)
+        body, etag = service.snapshot(registry).allowed_answer(*args)
         headers = [("ETag", f'"{etag}"'), ("Cache-Control", "private, no-cache")]
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match and parse_etags(if_none_match).contains_weak(etag):

@@ -294,3 +294,41 @@ def test_the_installed_command_end_to_end(tmp_path):
         assert [item["name"] for item in response.get_json()["items"]] == demo_names()
     finally:
         app.extensions["registry"].db.close()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("REGISTRY_MAX_JSON", "abc", "REGISTRY_MAX_JSON must be an integer, got 'abc'"),
+        ("REGISTRY_NOTICE_DAYS", "-1", "REGISTRY_NOTICE_DAYS must not be negative, got -1"),
+        ("REGISTRY_WEBHOOK_LEASE", "0", "REGISTRY_WEBHOOK_LEASE must be positive, got '0'"),
+    ],
+)
+def test_an_unusable_setting_stops_the_command_with_exit_2(tmp_path, variable, value, says):
+    """Exit 2 and the variable named: never 1, which `check` uses for a finding."""
+    env = {**os.environ, "REGISTRY_DATABASE": str(tmp_path / "r.db"), variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "registry.cli", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_settings_are_read_once_with_their_defaults():
+    from registry.settings import Settings
+
+    assert Settings.from_environment({}) == Settings()
+    read = Settings.from_environment(
+        {"REGISTRY_DATA": "/law", "REGISTRY_WEBHOOK_ALLOW_PRIVATE": "1", "REGISTRY_MAX_JSON": ""}
+    )
+    assert read == Settings(data_dir="/law", webhook_allow_private=True)
+    # Only "1" opens private webhook targets; anything else keeps the safe default.
+    assert not Settings.from_environment(
+        {"REGISTRY_WEBHOOK_ALLOW_PRIVATE": "true"}
+    ).webhook_allow_private

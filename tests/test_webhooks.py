@@ -973,3 +973,46 @@ def test_the_protocol_module_needs_neither_flask_nor_sqlite():
         if isinstance(node, ast.ImportFrom)
     }
     assert not imported & {"flask", "sqlite3", "sqlite_utils", "registry", ""}
+
+
+def test_the_claim_seeks_the_due_index_and_finds_only_what_is_due(
+    client, as_role, registry, private, clock
+):
+    """Stored timestamps compare as strings, so the claim's search uses its index."""
+    from registry.webhooks import store
+
+    hook = local_hook(client, as_role)
+    for n in range(3):
+        client.post("/v1/subprocessors", json=nimbus(name=f"Due {n}"), headers=as_role("admin"))
+    conn = registry.db.connection()
+    with registry.db.write():
+        # A long log of delivered events beside the three due ones, with statistics.
+        subprocessor = conn.execute("SELECT id FROM subprocessors LIMIT 1").fetchone()[0]
+        for n in range(2000):
+            change = conn.execute(
+                "INSERT INTO changes (id, at, type, subprocessor_id, version, data)"
+                " VALUES (?, '2026-01-01T00:00:00.000Z', 'subprocessor.changed', ?, 1, '{}')",
+                [f"chg_old_{n}", subprocessor],
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO webhook_deliveries (webhook_id, change_seq, message_id, status,"
+                " next_attempt_at) VALUES (?, ?, ?, 'delivered', '2026-01-01T00:00:00.000Z')",
+                [hook["id"], change, f"msg_old_{n}"],
+            )
+    conn.execute("ANALYZE")
+    now = registry_clock.timestamp()
+    plan = [
+        row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {store.DUE_DELIVERIES}", [now, now, 5])
+    ]
+    assert any(
+        "USING INDEX webhook_deliveries_due (status=? AND next_attempt_at<?)" in step
+        for step in plan
+    ), plan
+    # The oldest due delivery of the endpoint, and nothing scheduled later.
+    early = registry_clock.timestamp(registry_clock.now() - timedelta(seconds=1))
+    assert conn.execute(store.DUE_DELIVERIES, [early, early, 5]).fetchall() == []
+    (claimed,) = conn.execute(store.DUE_DELIVERIES, [now, now, 5]).fetchall()
+    first_due = conn.execute(
+        "SELECT min(seq) FROM webhook_deliveries WHERE status = 'pending'"
+    ).fetchone()[0]
+    assert claimed[0] == first_due

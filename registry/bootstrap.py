@@ -8,6 +8,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from .audit import service as audit
+from .compliance import service as compliance
 from .db import store as db
 from .documents import service as documents
 from .documents.blobs import BlobStore
@@ -31,6 +32,8 @@ def initialise(registry: Registry, *, demo: bool = False) -> dict:
         "law_version": law.version,
         "law_loaded": law_changed,
         "demo_added": added,
+        # After a new law or new rules, and on each start: verdicts changed without a write.
+        "verdicts_changed": compliance.sweep_verdicts(registry),
         "temporaries_swept": sweep_documents(registry),
     }
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .compliance.engine import ROLES
+
 MIB = 1024 * 1024
 
 
@@ -39,11 +41,19 @@ class Settings:
     webhook_max_failures: int = field(default=10, metadata=_env("WEBHOOK_MAX_FAILURES"))
     webhook_max_attempts: int = field(default=20, metadata=_env("WEBHOOK_MAX_ATTEMPTS"))
     webhook_lease: float = field(default=60.0, metadata=_env("WEBHOOK_LEASE"))
+    # This organisation's role for the data it passes to sub-processors: the SCC module
+    # its contracts must use (processor: Module 3, controller: Module 2).
+    organisation_role: str = field(default="processor", metadata=_env("ORGANISATION_ROLE"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.
         for name in ("webhook_max_failures", "webhook_max_attempts"):
             object.__setattr__(self, name, max(1, getattr(self, name)))
+        if self.organisation_role not in ROLES:
+            raise SettingsError(
+                f"REGISTRY_ORGANISATION_ROLE must be one of {', '.join(ROLES)}, "
+                f"got {self.organisation_role!r}"
+            )
 
     @property
     def documents_dir(self) -> str:

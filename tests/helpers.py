@@ -80,6 +80,7 @@ VERSION_FIELDS = (
     "purpose",
     "data_categories",
     "locations",
+    "onward_transfers",
     "effective_on",
     "announced_on",
     "retired_on",
@@ -134,8 +135,8 @@ UNSAFE_IN = {"country": "IN", "activity": "backup"}
 LOCATION_SETS = [[NL], [NL, DE], [NL, US], [CA], [IN, NL], [DE, CA, US]]
 
 
-# The adequacy decisions as published (sources in data/): id -> (territory, in force from,
-# ended on).
+# The adequacy decisions as published (sources in data/), one row per act: id -> (territory, in
+# force from, ended on). The TCA bridge is an arrangement, not an adequacy decision.
 DECISIONS = {
     "ch-2000": ("CH", "2000-07-26", None),
     "us-safe-harbour-2000": ("US", "2000-07-26", "2015-10-06"),
@@ -151,14 +152,24 @@ DECISIONS = {
     "nz-2012": ("NZ", "2012-12-19", None),
     "us-privacy-shield-2016": ("US", "2016-07-12", "2020-07-16"),
     "jp-2019": ("JP", "2019-01-23", None),
+    "gb-tca-bridge-2021": ("GB", "2021-01-01", None),
     "gb-2021": ("GB", "2021-06-28", None),
+    "gb-2025-extension": ("GB", "2025-06-28", None),
+    "gb-2025": ("GB", "2025-12-28", None),
     "kr-2021": ("KR", "2021-12-17", None),
     "us-dpf-2023": ("US", "2023-07-10", None),
-    "epo-2025": (None, "2025-07-15", None),
+    "epo-2025": (None, "2025-07-18", None),
     "br-2026": ("BR", "2026-01-26", None),
 }
+# The last day (inclusive) of the acts that expire unless continued.
+EXPIRES = {
+    "gb-tca-bridge-2021": "2021-06-27",
+    "gb-2021": "2025-06-27",
+    "gb-2025-extension": "2025-12-27",
+    "gb-2025": "2031-12-27",
+}
 # The decisions data/ marks as not verified (their notes say why).
-UNVERIFIED = {"epo-2025", "br-2026"}
+UNVERIFIED = {"gb-2025-extension", "gb-2025", "epo-2025", "br-2026"}
 
 
 def singapore(activity: str = "processing") -> dict:

@@ -39,12 +39,12 @@ def location(country, activity="processing", **safeguard):
 
 
 def certified_us(on, **extra):
-    """A US adequacy safeguard whose certification was checked 30 days before `on`."""
+    """A US adequacy safeguard whose certification was checked on `on` (a framework never starts later than itself)."""
     return location(
         "US",
         mechanism="adequacy",
         certified=True,
-        certification_checked_on=(on - timedelta(days=30)).isoformat(),
+        certification_checked_on=on.isoformat(),
         **extra,
     )
 
@@ -333,25 +333,71 @@ def test_scc_to_the_us_during_the_gap_is_compliant(law):
 # --- Brexit and enlargement: EEA membership has dates ---
 
 
+def unverified(law, decision_id):
+    """LAW_UNVERIFIED where the act relied on is marked unverified in data/."""
+    act = law.decision(decision_id) if decision_id else None
+    return ["LAW_UNVERIFIED"] if act is not None and not act.verified else []
+
+
+BRIDGE = "transitional_arrangement"
+
+
 @pytest.mark.parametrize(
     ("on", "eea", "mechanism", "decision", "flags"),
     [
         pytest.param(date(2020, 12, 31), True, None, None, [], id="last-day-inside"),
-        pytest.param(date(2021, 1, 1), False, None, None, ["NO_SAFEGUARD"], id="third-country"),
-        pytest.param(date(2021, 3, 1), False, None, None, ["NO_SAFEGUARD"], id="bridge-period"),
+        # The EU-UK Trade and Cooperation Agreement: no transfer to a third country at all.
+        pytest.param(date(2021, 1, 1), False, BRIDGE, "gb-tca-bridge-2021", [], id="bridge-starts"),
+        pytest.param(date(2021, 3, 1), False, BRIDGE, "gb-tca-bridge-2021", [], id="bridge"),
+        pytest.param(date(2021, 6, 27), False, BRIDGE, "gb-tca-bridge-2021", [], id="bridge-ends"),
         pytest.param(date(2021, 6, 28), False, "adequacy", "gb-2021", [], id="gb-adequacy"),
-        pytest.param(date(2031, 6, 29), False, "adequacy", "gb-2021", [], id="181-days-left"),
+        # 2021/1772 as adopted: a sunset on 2025-06-27, nothing to extend it yet.
+        pytest.param(date(2024, 12, 28), False, "adequacy", "gb-2021", [], id="181-days-left"),
         pytest.param(
-            date(2031, 6, 30), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="180-days-left"
+            date(2024, 12, 29), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="180-days"
         ),
         pytest.param(
-            date(2031, 8, 1), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="expiring"
+            date(2025, 3, 1), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="sunset-due"
         ),
         pytest.param(
-            date(2031, 12, 27), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="last-day"
+            date(2025, 6, 23), False, "adequacy", "gb-2021", ["ADEQUACY_ENDING"], id="eve-of-ext"
+        ),
+        # The extension, adopted on 2025-06-24, runs to 2025-12-27: 186 days ahead.
+        pytest.param(date(2025, 6, 24), False, "adequacy", "gb-2021", [], id="extension-adopted"),
+        pytest.param(date(2025, 6, 27), False, "adequacy", "gb-2021", [], id="sunset-day"),
+        pytest.param(
+            date(2025, 6, 28), False, "adequacy", "gb-2025-extension", [], id="extension-applies"
+        ),
+        pytest.param(
+            date(2025, 7, 1),
+            False,
+            "adequacy",
+            "gb-2025-extension",
+            ["ADEQUACY_ENDING"],
+            id="extension-ending",
+        ),
+        pytest.param(
+            date(2025, 12, 18),
+            False,
+            "adequacy",
+            "gb-2025-extension",
+            ["ADEQUACY_ENDING"],
+            id="eve-of-renewal",
+        ),
+        # The renewal, adopted on 2025-12-19, runs to 2031-12-27.
+        pytest.param(
+            date(2025, 12, 19), False, "adequacy", "gb-2025-extension", [], id="renewal-adopted"
+        ),
+        pytest.param(date(2025, 12, 28), False, "adequacy", "gb-2025", [], id="renewal-applies"),
+        pytest.param(TODAY, False, "adequacy", "gb-2025", [], id="today"),
+        pytest.param(date(2031, 6, 29), False, "adequacy", "gb-2025", [], id="renewal-181-days"),
+        pytest.param(
+            date(2031, 6, 30), False, "adequacy", "gb-2025", ["ADEQUACY_ENDING"], id="180-left"
+        ),
+        pytest.param(
+            date(2031, 12, 27), False, "adequacy", "gb-2025", ["ADEQUACY_ENDING"], id="last-day"
         ),
         pytest.param(date(2031, 12, 28), False, None, None, ["NO_SAFEGUARD"], id="expired"),
-        pytest.param(date(2032, 1, 1), False, None, None, ["NO_SAFEGUARD"], id="after-expiry"),
     ],
 )
 def test_brexit_without_safeguard(law, on, eea, mechanism, decision, flags):
@@ -359,22 +405,25 @@ def test_brexit_without_safeguard(law, on, eea, mechanism, decision, flags):
 
     loc = only_location(result)
     assert (loc["eea"], loc["mechanism"], loc["adequacy_decision"]) == (eea, mechanism, decision)
-    assert codes(result) == flags
+    expected = unverified(law, decision) + flags
+    assert codes(result) == expected
     assert result["status"] == ("flagged" if "NO_SAFEGUARD" in flags else "compliant")
+    if decision:
+        assert loc["instrument"] == law.decision(decision).instrument
 
 
 def test_adequacy_ending_message_names_the_expiry(law):
-    result = evaluate(record(location("GB")), law, date(2031, 8, 1))
+    result = evaluate(record(location("GB")), law, date(2025, 3, 1))
 
-    message = result["flags"][0]["message"]
+    (message,) = [f["message"] for f in result["flags"] if f["code"] == "ADEQUACY_ENDING"]
     assert "gb-2021" in message
-    assert "2031-12-27" in message
+    assert "2025-06-27" in message
 
 
 def test_expired_gb_decision_is_named_in_the_message(law):
     result = evaluate(record(location("GB")), law, date(2032, 1, 1))
 
-    assert "gb-2021" in result["flags"][0]["message"]
+    assert "gb-2025" in result["flags"][0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -490,13 +539,9 @@ def test_binding_corporate_rules(law, safeguard, status, flags):
     ("ground", "article"),
     [
         ("explicit_consent", "49(1)(a)"),
-        ("contract_performance", "49(1)(b)"),
-        ("contract_in_interest", "49(1)(c)"),
         ("public_interest", "49(1)(d)"),
-        ("legal_claims", "49(1)(e)"),
         ("vital_interests", "49(1)(f)"),
         ("public_register", "49(1)(g)"),
-        ("compelling_legitimate_interests", "second subparagraph"),
     ],
     ids=lambda value: value if "_" in value else None,
 )
@@ -507,6 +552,28 @@ def test_derogation_is_a_warning_naming_its_ground(law, ground, article):
     assert codes(result) == ["DEROGATION_RELIED_ON"]
     assert article in result["flags"][0]["message"]
     assert only_location(result)["mechanism"] == "derogation"
+
+
+@pytest.mark.parametrize(
+    ("ground", "article"),
+    [
+        ("contract_performance", "49(1)(b)"),
+        ("contract_in_interest", "49(1)(c)"),
+        ("legal_claims", "49(1)(e)"),
+        ("compelling_legitimate_interests", "second subparagraph"),
+    ],
+    ids=lambda value: value if "_" in value else None,
+)
+def test_an_occasional_only_derogation_is_no_basis_for_a_sub_processor(law, ground, article):
+    """EDPB Guidelines 2/2018: (b), (c), (e) and the second subparagraph are for occasional
+    transfers; a sub-processor receives data systematically."""
+    result = evaluate(record(location("IN", mechanism="derogation", derogation=ground)), law, TODAY)
+
+    assert result["status"] == "flagged"
+    assert codes(result) == ["DEROGATION_NOT_AVAILABLE"]
+    assert result["flags"][0]["severity"] == "error"
+    assert article in result["flags"][0]["message"]
+    assert "occasional" in result["flags"][0]["message"]
 
 
 # --- copies of the transfer mechanism ---
@@ -554,7 +621,15 @@ def test_output_shape(law):
         record(location("NL", "storage"), location("IN", "remote_access")), law, TODAY
     )
 
-    assert set(result) == {"status", "as_of", "assumed_ended", "locations", "flags"}
+    assert set(result) == {
+        "status",
+        "as_of",
+        "assumed_ended",
+        "locations",
+        "onward_transfers",
+        "flags",
+    }
+    assert result["onward_transfers"] == []
     assert result["as_of"] == "2026-11-24"
     assert result["assumed_ended"] == []
     assert result["locations"] == [
@@ -564,6 +639,7 @@ def test_output_shape(law):
             "eea": True,
             "mechanism": None,
             "adequacy_decision": None,
+            "instrument": None,
             "flags": [],
         },
         {
@@ -572,6 +648,7 @@ def test_output_shape(law):
             "eea": False,
             "mechanism": None,
             "adequacy_decision": None,
+            "instrument": None,
             "flags": result["flags"],
         },
     ]
@@ -598,12 +675,18 @@ def test_severity_table():
         "NO_SAFEGUARD": "error",
         "ADEQUACY_NOT_IN_FORCE": "error",
         "ADEQUACY_CONDITION_UNMET": "error",
+        "ADEQUACY_SCOPE_UNMET": "error",
         "SCC_SUPERSEDED": "error",
+        "SCC_MODULE_MISMATCH": "error",
+        "DEROGATION_NOT_AVAILABLE": "error",
         "TIA_MISSING": "warning",
         "DEROGATION_RELIED_ON": "warning",
         "ADEQUACY_ENDING": "warning",
+        "ADEQUACY_SCOPE_UNCONFIRMED": "warning",
         "CERTIFICATION_CHECK_STALE": "warning",
         "SCC_COPY_MISSING": "warning",
+        "SCC_IMPORTER_SUBJECT_TO_GDPR": "warning",
+        "LAW_UNVERIFIED": "warning",
         "NOTICE_PERIOD_SHORT": "warning",
     }
 

@@ -343,14 +343,15 @@ def test_the_register_before_it_was_recorded_is_empty(client, staff, yankee):
 
 
 def test_as_of_applies_another_days_law_to_the_register_of_at(client, staff, yankee):
-    # The 2021 register under the law of 2024: the Data Privacy Framework covers the US, and
-    # the certification checked in June 2021 is stale.
+    # The 2021 register under the law of 2024: the Data Privacy Framework covers the US, but
+    # a certification checked in June 2021, before the framework existed, is no evidence of
+    # certification under it.
     under_dpf = report(client, staff, at="2022-01-01", as_of="2024-01-01")
 
     assert under_dpf["as_of"] == "2024-01-01"
     assert under_dpf["summary"]["total"] == 1
-    assert under_dpf["summary"]["by_flag"] == {"CERTIFICATION_CHECK_STALE": 1}
-    assert under_dpf["flagged"] == []
+    assert under_dpf["summary"]["by_flag"] == {"ADEQUACY_CONDITION_UNMET": 1}
+    assert [item["id"] for item in under_dpf["flagged"]] == [yankee]
 
 
 def test_todays_register_is_the_current_version(client, staff, yankee):
@@ -359,6 +360,7 @@ def test_todays_register_is_the_current_version(client, staff, yankee):
         assert today["summary"]["total"] == 1
         assert today["summary"]["by_flag"] == {}
         assert today["flagged"] == []
-    # The day before the change the US transfer was still on the register, under DPF.
+    # The day before the change the US transfer was still on the register, under DPF, with
+    # a certification checked before the framework began: no evidence.
     eve = report(client, staff, at="2026-11-19")
-    assert eve["summary"]["by_flag"] == {"CERTIFICATION_CHECK_STALE": 1}
+    assert eve["summary"]["by_flag"] == {"ADEQUACY_CONDITION_UNMET": 1}

@@ -440,9 +440,10 @@ def test_compliance_today_matches_the_record(client, admin, create):
         ("as_of=2024-02-01", {"US": ["ADEQUACY_CONDITION_UNMET"], "IN": ["NO_SAFEGUARD"]}),
         ("as_of=2024-03-01", {"US": ["ADEQUACY_CONDITION_UNMET"]}),
         ("assume_ended=us-dpf-2023", {"US": ["ADEQUACY_NOT_IN_FORCE"]}),
-        ("assume_ended=gb-2021", {"GB": ["NO_SAFEGUARD"]}),
+        ("assume_ended=gb-2025", {"GB": ["NO_SAFEGUARD"]}),
+            ("assume_ended=gb-2021", {}),  # today GB relies on its renewal, gb-2025
         (
-            "assume_ended=us-dpf-2023&assume_ended=gb-2021",
+            "assume_ended=us-dpf-2023&assume_ended=gb-2025",
             {"US": ["ADEQUACY_NOT_IN_FORCE"], "GB": ["NO_SAFEGUARD"]},
         ),
         ("assume_ended=jp-2019", {}),
@@ -694,7 +695,7 @@ def test_every_mechanism_can_be_recorded(create):
             {
                 "country": "MX",
                 "activity": "processing",
-                "safeguard": {"mechanism": "derogation", "derogation": "contract_performance"},
+                "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
             },
             effective_on="2025-01-01",
         )

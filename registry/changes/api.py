@@ -144,6 +144,13 @@ def _atom(rows: list[dict]) -> bytes:
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
+_REASONS = {
+    "law": "a change in the reference law",
+    "date": "the date (a decision ending or expiring)",
+    "rules": "new rules of evaluation",
+}
+
+
 def _title(change: dict, record: dict) -> str:
     verb = change["type"].split(".", 1)[1]
     return f"{record['name']} {verb}"
@@ -151,6 +158,13 @@ def _title(change: dict, record: dict) -> str:
 
 def _summary(change: dict, record: dict) -> str:
     countries = ", ".join(sorted({loc["country"] for loc in record["locations"]}))
+    if change["type"] == "subprocessor.verdict_changed":
+        verdict = change["verdict"]
+        return (
+            f"{record['name']} ({record['service']}, {countries}): verdict "
+            f"{verdict['from']['status']} to {verdict['to']['status']} on {change['as_of']}, "
+            f"because of {_REASONS[change['reason']]}."
+        )
     if change["type"] == "subprocessor.retired":
         return f"{record['name']} ({record['service']}) retired on {change['retired_on']}."
     text = (

@@ -7,7 +7,13 @@ import marshmallow as ma
 from ..history.schemas import VersionRecordSchema
 from ..http.fields import StrictSchema
 
-CHANGE_TYPES = ("subprocessor.announced", "subprocessor.changed", "subprocessor.retired")
+CHANGE_TYPES = (
+    "subprocessor.announced",
+    "subprocessor.changed",
+    "subprocessor.retired",
+    # No write: a newly loaded act, a date passing an expiry, or new rules changed a verdict.
+    "subprocessor.verdict_changed",
+)
 
 
 class ChangeSchema(ma.Schema):
@@ -27,6 +33,20 @@ class ChangeSchema(ma.Schema):
         metadata={"description": "For subprocessor.changed: each field's from and to"}
     )
     retired_on = ma.fields.String(metadata={"format": "date"})
+    verdict = ma.fields.Dict(
+        metadata={
+            "description": "For subprocessor.verdict_changed: the verdict `from` and `to`, "
+            "each its status and flags"
+        }
+    )
+    reason = ma.fields.String(
+        metadata={
+            "enum": ["law", "date", "rules"],
+            "description": "For subprocessor.verdict_changed: a new act of the reference law, "
+            "the date passing (an expiry, an ending), or new rules of evaluation",
+        }
+    )
+    as_of = ma.fields.String(metadata={"format": "date"})
 
 
 class ChangePageSchema(ma.Schema):

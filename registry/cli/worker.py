@@ -9,6 +9,7 @@ import threading
 import click
 from flask.cli import with_appcontext
 
+from ..compliance import service as compliance
 from ..webhooks.worker import Worker
 from .context import migrated
 
@@ -36,5 +37,8 @@ def worker_command(once: bool, poll_interval: float) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     worker = Worker(state.db, state.settings)
-    attempts = worker.run(stop, poll_interval=poll_interval, once=once)
+    # Verdicts the date or the law changed are announced (and their webhooks sent) daily.
+    attempts = worker.run(
+        stop, poll_interval=poll_interval, once=once, tick=compliance.DailySweep(state)
+    )
     click.echo(f"worker stopped after {attempts} attempt(s)")

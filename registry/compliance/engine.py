@@ -12,17 +12,62 @@ SEVERITY: dict[str, str] = {
     "NO_SAFEGUARD": "error",
     "ADEQUACY_NOT_IN_FORCE": "error",
     "ADEQUACY_CONDITION_UNMET": "error",
+    "ADEQUACY_SCOPE_UNMET": "error",
     "SCC_SUPERSEDED": "error",
+    "SCC_MODULE_MISMATCH": "error",
+    "DEROGATION_NOT_AVAILABLE": "error",
     "TIA_MISSING": "warning",
     "DEROGATION_RELIED_ON": "warning",
     "ADEQUACY_ENDING": "warning",
+    "ADEQUACY_SCOPE_UNCONFIRMED": "warning",
     "CERTIFICATION_CHECK_STALE": "warning",
     "SCC_COPY_MISSING": "warning",
+    "SCC_IMPORTER_SUBJECT_TO_GDPR": "warning",
+    "LAW_UNVERIFIED": "warning",
     "NOTICE_PERIOD_SHORT": "warning",
 }
 
+# This organisation's role for the data it passes on (REGISTRY_ORGANISATION_ROLE); every
+# sub-processor is a processor, so the 2021/914 module follows from the exporter's role.
+MODULE_FOR_EXPORTER = {"processor": 3, "controller": 2}
+ROLES = tuple(MODULE_FOR_EXPORTER)
+MODULES = {
+    1: "controller to controller",
+    2: "controller to processor",
+    3: "processor to processor",
+    4: "processor to controller",
+}
+BRIDGE_MECHANISM = "transitional_arrangement"
+
+# The rules' version: a verdict recorded under other rules may differ for that reason alone.
+# 2: acts with adoption dates and continuations, the EU-UK bridge, scope conditions, SCC
+# modules per role, Art. 3(2) importers, derogations not available, onward transfers.
+RULES = 2
+# The codes rules 2 added; DEROGATION_NOT_AVAILABLE was DEROGATION_RELIED_ON before.
+ADDED_IN_RULES_2 = frozenset(
+    {
+        "ADEQUACY_SCOPE_UNMET",
+        "ADEQUACY_SCOPE_UNCONFIRMED",
+        "SCC_MODULE_MISMATCH",
+        "SCC_IMPORTER_SUBJECT_TO_GDPR",
+        "DEROGATION_NOT_AVAILABLE",
+        "LAW_UNVERIFIED",
+    }
+)
+
 ADEQUACY_ENDING_DAYS = 180
 CERTIFICATION_STALE_DAYS = 365
+
+# EDPB Guidelines 2/2018: grounds (b), (c), (e) and the second subparagraph are for
+# occasional, non-repetitive transfers only, never a standing sub-processor relationship.
+OCCASIONAL_ONLY = frozenset(
+    {
+        "contract_performance",
+        "contract_in_interest",
+        "legal_claims",
+        "compelling_legitimate_interests",
+    }
+)
 
 DEROGATION_GROUNDS: dict[str, str] = {
     "explicit_consent": "Art. 49(1)(a) GDPR (explicit consent of the data subject)",
@@ -63,18 +108,37 @@ def _describe(decision: AdequacyDecision) -> str:
 class _Context:
     """Per-call caches: a register repeats the same countries and date strings many times."""
 
-    __slots__ = ("_dates", "_eea", "_in_force", "assume_ended", "law", "notice_days", "on")
+    __slots__ = (
+        "_arrangements",
+        "_dates",
+        "_eea",
+        "_in_force",
+        "assume_ended",
+        "law",
+        "notice_days",
+        "on",
+        "role",
+    )
 
     def __init__(
-        self, law: Law, on: date, assume_ended: frozenset[str], notice_days: int | None = None
+        self,
+        law: Law,
+        on: date,
+        assume_ended: frozenset[str],
+        notice_days: int | None = None,
+        role: str = "processor",
     ) -> None:
+        if role not in MODULE_FOR_EXPORTER:
+            raise ValueError(f"unknown organisation role {role!r}; expected one of {ROLES}")
         self.law = law
         self.on = on
         self.assume_ended = frozenset(assume_ended)
         self.notice_days = notice_days
+        self.role = role
         self._dates: dict[Any, date | None] = {}
         self._eea: dict[str, bool] = {}
         self._in_force: dict[str, tuple[AdequacyDecision, ...]] = {}
+        self._arrangements: dict[str, AdequacyDecision | None] = {}
 
     def day(self, value: Any) -> date | None:
         try:
@@ -92,43 +156,126 @@ class _Context:
             cached = self._eea[country] = bool(country) and self.law.is_eea(country, self.on)
         return cached
 
+    def applies(self, act: AdequacyDecision) -> bool:
+        """Adopted by the date, in force on it, and not assumed ended."""
+        return (
+            act.adopted <= self.on and act.in_force_on(self.on) and act.id not in self.assume_ended
+        )
+
     def in_force(self, country: str) -> tuple[AdequacyDecision, ...]:
-        """Decisions in force for `country` on the date, minus the assumed-ended, oldest first."""
+        """Adequacy decisions that apply to `country` on the date, oldest first."""
         cached = self._in_force.get(country)
         if cached is None:
             # No country means no decisions: Law.decisions_in_force reads a missing territory
             # as "every territory".
             pool = self.law.decisions_for(country) if country else ()
             cached = self._in_force[country] = tuple(
-                d for d in pool if d.in_force_on(self.on) and d.id not in self.assume_ended
+                d for d in pool if d.kind == "adequacy" and self.applies(d)
             )
         return cached
 
+    def arrangement(self, country: str) -> AdequacyDecision | None:
+        """An arrangement under which sending data to `country` is no transfer at all."""
+        if country not in self._arrangements:
+            pool = self.law.decisions_for(country) if country else ()
+            found = [d for d in pool if d.kind == "arrangement" and self.applies(d)]
+            self._arrangements[country] = found[-1] if found else None
+        return self._arrangements[country]
+
+    def coverage_end(self, act: AdequacyDecision) -> date | None:
+        """The last day `act` and the acts continuing it, adopted by the date, cover."""
+        last = act.last_day()
+        while last is not None:
+            following = [
+                d
+                for d in self.law.continuations(act.id)
+                if d.adopted <= self.on and d.id not in self.assume_ended
+            ]
+            if not following:
+                break
+            act = following[-1]
+            last = act.last_day()
+        return last
+
+    def current_act(self, act: AdequacyDecision) -> AdequacyDecision | None:
+        """The act of `act`'s line (itself, or one continuing it) that applies on the date."""
+        seen = set()
+        while act.id not in seen:
+            seen.add(act.id)
+            if self.applies(act):
+                return act
+            following = [d for d in self.law.continuations(act.id) if self.applies(d)]
+            later = [d for d in self.law.continuations(act.id) if d.adopted <= self.on]
+            if following:
+                return following[-1]
+            if not later:
+                return None
+            act = later[-1]
+        return None
+
 
 class _Location:
-    """Accumulates the verdict for one location."""
+    """Accumulates the verdict for one location (or one onward transfer)."""
 
-    __slots__ = ("adequacy_decision", "country", "flags", "mechanism")
+    __slots__ = (
+        "adequacy_decision",
+        "country",
+        "exporter",
+        "flags",
+        "importer_subject_to_gdpr",
+        "instrument",
+        "mechanism",
+        "note",
+        "onward",
+    )
 
-    def __init__(self, country: str, mechanism: str | None) -> None:
+    def __init__(
+        self,
+        country: str,
+        mechanism: str | None,
+        *,
+        exporter: str,
+        onward: str | None = None,
+        importer_subject_to_gdpr: bool = False,
+    ) -> None:
         self.country = country
         self.mechanism = mechanism
+        self.exporter = exporter  # the role of whoever sends the data: module and messages
+        self.onward = onward  # the onward recipient's name, for an onward transfer
+        self.importer_subject_to_gdpr = importer_subject_to_gdpr
         self.adequacy_decision: str | None = None
+        self.instrument: str | None = None  # the act relied on, as in force on the date
+        self.note: str | None = None
         self.flags: list[Flag] = []
 
     def flag(self, code: str, message: str) -> None:
-        self.flags.append(
-            {"code": code, "severity": SEVERITY[code], "country": self.country, "message": message}
-        )
+        flag = {"code": code, "severity": SEVERITY[code], "country": self.country}
+        if self.onward is not None:
+            flag["onward"] = self.onward
+            message = f"Onward transfer to {self.onward}: {message}"
+        flag["message"] = message
+        self.flags.append(flag)
+
+    def relies_on(self, act: AdequacyDecision, ctx: _Context) -> None:
+        self.adequacy_decision = act.id
+        self.instrument = act.instrument
+        if not act.verified:
+            self.flag(
+                "LAW_UNVERIFIED",
+                f"This verdict rests on {act.id}, and a fact of it is not verified against "
+                f"the Official Journal: {act.notes or 'see the reference law'}",
+            )
 
 
 def _no_safeguard(loc: _Location, ctx: _Context) -> None:
     in_force = ctx.in_force(loc.country)
     unconditional = [d for d in in_force if d.condition is None]
     if unconditional:
-        # Adequacy applies by law to every recipient in the territory: nothing to attest.
+        # Adequacy applies by law to the territory's recipients within the decision's scope.
         loc.mechanism = "adequacy"
-        _adequacy_applies(loc, ctx, unconditional[-1])
+        decision = unconditional[-1]
+        _adequacy_applies(loc, ctx, decision)
+        _scope(loc, {}, decision, by_law=True)
         return
     on = ctx.on.isoformat()
     if in_force:
@@ -150,14 +297,16 @@ def _no_safeguard(loc: _Location, ctx: _Context) -> None:
 def _why_no_decision(country: str, ctx: _Context) -> str:
     """A clause explaining the absence of adequacy: what ended, what is assumed, what is to come."""
     on = ctx.on
-    history = ctx.law.decisions_for(country)
-    assumed = [d.id for d in history if d.in_force_on(on) and d.id in ctx.assume_ended]
+    history = [d for d in ctx.law.decisions_for(country) if d.kind == "adequacy"]
+    assumed = [
+        d.id for d in history if d.adopted <= on and d.in_force_on(on) and d.id in ctx.assume_ended
+    ]
     if assumed:
         return f"; {', '.join(assumed)} is assumed ended in this evaluation"
-    past = [d for d in history if d.in_force_from <= on]
+    past = [d for d in history if d.in_force_from <= on and d.adopted <= on]
     if past:
         return f"; {_ended_clause(past[-1])}"
-    upcoming = [d for d in history if d.in_force_from > on]
+    upcoming = [d for d in history if d.in_force_from > on and d.adopted <= on]
     if upcoming:
         return (
             f"; {_describe(upcoming[0])} applies only from {upcoming[0].in_force_from.isoformat()}"
@@ -181,11 +330,10 @@ def _adequacy(loc: _Location, safeguard: dict, ctx: _Context) -> None:
     on = ctx.on
     if named:
         loc.adequacy_decision = named
-        problem = _named_decision_problem(named, loc.country, ctx)
+        decision, problem = _named_decision(named, loc.country, ctx)
         if problem:
             loc.flag("ADEQUACY_NOT_IN_FORCE", problem)
             return
-        decision = ctx.law.decision(named)
     else:
         in_force = ctx.in_force(loc.country)
         if not in_force:
@@ -196,32 +344,54 @@ def _adequacy(loc: _Location, safeguard: dict, ctx: _Context) -> None:
             )
             return
         decision = in_force[-1]
-    assert decision is not None  # _named_decision_problem rules out unknown ids
+    assert decision is not None  # _named_decision rules out unknown ids
     if decision.condition == "certification":
         _certification(loc, safeguard, ctx, decision)
     _adequacy_applies(loc, ctx, decision)
+    _scope(loc, safeguard, decision, by_law=False)
 
 
-def _named_decision_problem(named: str, country: str, ctx: _Context) -> str | None:
+def _named_decision(
+    named: str, country: str, ctx: _Context
+) -> tuple[AdequacyDecision | None, str | None]:
+    """The act a named decision leads to on the date (itself, or its extension or renewal)."""
     decision = ctx.law.decision(named)
     on = ctx.on.isoformat()
-    if decision is None:
-        return f"Adequacy decision {named} is not in the reference law."
+    if decision is None or decision.kind != "adequacy":
+        return None, f"Adequacy decision {named} is not in the reference law."
     if decision.territory != country:
-        return (
+        return None, (
             f"{_describe(decision)} covers {decision.territory_name}, not {country}, "
             f"so it is no safeguard for this transfer."
         )
+    if decision.adopted > ctx.on:
+        return None, (
+            f"{_describe(decision)} was adopted on {decision.adopted.isoformat()}, "
+            f"after {on}, so it is no safeguard on that date."
+        )
     if decision.id in ctx.assume_ended:
-        return f"{_describe(decision)} is assumed ended in this evaluation as of {on}."
+        return None, f"{_describe(decision)} is assumed ended in this evaluation as of {on}."
     if ctx.on < decision.in_force_from:
-        return (
+        return None, (
             f"{_describe(decision)} applies only from {decision.in_force_from.isoformat()}, "
             f"not yet on {on}."
         )
-    if not decision.in_force_on(ctx.on):
-        return f"{_ended_clause(decision)}, so it is no safeguard on {on}."
-    return None
+    current = ctx.current_act(decision)
+    if current is None:
+        return None, f"{_ended_clause(decision)}, so it is no safeguard on {on}."
+    return current, None
+
+
+def _framework_start(decision: AdequacyDecision, ctx: _Context) -> date:
+    """The first day of the framework a decision belongs to (its first act's start)."""
+    start, seen = decision, {decision.id}
+    while start.continues and start.continues not in seen:
+        earlier = ctx.law.decision(start.continues)
+        if earlier is None:
+            break
+        seen.add(earlier.id)
+        start = earlier
+    return start.in_force_from
 
 
 def _certification(
@@ -250,6 +420,15 @@ def _certification(
             f"after {on.isoformat()}, so it is no evidence of certification on that date.",
         )
         return
+    started = _framework_start(decision, ctx)
+    if checked < started:
+        loc.flag(
+            "ADEQUACY_CONDITION_UNMET",
+            f"The certification was checked on {checked.isoformat()}, before the framework "
+            f"of {decision.id} started on {started.isoformat()}, so it is no evidence of "
+            f"certification under it.",
+        )
+        return
     age = (on - checked).days
     if age > CERTIFICATION_STALE_DAYS:
         loc.flag(
@@ -259,17 +438,49 @@ def _certification(
         )
 
 
+def _scope(loc: _Location, safeguard: dict, decision: AdequacyDecision, *, by_law: bool) -> None:
+    """Each scope condition of the decision, as attested for this recipient."""
+    attested = safeguard.get("scope_attestations")
+    attested = attested if isinstance(attested, dict) else {}
+    for condition in decision.scope_conditions:
+        value = attested.get(condition.code)
+        if value is False:
+            loc.flag(
+                "ADEQUACY_SCOPE_UNMET",
+                f"{_describe(decision)} covers only recipients that meet "
+                f"{condition.code!r} ({condition.text}), and this recipient does not.",
+            )
+        elif value is not True:
+            how = (
+                "No safeguard is recorded, so adequacy by law is assumed; but"
+                if by_law
+                else "The safeguard does not attest that"
+            )
+            loc.flag(
+                "ADEQUACY_SCOPE_UNCONFIRMED",
+                f"{how} the recipient meets {condition.code!r} ({condition.text}), which "
+                f"{_describe(decision)} requires.",
+            )
+
+
 def _adequacy_applies(loc: _Location, ctx: _Context, decision: AdequacyDecision) -> None:
-    loc.adequacy_decision = decision.id
-    expires = decision.expires_on
-    if expires is not None:
+    loc.relies_on(decision, ctx)
+    expires = ctx.coverage_end(decision)
+    if expires is not None and decision.ended_on is None:
         left = (expires - ctx.on).days
         if left <= ADEQUACY_ENDING_DAYS:
             loc.flag(
                 "ADEQUACY_ENDING",
                 f"{_describe(decision)} expires after {expires.isoformat()}, {left} days after "
-                f"{ctx.on.isoformat()}, unless it is renewed.",
+                f"{ctx.on.isoformat()}; no act adopted by {ctx.on.isoformat()} extends or "
+                f"renews it.",
             )
+
+
+def _covered_by_adequacy(country: str, ctx: _Context) -> AdequacyDecision | None:
+    """An adequacy decision covering every recipient in `country` on the date, if any."""
+    full = [d for d in ctx.in_force(country) if d.condition is None and not d.scope_conditions]
+    return full[-1] if full else None
 
 
 def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
@@ -283,6 +494,16 @@ def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
             f"The SCC version {version_id or '(none)'} is not a set adopted by the Commission, "
             f"so these clauses are no safeguard.",
         )
+    else:
+        loc.instrument = version.instrument
+        if not version.verified:
+            loc.flag(
+                "LAW_UNVERIFIED",
+                f"This verdict rests on the SCCs {version.id}, and a fact of them is not "
+                f"verified against the Official Journal: {version.notes}",
+            )
+    if version is None:
+        pass
     elif signed is None:
         loc.flag(
             "NO_SAFEGUARD",
@@ -315,7 +536,35 @@ def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
             f"safeguards after {version.valid_until.isoformat()}, the end of the set's "
             f"transition period.",
         )
+    if version is not None and version.modules:
+        _module(loc, safeguard, version.id)
+        if loc.importer_subject_to_gdpr:
+            loc.flag(
+                "SCC_IMPORTER_SUBJECT_TO_GDPR",
+                f"The importer in {loc.country} is itself subject to the GDPR (Art. 3(2)); "
+                f"the SCCs {version.id} are not meant for such an importer (recital 7), and "
+                f"the clauses announced for that case have not been adopted.",
+            )
     _tia(loc, safeguard, ctx, f"the SCCs ({version_id or 'unknown version'})")
+
+
+def _module(loc: _Location, safeguard: dict, version_id: str) -> None:
+    """A 2021/914 contract covers the transfer only in the module the roles call for."""
+    required = MODULE_FOR_EXPORTER[loc.exporter]
+    module = safeguard.get("scc_module")
+    if module == required or module not in MODULES:
+        return  # a missing or impossible module is refused when the record is written
+    exporter = (
+        "this organisation, as a controller"
+        if loc.exporter == "controller"
+        else ("a processor" if loc.onward is not None else "this organisation, as a processor")
+    )
+    loc.flag(
+        "SCC_MODULE_MISMATCH",
+        f"The SCCs {version_id} use Module {module} ({MODULES[module]}), but the exporter is "
+        f"{exporter} and the importer a sub-processor: Module {required} "
+        f"({MODULES[required]}) covers this transfer.",
+    )
 
 
 def _bcr(loc: _Location, safeguard: dict, ctx: _Context) -> None:
@@ -337,6 +586,8 @@ def _bcr(loc: _Location, safeguard: dict, ctx: _Context) -> None:
 
 
 def _tia(loc: _Location, safeguard: dict, ctx: _Context, tool: str) -> None:
+    if _covered_by_adequacy(loc.country, ctx) is not None:
+        return  # the decision covers the destination: no assessment of its law is needed
     done = ctx.day(safeguard.get("tia_completed_on"))
     if done is None:
         loc.flag(
@@ -354,6 +605,14 @@ def _tia(loc: _Location, safeguard: dict, ctx: _Context, tool: str) -> None:
 def _derogation(loc: _Location, safeguard: dict, ctx: _Context) -> None:
     ground = safeguard.get("derogation")
     described = DEROGATION_GROUNDS.get(ground, f"an Art. 49 GDPR derogation ({ground or 'none'})")
+    if ground in OCCASIONAL_ONLY:
+        loc.flag(
+            "DEROGATION_NOT_AVAILABLE",
+            f"The transfer to {loc.country} relies on {described}, which allows only "
+            f"occasional, non-repetitive transfers (EDPB Guidelines 2/2018); a sub-processor "
+            f"receives data systematically, so it is no basis here.",
+        )
+        return
     loc.flag(
         "DEROGATION_RELIED_ON",
         f"The transfer to {loc.country} relies on {described}, which is meant for occasional "
@@ -369,32 +628,56 @@ _MECHANISMS: dict[str, Callable[[_Location, dict, _Context], None]] = {
 }
 
 
-def _evaluate_location(location: dict, ctx: _Context, copies_on_file: CopiesOnFile | None) -> dict:
+def _evaluate_location(
+    location: dict,
+    ctx: _Context,
+    copies_on_file: CopiesOnFile | None,
+    *,
+    exporter: str,
+    onward: str | None = None,
+) -> dict:
     country = location.get("country") or ""
+    verdict: dict[str, Any] = {"country": country, "activity": location.get("activity")}
+    if onward is not None:
+        verdict = {"name": onward, **verdict}
     if ctx.is_eea(country):
         return {
-            "country": country,
-            "activity": location.get("activity"),
+            **verdict,
             "eea": True,
             "mechanism": None,
             "adequacy_decision": None,
+            "instrument": None,
             "flags": [],
         }
     safeguard = location.get("safeguard") or {}
     mechanism = safeguard.get("mechanism")
-    loc = _Location(country, mechanism)
-    check = _MECHANISMS.get(mechanism) if mechanism else None
-    if check is not None:
-        check(loc, safeguard, ctx)
-    elif mechanism:
-        loc.flag(
-            "NO_SAFEGUARD",
-            f"The mechanism {mechanism!r} recorded for {country} is not a transfer safeguard.",
-        )
+    loc = _Location(
+        country,
+        mechanism,
+        exporter=exporter,
+        onward=onward,
+        importer_subject_to_gdpr=location.get("importer_subject_to_gdpr") is True,
+    )
+    bridge = ctx.arrangement(country)
+    if bridge is not None:
+        # Not a transfer to a third country at all while the arrangement applies.
+        loc.mechanism = BRIDGE_MECHANISM
+        loc.relies_on(bridge, ctx)
+        loc.note = f"{bridge.instrument}: {bridge.scope or 'no transfer to a third country'}"
     else:
-        _no_safeguard(loc, ctx)
+        check = _MECHANISMS.get(mechanism) if mechanism else None
+        if check is not None:
+            check(loc, safeguard, ctx)
+        elif mechanism:
+            loc.flag(
+                "NO_SAFEGUARD",
+                f"The mechanism {mechanism!r} recorded for {country} is not a transfer safeguard.",
+            )
+        else:
+            _no_safeguard(loc, ctx)
     if (
         copies_on_file is not None
+        and bridge is None
         and mechanism in ("scc", "bcr")
         and not copies_on_file(country, mechanism)
     ):
@@ -404,14 +687,18 @@ def _evaluate_location(location: dict, ctx: _Context, copies_on_file: CopiesOnFi
             f"No disclosable copy of the {tool} for the transfer to {country} is on file, "
             f"so a copy requested by a data subject cannot be provided.",
         )
-    return {
-        "country": country,
-        "activity": location.get("activity"),
-        "eea": False,
-        "mechanism": loc.mechanism,
-        "adequacy_decision": loc.adequacy_decision,
-        "flags": loc.flags,
-    }
+    verdict.update(
+        {
+            "eea": False,
+            "mechanism": loc.mechanism,
+            "adequacy_decision": loc.adequacy_decision,
+            "instrument": loc.instrument,
+            "flags": loc.flags,
+        }
+    )
+    if loc.note:
+        verdict["note"] = loc.note
+    return verdict
 
 
 def _copies_for(record: dict, copies: Collection[Copy] | None) -> CopiesOnFile | None:
@@ -426,10 +713,18 @@ def _copies_for(record: dict, copies: Collection[Copy] | None) -> CopiesOnFile |
 def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = None) -> dict:
     copies_on_file = _copies_for(record, copies)
     locations = [
-        _evaluate_location(location, ctx, copies_on_file)
+        _evaluate_location(location, ctx, copies_on_file, exporter=ctx.role)
         for location in record.get("locations") or ()
     ]
-    flags = [flag for location in locations for flag in location["flags"]]
+    # The sub-processor's own sub-processors: each a transfer by a processor (EDPB Opinion
+    # 22/2024), so a break anywhere in the chain flags the sub-processor.
+    onward = [
+        _evaluate_location(
+            transfer, ctx, None, exporter="processor", onward=str(transfer.get("name") or "")
+        )
+        for transfer in record.get("onward_transfers") or ()
+    ]
+    flags = [flag for location in (*locations, *onward) for flag in location["flags"]]
     flags.extend(_notice(record, ctx))
     flagged = any(flag["severity"] == "error" for flag in flags)
     return {
@@ -437,6 +732,7 @@ def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = Non
         "as_of": ctx.on.isoformat(),
         "assumed_ended": sorted(ctx.assume_ended),
         "locations": locations,
+        "onward_transfers": onward,
         "flags": flags,
     }
 
@@ -475,6 +771,7 @@ def evaluate(
     assume_ended: frozenset[str] = frozenset(),
     copies: Collection[Copy] | None = None,
     notice_days: int | None = None,
+    role: str = "processor",
 ) -> dict:
     """The compliance of one sub-processor record on `on`, under the law of that date.
 
@@ -482,8 +779,9 @@ def evaluate(
     `copies` holds `(subprocessor_id, country or None for all its countries, mechanism)` for
     every disclosable copy of SCCs/BCRs on file; when given, a missing copy is a warning.
     `notice_days`, when given, is the notice customers are promised (NOTICE_PERIOD_SHORT).
+    `role` is this organisation's role for the data (the SCC module it must use).
     """
-    return _evaluate(record, _Context(law, on, assume_ended, notice_days), copies)
+    return _evaluate(record, _Context(law, on, assume_ended, notice_days, role), copies)
 
 
 def _status(record: dict, on: date, parse: Callable[[Any], date | None]) -> str:
@@ -510,9 +808,10 @@ def evaluate_each(
     assume_ended: frozenset[str] = frozenset(),
     copies: Collection[Copy] | None = None,
     notice_days: int | None = None,
+    role: str = "processor",
 ) -> Iterator[tuple[dict, str, dict]]:
     """`(record, status, compliance)` for every record not retired on `on`, sharing caches."""
-    ctx = _Context(law, on, assume_ended, notice_days)
+    ctx = _Context(law, on, assume_ended, notice_days, role)
     for record in records:
         status = _status(record, on, ctx.day)
         if status != "retired":
@@ -527,6 +826,7 @@ def evaluate_register(
     assume_ended: frozenset[str] = frozenset(),
     copies: Collection[Copy] | None = None,
     notice_days: int | None = None,
+    role: str = "processor",
 ) -> dict:
     """The whole register on `on`: summary counts and the flagged sub-processors.
 
@@ -537,7 +837,13 @@ def evaluate_register(
     by_flag: dict[str, int] = {}
     flagged: list[dict] = []
     evaluated = evaluate_each(
-        records, law, on, assume_ended=assume_ended, copies=copies, notice_days=notice_days
+        records,
+        law,
+        on,
+        assume_ended=assume_ended,
+        copies=copies,
+        notice_days=notice_days,
+        role=role,
     )
     for record, status, compliance in evaluated:
         counts["total"] += 1

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..changes import service as change_feed
 from ..documents import service as documents
 from ..history import service as history
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
-from . import engine
+from . import engine, store
 from .snapshot import Snapshot, current
 
-__all__ = ["Snapshot", "evaluate", "register_report", "represent", "snapshot", "with_verdict"]
+__all__ = [
+    "DailySweep",
+    "Snapshot",
+    "evaluate",
+    "register_report",
+    "represent",
+    "snapshot",
+    "sweep_verdicts",
+    "with_verdict",
+]
 
 
 def snapshot(registry: Registry) -> Snapshot:
@@ -36,6 +46,7 @@ def represent(registry: Registry, record: dict) -> dict:
             on,
             copies=current_snapshot.copies,
             notice_days=registry.notice_days,
+            role=registry.settings.organisation_role,
         )
     return with_verdict(record, verdict, on)
 
@@ -51,7 +62,12 @@ def represent_written(registry: Registry, record: dict) -> dict:
         for country, kind in documents.copies_of(registry.db.connection(), record["id"])
     }
     verdict = engine.evaluate(
-        record, registry.law(), on, copies=copies, notice_days=registry.notice_days
+        record,
+        registry.law(),
+        on,
+        copies=copies,
+        notice_days=registry.notice_days,
+        role=registry.settings.organisation_role,
     )
     return with_verdict(record, verdict, on)
 
@@ -72,6 +88,7 @@ def evaluate(
         assume_ended=assume_ended,
         copies=documents.disclosable_copies(registry.db.connection(), before),
         notice_days=registry.notice_days,
+        role=registry.settings.organisation_role,
     )
 
 
@@ -101,4 +118,120 @@ def register_report(
             assume_ended=assume_ended,
             copies=documents.disclosable_copies(conn, before),
             notice_days=registry.notice_days,
+            role=registry.settings.organisation_role,
         )
+
+
+def _summary(verdict: dict) -> dict:
+    """What a change of verdict is judged on: the status and each flag's code and place."""
+    flags = sorted(
+        (
+            {k: flag[k] for k in ("code", "severity", "country", "onward") if k in flag}
+            for flag in verdict["flags"]
+        ),
+        key=lambda f: (f["code"], f.get("country") or "", f.get("onward") or ""),
+    )
+    return {"status": verdict["status"], "flags": flags}
+
+
+def _under_rules_1(summary: dict) -> dict:
+    """The same verdict as the rules before version 2 gave it, to announce what they changed.
+
+    Databases older than recorded verdicts hold no verdict to compare with; the codes rules 2
+    added are taken out, and a derogation not available was a derogation relied on.
+    """
+    flags = []
+    for flag in summary["flags"]:
+        if flag["code"] == "DEROGATION_NOT_AVAILABLE":
+            flags.append({**flag, "code": "DEROGATION_RELIED_ON", "severity": "warning"})
+        elif flag["code"] not in engine.ADDED_IN_RULES_2 and "onward" not in flag:
+            flags.append(flag)
+    flagged = any(flag["severity"] == "error" for flag in flags)
+    return {"status": "flagged" if flagged else "compliant", "flags": flags}
+
+
+def sweep_verdicts(registry: Registry) -> list[str]:
+    """Announce each sub-processor whose verdict changed with no write of its own.
+
+    A newly loaded act, a date passing an expiry or an ending, or new rules can change a
+    verdict; each such change becomes a `subprocessor.verdict_changed` event (with its
+    webhooks) saying from what, to what and why. A write announces itself, so a sub-processor
+    written since its verdict was recorded only has its verdict recorded again. Safe to run
+    at any time and from several processes; returns the ids announced.
+    """
+    on = registry.today()
+    law = registry.law()
+    role = registry.settings.organisation_role
+    announced = []
+    with registry.db.write() as tx:
+        conn = tx.conn
+        before = store.recorded(conn)
+        first_sweep = not before
+        evaluated = engine.evaluate_each(
+            subprocessors.iter_current(conn, on.isoformat()),
+            law,
+            on,
+            copies=documents.disclosable_copies(conn),
+            notice_days=registry.notice_days,
+            role=role,
+        )
+        for record, _status, verdict in evaluated:
+            now = _summary(verdict)
+            kept = before.get(record["id"])
+            if kept is not None and kept["version"] == record["version"]:
+                earlier = {"status": kept["status"], "flags": kept["flags"]}
+                if kept["law_version"] != law.version:
+                    reason = "law"
+                elif kept["rules"] != engine.RULES:
+                    reason = "rules"
+                else:
+                    reason = "date"
+            elif kept is None and first_sweep:
+                earlier, reason = _under_rules_1(now), "rules"
+            else:
+                earlier = None  # new or written since: its own change event told
+            if earlier is not None and earlier != now:
+                change_feed.record(
+                    tx,
+                    "subprocessor.verdict_changed",
+                    record,
+                    {
+                        "subprocessor": subprocessors.version_of(record),
+                        "effective_on": record["effective_on"],
+                        "verdict": {"from": earlier, "to": now},
+                        "reason": reason,
+                        "as_of": on.isoformat(),
+                    },
+                )
+                announced.append(record["id"])
+            store.record(
+                tx,
+                {
+                    "subprocessor_id": record["id"],
+                    "version": record["version"],
+                    "law_version": law.version,
+                    "rules": engine.RULES,
+                    "as_of": on.isoformat(),
+                    **now,
+                },
+            )
+    return announced
+
+
+class DailySweep:
+    """sweep_verdicts once per day and law version, for a process that runs for long."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.done: tuple | None = None
+
+    def __call__(self) -> list[str]:
+        try:
+            key = (self.registry.today(), self.registry.law().version)
+        except RuntimeError:
+            return []  # no reference law yet: `registry init` has not run
+        if key == self.done:
+            return []
+        announced = sweep_verdicts(self.registry)
+        self.done = key
+        return announced

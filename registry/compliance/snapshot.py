@@ -125,17 +125,27 @@ def current(registry: Registry) -> Snapshot:
         else:
             entries = {}
             changed = subprocessors.iter_current(conn, today)
-        evaluated = evaluate(entries, changed, law, today, copies, registry.notice_days)
+        evaluated = evaluate(
+            entries,
+            changed,
+            law,
+            today,
+            copies,
+            registry.notice_days,
+            registry.settings.organisation_role,
+        )
         fresh = Snapshot(revision, today, law, copies, evaluated)
         builder.snapshot = fresh
         return fresh
 
 
-def evaluate(entries: dict, records, law: Law, today: str, copies, notice_days: int) -> dict:
+def evaluate(
+    entries: dict, records, law: Law, today: str, copies, notice_days: int, role: str
+) -> dict:
     """Add today's verdicts of `records` to `entries`; retired records are left out."""
     on = date.fromisoformat(today)
     for record, status, verdict in engine.evaluate_each(
-        records, law, on, copies=copies, notice_days=notice_days
+        records, law, on, copies=copies, notice_days=notice_days, role=role
     ):
         allowed = None
         if status == "active" and verdict["status"] == "compliant":

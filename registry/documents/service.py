@@ -171,7 +171,7 @@ def request_documentation(
         ]
         scope = "all_active"
     with registry.db.write() as tx:
-        items = list(_items(tx, records, law, on))
+        items = list(_items(tx, records, law, on, registry.settings.organisation_role))
         request = store.add_request(tx, principal.customer_id, principal.key_id, scope, items)
         audit.append(
             tx,
@@ -184,10 +184,10 @@ def request_documentation(
     return request
 
 
-def _items(tx, records: list[dict], law, on):
+def _items(tx, records: list[dict], law, on, role: str):
     now = clock.timestamp()
     for record in records:
-        verdict = engine.evaluate(record, law, on)
+        verdict = engine.evaluate(record, law, on, role=role)
         seen: set[tuple[str, str | None]] = set()
         for location in verdict["locations"]:
             if location["eea"]:

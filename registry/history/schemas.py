@@ -13,6 +13,7 @@ class VersionRecordSchema(ma.Schema):
     purpose = ma.fields.String(allow_none=True)
     data_categories = ma.fields.List(ma.fields.String(), required=True)
     locations = ma.fields.List(ma.fields.Dict(), required=True)
+    onward_transfers = ma.fields.List(ma.fields.Dict())
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
     version = ma.fields.Integer(required=True)

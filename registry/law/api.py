@@ -38,7 +38,7 @@ def _country(code: str, name: str, law, today) -> dict:
         "code": code,
         "name": name,
         "eea": law.is_eea(code, today),
-        "adequacy": [d.id for d in law.decisions_in_force(today, code)],
+        "adequacy": [d.id for d in law.decisions_in_force(today, code) if d.kind == "adequacy"],
     }
 
 
@@ -90,6 +90,7 @@ class AdequacyDecisions(MethodView):
 
 def _decision(decision) -> dict:
     out = asdict(decision)
-    for key in ("in_force_from", "ended_on", "expires_on"):
+    out["adopted_on"] = decision.adopted
+    for key in ("adopted_on", "in_force_from", "ended_on", "expires_on"):
         out[key] = out[key].isoformat() if out[key] else None
     return out

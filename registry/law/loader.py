@@ -7,13 +7,13 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
+from dataclasses import asdict, fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from . import countries, taxonomy
-from .model import AdequacyDecision, Law, Membership, SCCVersion
+from .model import AdequacyDecision, Law, Membership, SCCVersion, ScopeCondition
 
 __all__ = [
     "CONDITIONS",
@@ -53,6 +53,8 @@ DEMO_CATALOGUE_FILE = "demo-catalogue.json"
 LAW_FILES = tuple(sorted((MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE)))
 
 CONDITIONS = frozenset({"certification"})
+KINDS = frozenset({"adequacy", "arrangement"})
+_CONDITION_CODE = re.compile(r"[a-z][a-z0-9_]*")
 SCC_MODULES = frozenset({1, 2, 3, 4})
 
 _Row = TypeVar("_Row", Membership, AdequacyDecision, SCCVersion)
@@ -61,7 +63,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECISION_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _DATE_FIELDS = {
     Membership: frozenset({"member_from", "member_until"}),
-    AdequacyDecision: frozenset({"in_force_from", "ended_on", "expires_on"}),
+    AdequacyDecision: frozenset({"in_force_from", "ended_on", "expires_on", "adopted_on"}),
     SCCVersion: frozenset({"applies_from", "concluded_before", "valid_until"}),
 }
 
@@ -260,11 +262,23 @@ def _parse_decisions(checker: _Checker, document: Any) -> tuple[AdequacyDecision
                 "territory",
                 "territory_name",
                 "instrument",
+                "adopted_on",
                 "in_force_from",
                 "source_url",
                 "verified",
             ),
-            optional=("ended_on", "ended_by", "expires_on", "condition", "scope", "notes"),
+            optional=(
+                "ended_on",
+                "ended_by",
+                "expires_on",
+                "condition",
+                "scope",
+                "scope_conditions",
+                "scope_conditions_note",
+                "kind",
+                "continues",
+                "notes",
+            ),
         )
         decision_id = checker.text(row["id"], _child(at, "id"))
         if not _DECISION_ID.fullmatch(decision_id):
@@ -299,6 +313,12 @@ def _parse_decisions(checker: _Checker, document: Any) -> tuple[AdequacyDecision
         notes = checker.text(row.get("notes"), _child(at, "notes"), nullable=True)
         if not verified and notes is None:
             checker.fail(_child(at, "notes"), "an unverified decision must say why in notes")
+        adopted_on = checker.day(row["adopted_on"], _child(at, "adopted_on"))
+        if ended_on is not None and adopted_on >= ended_on:
+            checker.fail(_child(at, "adopted_on"), "adopted_on must be before ended_on")
+        kind = row.get("kind", "adequacy")
+        if kind not in KINDS:
+            checker.fail(_child(at, "kind"), f"unknown kind {kind!r} (expected {sorted(KINDS)})")
         decisions.append(
             AdequacyDecision(
                 id=decision_id,
@@ -314,9 +334,62 @@ def _parse_decisions(checker: _Checker, document: Any) -> tuple[AdequacyDecision
                 source_url=checker.url(row["source_url"], _child(at, "source_url")),
                 verified=verified,
                 notes=notes,
+                adopted_on=adopted_on,
+                kind=kind,
+                continues=checker.text(
+                    row.get("continues"), _child(at, "continues"), nullable=True
+                ),
+                scope_conditions=_parse_scope_conditions(
+                    checker, row.get("scope_conditions", []), _child(at, "scope_conditions")
+                ),
+                scope_conditions_note=checker.text(
+                    row.get("scope_conditions_note"),
+                    _child(at, "scope_conditions_note"),
+                    nullable=True,
+                ),
             )
         )
+    _check_continuations(checker, decisions)
     return tuple(decisions)
+
+
+def _parse_scope_conditions(checker: _Checker, value: Any, pointer: str) -> tuple:
+    conditions = []
+    for index, row in enumerate(checker.array(value, pointer)):
+        at = _child(pointer, index)
+        checker.record(row, at, required=("code", "text", "source_url"))
+        code = checker.text(row["code"], _child(at, "code"))
+        if not _CONDITION_CODE.fullmatch(code):
+            checker.fail(_child(at, "code"), f"{code!r} is not a lowercase snake_case code")
+        if code in (c.code for c in conditions):
+            checker.fail(_child(at, "code"), f"duplicate condition code {code!r}")
+        conditions.append(
+            ScopeCondition(
+                code=code,
+                text=checker.text(row["text"], _child(at, "text")),
+                source_url=checker.url(row["source_url"], _child(at, "source_url")),
+            )
+        )
+    return tuple(conditions)
+
+
+def _check_continuations(checker: _Checker, decisions: list[AdequacyDecision]) -> None:
+    """An act continues an earlier act of the same territory, from the day after its end."""
+    by_id = {d.id: (index, d) for index, d in enumerate(decisions)}
+    for index, decision in enumerate(decisions):
+        if decision.continues is None:
+            continue
+        at = _child(_child("/decisions", index), "continues")
+        found = by_id.get(decision.continues)
+        if found is None or found[1] is decision:
+            checker.fail(at, f"{decision.continues!r} is not another decision in this file")
+        earlier = found[1]
+        if earlier.territory != decision.territory:
+            checker.fail(at, f"{earlier.id} covers another territory")
+        if earlier.last_day() is None or (decision.in_force_from - earlier.last_day()).days != 1:
+            checker.fail(at, f"{decision.id} must start the day after {earlier.id} ends")
+        if decision.adopted < earlier.adopted:
+            checker.fail(at, f"{decision.id} is adopted before the act it continues")
 
 
 def _parse_modules(checker: _Checker, value: Any, pointer: str) -> tuple[int, ...]:
@@ -429,7 +502,7 @@ def _to_row(item: Membership | AdequacyDecision | SCCVersion) -> dict[str, Any]:
         if isinstance(value, date):
             value = value.isoformat()
         elif isinstance(value, tuple):
-            value = list(value)
+            value = [asdict(v) if is_dataclass(v) else v for v in value]
         row[spec.name] = value
     return row
 
@@ -447,6 +520,8 @@ def _from_row(cls: type[_Row], row: Mapping[str, Any]) -> _Row:
             value = tuple(int(m) for m in (json.loads(value) if isinstance(value, str) else value))
         elif spec.name == "verified":
             value = bool(value)
+        elif spec.name == "scope_conditions":
+            value = tuple(ScopeCondition(**c) for c in value)
         values[spec.name] = value
     return cls(**values)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 
 @dataclass(frozen=True)
@@ -21,8 +21,22 @@ class Membership:
 
 
 @dataclass(frozen=True)
+class ScopeCondition:
+    """A condition on the recipient for a decision to cover it, attested per transfer."""
+
+    code: str  # stable, e.g. "pipeda_applies"
+    text: str  # what the recipient must be or do
+    source_url: str
+
+
+@dataclass(frozen=True)
 class AdequacyDecision:
-    """An adequacy decision (GDPR Art. 45, or Directive 95/46 Art. 25(6) before 2018)."""
+    """One legal act finding adequacy (GDPR Art. 45, or Directive 95/46 Art. 25(6) before 2018).
+
+    An extension or a renewal is an act of its own that `continues` the one before. An
+    `arrangement` is not an adequacy decision but, for its dates, has the same effect (the
+    EU-UK Trade and Cooperation Agreement's bridge: no transfer to a third country at all).
+    """
 
     id: str
     territory: str | None  # ISO alpha-2, or None for an international organisation
@@ -37,6 +51,23 @@ class AdequacyDecision:
     source_url: str
     verified: bool = True
     notes: str | None = None
+    # None only in law versions stored before acts carried it: read as in_force_from.
+    adopted_on: date | None = None
+    kind: str = "adequacy"  # or "arrangement"
+    continues: str | None = None  # the act this one extends or renews, with no gap between
+    scope_conditions: tuple[ScopeCondition, ...] = ()
+    scope_conditions_note: str | None = None  # why a scope note is not coded as conditions
+
+    @property
+    def adopted(self) -> date:
+        return self.adopted_on or self.in_force_from
+
+    def last_day(self) -> date | None:
+        """The last day it applies (ended or expired), None while open-ended."""
+        ends = [d for d in (self.expires_on,) if d is not None]
+        if self.ended_on is not None:
+            ends.append(self.ended_on - timedelta(days=1))
+        return min(ends) if ends else None
 
     def in_force_on(self, on: date) -> bool:
         if on < self.in_force_from:
@@ -81,6 +112,9 @@ class Law:
     _scc_by_id: dict[str, SCCVersion] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _continued_by: dict[str, tuple[AdequacyDecision, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         by_country: dict[str, list[Membership]] = {}
@@ -96,6 +130,11 @@ class Law:
             {k: tuple(sorted(v, key=lambda d: d.in_force_from)) for k, v in by_territory.items()}
         )
         self._scc_by_id.update({s.id: s for s in self.scc_versions})
+        continued: dict[str, list[AdequacyDecision]] = {}
+        for d in self.decisions:
+            if d.continues:
+                continued.setdefault(d.continues, []).append(d)
+        self._continued_by.update({k: tuple(v) for k, v in continued.items()})
 
     def is_eea(self, country: str, on: date) -> bool:
         """Whether `country` was inside the EEA on `on`."""
@@ -117,9 +156,16 @@ class Law:
         territory: str | None = None,
         assume_ended: frozenset[str] | set[str] = frozenset(),
     ) -> list[AdequacyDecision]:
-        """Decisions in force on `on` (optionally for one territory), minus the assumed-ended."""
+        """Acts adopted by `on` and in force on it (optionally for one territory), minus the
+        assumed-ended; arrangements included (see `kind`)."""
         pool = self.decisions_for(territory) if territory else self.decisions
-        return [d for d in pool if d.in_force_on(on) and d.id not in assume_ended]
+        return [
+            d for d in pool if d.adopted <= on and d.in_force_on(on) and d.id not in assume_ended
+        ]
+
+    def continuations(self, decision_id: str) -> tuple[AdequacyDecision, ...]:
+        """The acts that extend or renew `decision_id`, whenever adopted."""
+        return self._continued_by.get(decision_id, ())
 
     def scc_version(self, version_id: str) -> SCCVersion | None:
         return self._scc_by_id.get(version_id)

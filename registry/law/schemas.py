@@ -23,6 +23,12 @@ class CountryListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CountrySchema), required=True)
 
 
+class ScopeConditionSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "pipeda_applies"})
+    text = ma.fields.String(required=True)
+    source_url = ma.fields.String(required=True)
+
+
 class AdequacyDecisionSchema(ma.Schema):
     id = ma.fields.String(required=True, metadata={"example": "us-dpf-2023"})
     territory = ma.fields.String(
@@ -30,8 +36,28 @@ class AdequacyDecisionSchema(ma.Schema):
         metadata={"description": "ISO code; null for an international organisation"},
     )
     territory_name = ma.fields.String(required=True)
+    kind = ma.fields.String(
+        required=True,
+        metadata={
+            "enum": ["adequacy", "arrangement"],
+            "description": "arrangement: not an adequacy decision, but while it applies there "
+            "is no transfer to a third country (the EU-UK Trade and Cooperation Agreement's "
+            "bridge)",
+        },
+    )
     instrument = ma.fields.String(required=True)
+    adopted_on = ma.fields.String(
+        required=True,
+        metadata={
+            "format": "date",
+            "description": "An evaluation as of a date uses only acts adopted by then",
+        },
+    )
     in_force_from = ma.fields.String(required=True, metadata={"format": "date"})
+    continues = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The act this one extends or renews, from the day after it ends"},
+    )
     ended_on = ma.fields.String(
         allow_none=True,
         metadata={"format": "date", "description": "First day it no longer applied"},
@@ -42,6 +68,14 @@ class AdequacyDecisionSchema(ma.Schema):
     )
     condition = ma.fields.String(allow_none=True, metadata={"enum": ["certification", None]})
     scope = ma.fields.String(allow_none=True)
+    scope_conditions = ma.fields.List(
+        ma.fields.Nested(ScopeConditionSchema),
+        required=True,
+        metadata={"description": "Attest each per transfer in `safeguard.scope_attestations`"},
+    )
+    scope_conditions_note = ma.fields.String(
+        allow_none=True, metadata={"description": "Why a scope note is not coded as conditions"}
+    )
     source_url = ma.fields.String(required=True)
     verified = ma.fields.Boolean(required=True)
     notes = ma.fields.String(allow_none=True)

@@ -109,7 +109,14 @@ def _register_at(args: dict) -> dict:
             loc["country"] for loc in record["locations"]
         }:
             continue
-        verdict = engine.evaluate(record, law, on, copies=copies, notice_days=reg.notice_days)
+        verdict = engine.evaluate(
+            record,
+            law,
+            on,
+            copies=copies,
+            notice_days=reg.notice_days,
+            role=reg.settings.organisation_role,
+        )
         flagged = args.get("flagged")
         if flagged is not None and (verdict["status"] == "flagged") != flagged:
             continue

@@ -42,7 +42,10 @@ STATUSES = ("proposed", "active", "retired")
 
 # Which fields each mechanism takes, and which of them it requires.
 MECHANISM_FIELDS = {
-    "adequacy": ({"adequacy_decision", "certified", "certification_checked_on"}, set()),
+    "adequacy": (
+        {"adequacy_decision", "certified", "certification_checked_on", "scope_attestations"},
+        set(),
+    ),
     "scc": (
         {"scc_version", "scc_module", "signed_on", "tia_completed_on"},
         {"scc_version", "signed_on"},
@@ -72,6 +75,15 @@ class SafeguardSchema(StrictSchema):
     approved_on = IsoDate()
     derogation = ma.fields.String(validate=ma.validate.OneOf(DEROGATIONS))
     tia_completed_on = IsoDate()
+    scope_attestations = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$")),
+        values=StrictBoolean(),
+        validate=ma.validate.Length(max=10),
+        metadata={
+            "description": "For adequacy: whether the recipient meets each scope condition of "
+            "the decision (its `scope_conditions` codes), true or false"
+        },
+    )
 
     @ma.validates_schema
     def fields_fit_mechanism(self, data, **kwargs):
@@ -99,6 +111,26 @@ class LocationSchema(StrictSchema):
     country = CountryCode(required=True)
     activity = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTIVITIES))
     safeguard = ma.fields.Nested(SafeguardSchema)
+    importer_subject_to_gdpr = StrictBoolean(
+        metadata={
+            "description": "The importer's processing is itself subject to the GDPR (Art. 3(2))"
+        }
+    )
+
+
+class OnwardTransferSchema(LocationSchema):
+    """One of the sub-processor's own sub-processors, and the safeguard it relies on."""
+
+    name = text(200, required=True)
+    legal_entity = text(200, allow_none=True)
+
+
+def _onward_transfers():
+    return ma.fields.List(
+        ma.fields.Nested(OnwardTransferSchema),
+        validate=ma.validate.Length(max=50),
+        metadata={"description": "The sub-processor's own sub-processors (one level)"},
+    )
 
 
 def _locations(required: bool):
@@ -131,13 +163,14 @@ class SubprocessorCreateSchema(_UniqueCategories, StrictSchema):
     purpose = text(1000, allow_none=True, multiline=True)
     data_categories = _categories(required=True)
     locations = _locations(required=True)
+    onward_transfers = _onward_transfers()
     effective_on = IsoDate(
         metadata={"description": "From when it may be used; default today + the notice period"}
     )
 
 
 class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
-    """Fields to change; `locations` and `data_categories` replace the whole list."""
+    """Fields to change; `locations`, `onward_transfers` and `data_categories` replace the list."""
 
     name = text(200)
     legal_entity = text(200, allow_none=True)
@@ -145,6 +178,7 @@ class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
     purpose = text(1000, allow_none=True, multiline=True)
     data_categories = _categories(required=False)
     locations = _locations(required=False)
+    onward_transfers = _onward_transfers()
     effective_on = IsoDate()
 
 
@@ -152,6 +186,9 @@ class FlagSchema(ma.Schema):
     code = ma.fields.String(required=True)
     severity = ma.fields.String(required=True, validate=ma.validate.OneOf(("error", "warning")))
     country = ma.fields.String(allow_none=True)
+    onward = ma.fields.String(
+        metadata={"description": "For an onward transfer's flag: the onward recipient's name"}
+    )
     message = ma.fields.String(required=True)
 
 
@@ -159,9 +196,25 @@ class LocationVerdictSchema(ma.Schema):
     country = ma.fields.String(required=True)
     activity = ma.fields.String()
     eea = ma.fields.Boolean(required=True)
-    mechanism = ma.fields.String(allow_none=True)
-    adequacy_decision = ma.fields.String(allow_none=True)
+    mechanism = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "adequacy, scc, bcr or derogation; transitional_arrangement while an "
+            "arrangement means there is no transfer to a third country (the EU-UK bridge)"
+        },
+    )
+    adequacy_decision = ma.fields.String(
+        allow_none=True, metadata={"description": "The act relied on, as in force on the date"}
+    )
+    instrument = ma.fields.String(
+        allow_none=True, metadata={"description": "That act's (or the SCC set's) instrument"}
+    )
+    note = ma.fields.String(metadata={"description": "Why no safeguard is needed, when none is"})
     flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+
+
+class OnwardVerdictSchema(LocationVerdictSchema):
+    name = ma.fields.String(required=True)
 
 
 class ComplianceSchema(ma.Schema):
@@ -169,6 +222,7 @@ class ComplianceSchema(ma.Schema):
     as_of = ma.fields.String(required=True, metadata={"format": "date"})
     assumed_ended = ma.fields.List(ma.fields.String())
     locations = ma.fields.List(ma.fields.Nested(LocationVerdictSchema), required=True)
+    onward_transfers = ma.fields.List(ma.fields.Nested(OnwardVerdictSchema), required=True)
     flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
 
 
@@ -183,12 +237,19 @@ class SafeguardOutSchema(ma.Schema):
     approved_on = ma.fields.String(metadata={"format": "date"})
     derogation = ma.fields.String()
     tia_completed_on = ma.fields.String(metadata={"format": "date"})
+    scope_attestations = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
 
 
 class LocationOutSchema(ma.Schema):
     country = ma.fields.String(required=True)
     activity = ma.fields.String(required=True)
     safeguard = ma.fields.Nested(SafeguardOutSchema)
+    importer_subject_to_gdpr = ma.fields.Boolean()
+
+
+class OnwardTransferOutSchema(LocationOutSchema):
+    name = ma.fields.String(required=True)
+    legal_entity = ma.fields.String(allow_none=True)
 
 
 class SubprocessorSchema(ma.Schema):
@@ -199,6 +260,7 @@ class SubprocessorSchema(ma.Schema):
     purpose = ma.fields.String(allow_none=True)
     data_categories = ma.fields.List(ma.fields.String(), required=True)
     locations = ma.fields.List(ma.fields.Nested(LocationOutSchema), required=True)
+    onward_transfers = ma.fields.List(ma.fields.Nested(OnwardTransferOutSchema), required=True)
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})

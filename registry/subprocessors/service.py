@@ -23,7 +23,8 @@ from . import store
 _PUBLIC_FIELDS = tuple(c for c in store.COLUMNS if c not in ("seq", "updated_at"))
 
 
-def _audited(record: dict) -> dict:
+def version_of(record: dict) -> dict:
+    """The record as its versions, the audit trail and the change feed hold it."""
     return {field: record[field] for field in _PUBLIC_FIELDS}
 
 
@@ -34,7 +35,7 @@ def objection_deadline(effective_on: str) -> str:
 
 def _written(tx, change_type: str, record: dict, **data) -> None:
     """What every write of a sub-processor leaves behind, in its own transaction."""
-    public = _audited(record)
+    public = version_of(record)
     history.record_version(tx, public)
     notice = {"effective_on": record["effective_on"]}
     if change_type != "subprocessor.retired":
@@ -45,7 +46,9 @@ def _written(tx, change_type: str, record: dict, **data) -> None:
 
 def create(registry: Registry, data: dict, actor: dict) -> dict:
     """Validate `data` (already schema-loaded) against the law and store it."""
-    errors = check_locations(data["locations"], registry.law())
+    law = registry.law()
+    errors = check_locations(data["locations"], law)
+    errors += check_onward(data.get("onward_transfers", []), law, data["name"])
     if errors:
         raise ValidationFailed(errors)
     if "effective_on" not in data:
@@ -55,7 +58,7 @@ def create(registry: Registry, data: dict, actor: dict) -> dict:
     with registry.db.write() as tx:
         record = store.create(tx, data)
         audit.append(
-            tx, actor, "subprocessor.create", "subprocessor", record["id"], _audited(record)
+            tx, actor, "subprocessor.create", "subprocessor", record["id"], version_of(record)
         )
         _written(tx, "subprocessor.announced", record)
     return record
@@ -69,20 +72,30 @@ def update(
     registry: Registry, subprocessor_id: str, changes: dict, check_version, actor: dict
 ) -> dict:
     """Apply `changes` after `check_version(record)` accepted the caller's precondition."""
+    law = registry.law()
     if "locations" in changes:
-        errors = check_locations(changes["locations"], registry.law())
+        errors = check_locations(changes["locations"], law)
         if errors:
             raise ValidationFailed(errors)
     with registry.db.write() as tx:
         current = store.get(tx.conn, subprocessor_id)
         check_version(current)
+        if "onward_transfers" in changes or "name" in changes:
+            name = changes.get("name", current["name"])
+            onward = changes.get("onward_transfers", current["onward_transfers"])
+            errors = check_onward(onward, law, name)
+            if errors and "onward_transfers" not in changes:
+                # The new name is what makes the chain name the sub-processor itself.
+                errors = [field_error("/name", "An onward recipient already has this name.")]
+            if errors:
+                raise ValidationFailed(errors)
         # A value equal to the current one is no change: it makes no version, no change
         # event for customers and no audit entry.
         changes = {field: value for field, value in changes.items() if current[field] != value}
         if not changes:
             return current  # nothing to change: no new version, no new revision
         record = store.update(tx, subprocessor_id, changes)
-        before, after = _audited(current), _audited(record)
+        before, after = version_of(current), version_of(record)
         diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
         audit.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
         # The event carries the new version itself; its changes are what customers care about.
@@ -107,27 +120,36 @@ def retire(registry: Registry, subprocessor_id: str, check_version, actor: dict)
     return record
 
 
-def check_locations(locations: list[dict], law: Law, prefix: str = "/locations") -> list[dict]:
+def check_locations(
+    locations: list[dict], law: Law, prefix: str = "/locations", *, keyed_by_name: bool = False
+) -> list[dict]:
     """Errors (with JSON pointers) for locations the law cannot make sense of."""
     errors: list[dict] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, ...]] = set()
     for index, location in enumerate(locations):
         here = f"{prefix}/{index}"
         key = (location["country"], location["activity"])
+        if keyed_by_name:
+            key = (_comparable(location["name"]), *key)
         if key in seen:
-            errors.append(
-                field_error(f"{here}/activity", "The same country and activity are listed twice.")
+            what = (
+                "recipient, country and activity are"
+                if keyed_by_name
+                else ("country and activity are")
             )
+            errors.append(field_error(f"{here}/activity", f"The same {what} listed twice."))
         seen.add(key)
         safeguard = location.get("safeguard")
         if not safeguard:
             continue
         mechanism = safeguard["mechanism"]
+        decision = None
         if mechanism == "adequacy" and "adequacy_decision" in safeguard:
             decision = law.decision(safeguard["adequacy_decision"])
             pointer = f"{here}/safeguard/adequacy_decision"
-            if decision is None:
+            if decision is None or decision.kind != "adequacy":
                 errors.append(field_error(pointer, "No adequacy decision has this id."))
+                decision = None
             elif decision.territory != location["country"]:
                 errors.append(
                     field_error(
@@ -136,6 +158,17 @@ def check_locations(locations: list[dict], law: Law, prefix: str = "/locations")
                         f"not {location['country']}.",
                     )
                 )
+                decision = None
+        if mechanism == "adequacy" and "scope_attestations" in safeguard:
+            errors.extend(
+                _check_attestations(
+                    safeguard["scope_attestations"],
+                    location["country"],
+                    decision,
+                    law,
+                    f"{here}/safeguard/scope_attestations",
+                )
+            )
         if mechanism == "scc":
             version = law.scc_version(safeguard["scc_version"])
             module = safeguard.get("scc_module")
@@ -158,6 +191,58 @@ def check_locations(locations: list[dict], law: Law, prefix: str = "/locations")
                     field_error(f"{here}/safeguard/scc_module", f"SCC {version.id} has no modules.")
                 )
     return errors
+
+
+def _check_attestations(attested: dict, country: str, named, law: Law, pointer: str) -> list[dict]:
+    """Only the scope conditions of the decision relied on (any of the country's, unnamed)."""
+    if named is not None:
+        acts = [named, *_continuing(named, law)]
+        whose = named.id
+    else:
+        acts = [d for d in law.decisions_for(country) if d.kind == "adequacy"]
+        whose = f"any adequacy decision for {country}"
+    codes = sorted({c.code for act in acts for c in act.scope_conditions})
+    if not codes:
+        return [field_error(pointer, f"{whose} has no scope conditions to attest.")]
+    return [
+        field_error(
+            f"{pointer}/{code}",
+            f"Not a scope condition of {whose}; its conditions: {', '.join(codes)}.",
+        )
+        for code in attested
+        if code not in codes
+    ]
+
+
+def _continuing(decision, law: Law) -> list:
+    """The acts extending or renewing `decision`, and theirs, in order."""
+    found, queue = [], list(law.continuations(decision.id))
+    while queue:
+        act = queue.pop(0)
+        if act not in found:
+            found.append(act)
+            queue.extend(law.continuations(act.id))
+    return found
+
+
+def check_onward(onward: list[dict], law: Law, own_name: str) -> list[dict]:
+    """Errors for onward transfers: as for locations, and never the sub-processor itself."""
+    errors = check_locations(onward, law, prefix="/onward_transfers", keyed_by_name=True)
+    own = _comparable(own_name)
+    for index, transfer in enumerate(onward):
+        if _comparable(transfer["name"]) == own:
+            errors.append(
+                field_error(
+                    f"/onward_transfers/{index}/name",
+                    "A sub-processor cannot be its own onward recipient: the chain would name "
+                    "itself.",
+                )
+            )
+    return errors
+
+
+def _comparable(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def get(conn: sqlite3.Connection, subprocessor_id: str) -> dict:

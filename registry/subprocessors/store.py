@@ -19,6 +19,7 @@ COLUMNS = (
     "purpose",
     "data_categories",
     "locations",
+    "onward_transfers",
     "effective_on",
     "announced_on",
     "retired_on",
@@ -27,13 +28,22 @@ COLUMNS = (
     "updated_at",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM subprocessors"
-EDITABLE = ("name", "legal_entity", "service", "purpose", "data_categories", "locations")
+EDITABLE = (
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "locations",
+    "onward_transfers",
+)
+_JSON = ("data_categories", "locations", "onward_transfers")
 
 
 def _record(row) -> dict:
     record = dict(zip(COLUMNS, row, strict=True))
-    record["data_categories"] = json.loads(record["data_categories"])
-    record["locations"] = json.loads(record["locations"])
+    for column in _JSON:
+        record[column] = json.loads(record[column])
     return record
 
 
@@ -75,6 +85,7 @@ def create(db, data: dict) -> dict:
         "purpose": data.get("purpose"),
         "data_categories": json.dumps(data["data_categories"]),
         "locations": json.dumps(data["locations"]),
+        "onward_transfers": json.dumps(data.get("onward_transfers", [])),
         "effective_on": data["effective_on"],
         "announced_on": data["announced_on"],
         "created_at": now,
@@ -106,9 +117,7 @@ def update(db, subprocessor_id: str, changes: dict) -> dict:
     for field in EDITABLE:
         if field in changes:
             value = changes[field]
-            values[field] = (
-                json.dumps(value) if field in ("data_categories", "locations") else value
-            )
+            values[field] = json.dumps(value) if field in _JSON else value
     if "effective_on" in changes:
         values["effective_on"] = changes["effective_on"]
     values["updated_at"] = clock.timestamp()

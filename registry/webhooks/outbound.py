@@ -26,7 +26,6 @@ SIGNATURE_VERSION = "v1"
 # How far a receiver lets webhook-timestamp drift from its clock (replay protection).
 DEFAULT_TOLERANCE = 5 * 60
 
-EVENT_TYPES = ("subprocessor.announced", "subprocessor.changed", "subprocessor.retired")
 ALL_EVENTS = "*"
 
 MAX_URL_LENGTH = 2048

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..changes.schemas import CHANGE_TYPES as EVENT_TYPES
 from ..http.fields import PageArgsSchema, PageSchema, StrictBoolean, StrictSchema, text
-from .outbound import ALL_EVENTS, EVENT_TYPES, MAX_URL_LENGTH
+from .outbound import ALL_EVENTS, MAX_URL_LENGTH
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 _ID = ma.validate.Length(min=1, max=64)

@@ -74,11 +74,24 @@ class Worker:
             self.record(futures[future], future.result())
         return len(claimed)
 
-    def run(self, stop: threading.Event, *, poll_interval: float = 1.0, once: bool = False) -> int:
-        """Deliver until `stop` is set (or, with `once`, until nothing is due); attempts made."""
+    def run(
+        self,
+        stop: threading.Event,
+        *,
+        poll_interval: float = 1.0,
+        once: bool = False,
+        tick: Callable[[], object] | None = None,
+    ) -> int:
+        """Deliver until `stop` is set (or, with `once`, until nothing is due); attempts made.
+
+        `tick`, when given, runs before each round (the daily sweep of verdicts, which may
+        queue events for this very round).
+        """
         total = 0
         while not stop.is_set():
             try:
+                if tick is not None:
+                    tick()
                 made = self.step()
             except Exception:
                 # Nothing here may end the worker that `make run` leaves in the background;

@@ -1,0 +1,36 @@
+"""The verdict each sub-processor last had, to notice verdicts changed by the law or the date."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from .. import clock
+
+COLUMNS = ("subprocessor_id", "version", "law_version", "rules", "as_of", "status", "flags")
+
+
+def recorded(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Every recorded verdict, by sub-processor id."""
+    rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM verdicts")
+    found = {}
+    for row in rows:
+        verdict = dict(zip(COLUMNS, row, strict=True))
+        verdict["flags"] = json.loads(verdict["flags"])
+        found[verdict["subprocessor_id"]] = verdict
+    return found
+
+
+def record(db, verdict: dict) -> None:
+    """Keep `verdict` as the sub-processor's last, in the caller's write transaction."""
+    values = {**verdict, "flags": json.dumps(verdict["flags"]), "recorded_at": clock.timestamp()}
+    db.execute(
+        f"INSERT INTO verdicts ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})"
+        " ON CONFLICT (subprocessor_id) DO UPDATE SET"
+        f" {', '.join(f'{c} = excluded.{c}' for c in values if c != 'subprocessor_id')}",
+        list(values.values()),
+    )
+
+
+def any_recorded(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM verdicts LIMIT 1").fetchone() is not None

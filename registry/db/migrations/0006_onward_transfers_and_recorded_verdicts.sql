@@ -1,0 +1,19 @@
+-- onward transfers and recorded verdicts
+
+-- A sub-processor's own sub-processors, as JSON like `locations`; records written before
+-- had none recorded.
+ALTER TABLE subprocessors ADD COLUMN onward_transfers TEXT NOT NULL DEFAULT '[]';
+
+-- The verdict each sub-processor last had, so that a verdict changed by the law (a new act
+-- loaded, an expiry passed) or by new rules is announced in the change feed. `rules` is
+-- the engine's rules version the verdict was computed under.
+CREATE TABLE verdicts (
+    subprocessor_id TEXT PRIMARY KEY REFERENCES subprocessors (id),
+    version INTEGER NOT NULL,
+    law_version TEXT NOT NULL,
+    rules INTEGER NOT NULL,
+    as_of TEXT NOT NULL,
+    status TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+) WITHOUT ROWID;

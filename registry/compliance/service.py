@@ -166,7 +166,8 @@ def sweep_verdicts(registry: Registry) -> list[str]:
     with registry.db.write() as tx:
         conn = tx.conn
         before = store.recorded(conn)
-        first_sweep = not before
+        # A register older than recorded verdicts: its verdicts were the earlier rules'.
+        earlier_rules = store.judged_under_earlier_rules(conn)
         evaluated = engine.evaluate_each(
             subprocessors.iter_current(conn, on.isoformat()),
             law,
@@ -186,7 +187,7 @@ def sweep_verdicts(registry: Registry) -> list[str]:
                     reason = "rules"
                 else:
                     reason = "date"
-            elif kept is None and first_sweep:
+            elif kept is None and earlier_rules == 1:
                 earlier, reason = _under_rules_1(now), "rules"
             else:
                 earlier = None  # new or written since: its own change event told
@@ -215,6 +216,8 @@ def sweep_verdicts(registry: Registry) -> list[str]:
                     **now,
                 },
             )
+        if earlier_rules is not None:
+            store.forget_earlier_rules(tx)
     return announced
 
 

@@ -32,5 +32,11 @@ def record(db, verdict: dict) -> None:
     )
 
 
-def any_recorded(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM verdicts LIMIT 1").fetchone() is not None
+def judged_under_earlier_rules(conn: sqlite3.Connection) -> int | None:
+    """The rules the register's unrecorded verdicts were last given under, if older ones."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'verdicts_before_rules'").fetchone()
+    return int(row[0]) if row else None
+
+
+def forget_earlier_rules(db) -> None:
+    db.execute("DELETE FROM meta WHERE key = 'verdicts_before_rules'")

@@ -17,3 +17,9 @@ CREATE TABLE verdicts (
     flags TEXT NOT NULL,
     recorded_at TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Sub-processors already on the register were judged under the rules before version 2:
+-- the first sweep compares their verdicts with that, and announces what the new rules
+-- changed. A register that is empty now has nothing to compare.
+INSERT INTO meta (key, value)
+    SELECT 'verdicts_before_rules', '1' WHERE EXISTS (SELECT 1 FROM subprocessors);

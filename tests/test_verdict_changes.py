@@ -1,0 +1,190 @@
+"""Verdicts changed by the law or the date, not by a write, reach the change feed and webhooks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import date
+
+import pytest
+from helpers import NL, ROOT, vendor
+
+from registry.bootstrap import initialise
+from registry.compliance.service import DailySweep, sweep_verdicts
+
+GB_BY_LAW = {"country": "GB", "activity": "storage"}
+CHANGES = "/v1/changes"
+
+
+@pytest.fixture
+def post(client, staff):
+    def send(body: dict) -> dict:
+        response = client.post("/v1/subprocessors", json=body, headers=staff)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return send
+
+
+def verdict_changes(client, staff) -> list[dict]:
+    items = client.get(CHANGES, query_string={"limit": 100}, headers=staff).get_json()["items"]
+    return [item for item in items if item["type"] == "subprocessor.verdict_changed"]
+
+
+def test_an_expiry_passing_is_announced_once_with_from_to_and_why(
+    client, staff, registry, clock, post
+):
+    clock.today = date(2031, 12, 27)  # gb-2025's last day
+    record = post(vendor("Island Backup", NL, GB_BY_LAW, effective_on="2030-01-01"))
+    assert sweep_verdicts(registry) == []  # the first verdict of a new record is its baseline
+
+    clock.today = date(2031, 12, 28)
+    assert sweep_verdicts(registry) == [record["id"]]
+    assert sweep_verdicts(registry) == []  # announced once
+
+    (change,) = verdict_changes(client, staff)
+    assert change["subprocessor_id"] == record["id"]
+    assert change["reason"] == "date"
+    assert change["as_of"] == "2031-12-28"
+    assert change["verdict"]["from"]["status"] == "compliant"
+    assert change["verdict"]["to"]["status"] == "flagged"
+    assert {f["code"] for f in change["verdict"]["to"]["flags"]} == {"NO_SAFEGUARD"}
+    assert change["subprocessor"]["name"] == "Island Backup"
+
+
+def test_a_write_announces_itself_so_the_sweep_does_not(
+    client, staff, registry, clock, post, patch
+):
+    clock.today = date(2031, 12, 27)
+    record = post(vendor("Island Backup", NL, GB_BY_LAW, effective_on="2030-01-01"))
+    sweep_verdicts(registry)
+    clock.today = date(2031, 12, 28)
+    patch(record["id"], {"purpose": "Backups"})  # written on the day the verdict changed
+    assert sweep_verdicts(registry) == []
+    assert verdict_changes(client, staff) == []
+
+
+def test_a_newly_loaded_act_is_announced_with_reason_law(
+    client, staff, registry, clock, post, tmp_path
+):
+    post(
+        vendor(
+            "Dpf Mail",
+            NL,
+            {
+                "country": "US",
+                "activity": "processing",
+                "safeguard": {
+                    "mechanism": "adequacy",
+                    "certified": True,
+                    "certification_checked_on": "2026-10-01",
+                },
+            },
+            effective_on="2025-01-01",
+        )
+    )
+    sweep_verdicts(registry)
+    # A new law version: the Data Privacy Framework annulled today.
+    data = tmp_path / "law"
+    shutil.copytree(ROOT / "data", data)
+    path = data / "adequacy-decisions.json"
+    document = json.loads(path.read_text())
+    for decision in document["decisions"]:
+        if decision["id"] == "us-dpf-2023":
+            decision["ended_on"] = clock.today.isoformat()
+            decision["ended_by"] = "a judgment of the Court of Justice (test)"
+    path.write_text(json.dumps(document, indent=2))
+    registry.settings = registry.settings.replace(data_dir=str(data))
+
+    outcome = initialise(registry)
+    assert outcome["law_loaded"] is True
+    assert len(outcome["verdicts_changed"]) == 1
+    (change,) = verdict_changes(client, staff)
+    assert change["reason"] == "law"
+    assert change["verdict"]["to"]["status"] == "flagged"
+    assert [f["code"] for f in change["verdict"]["to"]["flags"]] == ["ADEQUACY_NOT_IN_FORCE"]
+
+
+def test_verdict_changes_reach_subscribed_webhooks(client, as_role, registry, clock, post):
+    registry.settings = registry.settings.replace(webhook_allow_private=True)
+    hook = client.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["subprocessor.verdict_changed"]},
+        headers=as_role("customer_a"),
+    )
+    assert hook.status_code == 201, hook.get_json()
+    clock.today = date(2031, 12, 27)
+    post(vendor("Island Backup", NL, GB_BY_LAW, effective_on="2030-01-01"))
+    sweep_verdicts(registry)
+    clock.today = date(2031, 12, 28)
+    sweep_verdicts(registry)
+
+    deliveries = client.get(
+        f"/v1/webhooks/{hook.get_json()['id']}/deliveries", headers=as_role("customer_a")
+    ).get_json()["items"]
+    assert len(deliveries) == 1  # only the event it subscribed to, not the announcement
+
+
+def test_the_daily_sweep_runs_once_per_day_and_law(client, staff, registry, clock, post):
+    sweep = DailySweep(registry)
+    clock.today = date(2031, 12, 27)
+    post(vendor("Island Backup", NL, GB_BY_LAW, effective_on="2030-01-01"))
+    assert sweep() == []
+    clock.today = date(2031, 12, 28)
+    assert len(sweep()) == 1
+    assert sweep() == []
+    assert len(verdict_changes(client, staff)) == 1
+
+
+def test_an_older_register_learns_what_the_new_rules_changed(client, staff, registry, post):
+    """A database from before recorded verdicts: its first sweep announces the new rules."""
+    kept = post(
+        vendor(
+            "Consent Only",
+            NL,
+            {
+                "country": "IN",
+                "activity": "processing",
+                "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
+            },
+            effective_on="2025-01-01",
+        )
+    )
+    changed = post(
+        vendor(
+            "Contract Vendor",
+            NL,
+            {
+                "country": "IN",
+                "activity": "processing",
+                "safeguard": {"mechanism": "derogation", "derogation": "contract_performance"},
+            },
+            effective_on="2025-01-01",
+        )
+    )
+    # As migration 0006 leaves a register that had sub-processors: no verdict recorded yet.
+    conn = sqlite3.connect(registry.settings.database)
+    with conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('verdicts_before_rules', '1')")
+    conn.close()
+
+    assert sweep_verdicts(registry) == [changed["id"]]
+    (change,) = verdict_changes(client, staff)
+    assert change["reason"] == "rules"
+    assert change["verdict"]["from"]["status"] == "compliant"
+    assert [f["code"] for f in change["verdict"]["from"]["flags"]] == ["DEROGATION_RELIED_ON"]
+    assert [f["code"] for f in change["verdict"]["to"]["flags"]] == ["DEROGATION_NOT_AVAILABLE"]
+    assert kept["id"] not in {c["subprocessor_id"] for c in verdict_changes(client, staff)}
+    assert sweep_verdicts(registry) == []  # the earlier rules are compared with once
+
+
+def test_verdict_changes_are_in_the_atom_feed(client, staff, registry, clock, post):
+    clock.today = date(2031, 12, 27)
+    post(vendor("Island Backup", NL, GB_BY_LAW, effective_on="2030-01-01"))
+    sweep_verdicts(registry)
+    clock.today = date(2031, 12, 28)
+    sweep_verdicts(registry)
+    atom = client.get("/v1/changes.atom", headers=staff).get_data(as_text=True)
+    assert "Island Backup verdict_changed" in atom
+    assert "verdict compliant to flagged on 2031-12-28" in atom

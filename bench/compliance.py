@@ -96,6 +96,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--repeats", type=int, help="runs per size (default: 5 up to 10k records, then 3)"
     )
+    parser.add_argument(
+        "--onward", type=int, default=3, help="onward transfers per sub-processor (default 3)"
+    )
     args = parser.parse_args(argv)
     sizes = sorted(args.sizes)
 
@@ -109,7 +112,8 @@ def main(argv: list[str] | None = None) -> dict:
         headers = {"Authorization": f"Bearer {register.token(registry, 'admin')}"}
         client = app.test_client()
         print(
-            "each size adds generated sub-processors (3 locations each), validated by the API "
+            f"each size adds generated sub-processors (3 locations and {args.onward} onward "
+            "transfers each), validated by the API "
             "schema and inserted through the store; measured in-process, Flask test client, "
             "SQLite file; "
             "median of 5 runs (3 above 10k) per size; read = list(store.iter_current) (SQL + "
@@ -124,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
         results = {}
         for size in sizes:
             # The same seed makes each larger register extend the smaller one.
-            added = register.generate(size)[loaded:]
+            added = register.generate(size, onward=args.onward)[loaded:]
             grow(registry, register.validate(registry, added))
             loaded = size
             del added

@@ -14,7 +14,7 @@ from registry.keys.store import create_key
 from registry.settings import Settings
 from registry.subprocessors import store
 from registry.subprocessors.schemas import SubprocessorCreateSchema
-from registry.subprocessors.service import check_locations
+from registry.subprocessors.service import check_locations, check_onward
 
 EEA = ("DE", "NL", "IE", "FR", "SE", "FI", "DK", "BE", "AT", "ES", "IT", "PL", "LU", "PT", "CZ")
 ADEQUATE = ("CH", "JP", "GB", "CA", "NZ", "KR", "IL", "UY")
@@ -137,7 +137,7 @@ def _transfer(profile: str, rng: random.Random, today: date) -> dict:
         safeguard = {
             "mechanism": "scc",
             "scc_version": "2021/914",
-            "scc_module": rng.choice((2, 3)),
+            "scc_module": 3,  # processor to processor: this organisation is a processor
             "signed_on": _day(today, signed),
         }
         if profile == "scc_india":
@@ -177,10 +177,40 @@ def _transfer(profile: str, rng: random.Random, today: date) -> dict:
     raise ValueError(profile)
 
 
-def generate(count: int, *, seed: int = 2026, today: date | None = None) -> list[dict]:
-    """`count` POST /v1/subprocessors bodies, each with three locations."""
+def _onward(rng: random.Random, today: date, number: int) -> dict:
+    """One of a sub-processor's own sub-processors: mostly EEA, adequate, DPF or SCCs."""
+    kind = rng.choices(("eea", "adequate", "us", "scc"), (5, 2, 2, 1))[0]
+    transfer = {"name": f"Onward {number}", "activity": rng.choice(("storage", "processing"))}
+    if kind == "eea":
+        return {**transfer, "country": rng.choice(EEA)}
+    if kind == "adequate":
+        return {**transfer, "country": rng.choice(("CH", "NZ", "UY", "AR"))}
+    if kind == "us":
+        safeguard = {
+            "mechanism": "adequacy",
+            "certified": True,
+            "certification_checked_on": _day(today, rng.randint(5, 300)),
+        }
+        return {**transfer, "country": "US", "safeguard": safeguard}
+    signed = rng.randint(200, 1200)
+    safeguard = {
+        "mechanism": "scc",
+        "scc_version": "2021/914",
+        "scc_module": 3,
+        "signed_on": _day(today, signed),
+        "tia_completed_on": _day(today, signed + 10),
+    }
+    return {**transfer, "country": "IN", "safeguard": safeguard}
+
+
+def generate(
+    count: int, *, seed: int = 2026, today: date | None = None, onward: int = 0
+) -> list[dict]:
+    """`count` POST /v1/subprocessors bodies, each with three locations and `onward`
+    onward transfers."""
     today = today or date.today()
     rng = random.Random(seed)
+    chain = random.Random(seed + 1)  # its own stream: the locations stay those of onward=0
     names, weights = zip(*PROFILES, strict=True)
     records = []
     for index in range(count):
@@ -211,6 +241,7 @@ def generate(count: int, *, seed: int = 2026, today: date | None = None) -> list
                     middle,
                     {"country": backup, "activity": "backup"},
                 ],
+                "onward_transfers": [_onward(chain, today, n) for n in range(onward)],
                 "effective_on": _day(today, effective),
                 "_profile": profile,
             }
@@ -230,6 +261,7 @@ def validate(registry, records: list[dict]) -> list[dict]:
     for record in records:
         data = schema.load({k: v for k, v in record.items() if not k.startswith("_")})
         errors = check_locations(data["locations"], law)
+        errors += check_onward(data.get("onward_transfers", []), law, data["name"])
         if errors:
             raise ValueError(f"{record['name']}: {errors}")
         loaded.append(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -39,7 +39,7 @@ def location(country, activity="processing", **safeguard):
 
 
 def certified_us(on, **extra):
-    """A US adequacy safeguard whose certification was checked on `on` (a framework never starts later than itself)."""
+    """A US adequacy safeguard whose certification was checked on `on` itself."""
     return location(
         "US",
         mechanism="adequacy",

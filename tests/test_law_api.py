@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import DECISIONS, TODAY, UNVERIFIED
+from helpers import DECISIONS, EXPIRES, TODAY, UNVERIFIED
 
 ENDED_BY = {"us-safe-harbour-2000": "C-362/14", "us-privacy-shield-2016": "C-311/18"}
 DECISION_FIELDS = {
@@ -25,7 +25,9 @@ def in_force_on(day: str) -> set[str]:
     return {
         decision_id
         for decision_id, (_, start, ended) in DECISIONS.items()
-        if start <= day and (ended is None or day < ended)
+        if start <= day
+        and (ended is None or day < ended)
+        and (decision_id not in EXPIRES or day <= EXPIRES[decision_id])
     }
 
 
@@ -54,7 +56,7 @@ def test_every_iso_country_is_listed_once(countries):
         ("IS", True, []),
         ("LI", True, []),
         ("HR", True, []),
-        ("GB", False, ["gb-2021"]),
+        ("GB", False, ["gb-2025"]),
         ("CH", False, ["ch-2000"]),
         ("US", False, ["us-dpf-2023"]),
         ("BR", False, ["br-2026"]),
@@ -127,7 +129,9 @@ def test_decision_conditions_and_expiry(decisions):
     by_id = {item["id"]: item for item in decisions["items"]}
     certification = {i for i, item in by_id.items() if item["condition"] == "certification"}
     assert certification == {"us-safe-harbour-2000", "us-privacy-shield-2016", "us-dpf-2023"}
-    assert by_id["gb-2021"]["expires_on"] == "2031-12-27"
+    for decision_id, last_day in EXPIRES.items():
+        assert by_id[decision_id]["expires_on"] == last_day, decision_id
+    assert by_id["gb-2025"]["expires_on"] == "2031-12-27"
     assert by_id["epo-2025"]["territory"] is None
 
 
@@ -141,8 +145,16 @@ def test_decision_conditions_and_expiry(decisions):
         ("2016-08-01", ["us-privacy-shield-2016"]),
         ("2020-07-15", ["us-privacy-shield-2016"]),
         ("2020-07-16", []),
+        ("2021-03-01", []),
+        ("2021-06-27", []),
+        ("2021-06-28", []),
         ("2022-01-01", []),
         ("2023-07-10", ["us-dpf-2023"]),
+        ("2025-06-27", ["us-dpf-2023"]),
+        ("2025-06-28", ["us-dpf-2023"]),
+        ("2025-12-27", ["us-dpf-2023"]),
+        ("2025-12-28", ["us-dpf-2023"]),
+        ("2031-12-28", ["us-dpf-2023"]),
         (TODAY.isoformat(), ["us-dpf-2023"]),
     ],
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import shutil
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import DECISIONS, UNVERIFIED
+from helpers import DECISIONS, EXPIRES, UNVERIFIED
 
 from registry.law.loader import (
     DECISIONS_FILE,
@@ -60,6 +61,46 @@ TERRITORIES = {
 TERRITORIES_TODAY = {code for code, (_, until) in TERRITORIES.items() if until is None}
 
 US_DECISIONS = {"us-safe-harbour-2000", "us-privacy-shield-2016", "us-dpf-2023"}
+
+# The date of each act (the decision's own date; for the TCA bridge, the day it was signed).
+ADOPTED_ON = {
+    "ch-2000": "2000-07-26",
+    "us-safe-harbour-2000": "2000-07-26",
+    "ca-2002": "2001-12-20",
+    "ar-2003": "2003-06-30",
+    "gg-2003": "2003-11-21",
+    "im-2004": "2004-04-28",
+    "je-2008": "2008-05-08",
+    "fo-2010": "2010-03-05",
+    "ad-2010": "2010-10-19",
+    "il-2011": "2011-01-31",
+    "uy-2012": "2012-08-21",
+    "nz-2012": "2012-12-19",
+    "us-privacy-shield-2016": "2016-07-12",
+    "jp-2019": "2019-01-23",
+    "gb-tca-bridge-2021": "2020-12-30",
+    "gb-2021": "2021-06-28",
+    "gb-2025-extension": "2025-06-24",
+    "gb-2025": "2025-12-19",
+    "kr-2021": "2021-12-17",
+    "us-dpf-2023": "2023-07-10",
+    "epo-2025": "2025-07-15",
+    "br-2026": "2026-01-26",
+}
+
+# The scope conditions each act sets, by code; every other act with a scope note says why not.
+SCOPE_CONDITIONS = {
+    "ca-2002": ["pipeda_applies"],
+    "fo-2010": ["faroese_act_applies"],
+    "il-2011": ["automated_processing"],
+    "jp-2019": ["appi_business_operator", "not_appi_article_76_purpose"],
+    "kr-2021": ["not_fsc_credit_information", "not_religious_or_political_party_processing"],
+    "br-2026": ["lgpd_applies"],
+}
+
+# The United Kingdom after Brexit, one act after another: the TCA bridge, the 2021 decision,
+# its extension and its renewal.
+GB_ACTS = ["gb-tca-bridge-2021", "gb-2021", "gb-2025-extension", "gb-2025"]
 
 
 @pytest.fixture(scope="module")
@@ -171,20 +212,98 @@ def test_us_decisions_require_certification_and_others_do_not(law: Law) -> None:
         assert decision.condition == expected, decision.id
 
 
-def test_gb_2021_runs_until_2031_12_27(law: Law) -> None:
+def test_gb_2021_expired_on_2025_06_27_and_was_continued_until_2031_12_27(law: Law) -> None:
     decision = law.decision("gb-2021")
-    assert decision.expires_on == date(2031, 12, 27)
-    assert decision.in_force_on(date(2031, 12, 27))
-    assert not decision.in_force_on(date(2031, 12, 28))
+    assert decision.expires_on == date(2025, 6, 27)
+    assert decision.in_force_on(date(2025, 6, 27))
+    assert not decision.in_force_on(date(2025, 6, 28))
     assert "2025-06-27" in decision.notes
     assert "2025-12-27" in decision.notes
+    (extension,) = law.continuations("gb-2021")
+    assert extension.id == "gb-2025-extension"
+    assert extension.in_force_from == date(2025, 6, 28)
+    assert extension.expires_on == date(2025, 12, 27)
+    assert extension.adopted_on == date(2025, 6, 24)
+    (renewal,) = law.continuations("gb-2025-extension")
+    assert renewal.id == "gb-2025"
+    assert renewal.in_force_from == date(2025, 12, 28)
+    assert renewal.expires_on == date(2031, 12, 27)
+    assert renewal.adopted_on == date(2025, 12, 19)
+    assert law.continuations("gb-2025") == ()
+    assert not renewal.in_force_on(date(2031, 12, 28))
 
 
-def test_gb_had_neither_eea_nor_adequacy_before_the_2021_decision(law: Law) -> None:
+def test_gb_acts_follow_each_other_without_gap_or_overlap(law: Law) -> None:
+    for earlier, later in itertools.pairwise(GB_ACTS):
+        assert law.decision(earlier).last_day() + DAY == law.decision(later).in_force_from
+    assert [d.id for d in law.decisions_for("GB")] == GB_ACTS
+    day = date(2021, 1, 1)
+    while day <= date(2031, 12, 27):
+        assert len(law.decisions_in_force(day, "GB")) == 1, day
+        day += DAY
+    assert law.decisions_in_force(date(2031, 12, 28), "GB") == []
+
+
+def test_gb_was_covered_by_the_tca_bridge_between_brexit_and_the_2021_decision(law: Law) -> None:
+    assert law.is_eea("GB", date(2020, 12, 31))
+    assert law.decisions_in_force(date(2020, 12, 31), "GB") == []
     on = date(2021, 3, 1)
     assert not law.is_eea("GB", on)
-    assert law.decisions_in_force(on, "GB") == []
+    (bridge,) = law.decisions_in_force(on, "GB")
+    assert bridge.id == "gb-tca-bridge-2021"
+    assert bridge.kind == "arrangement"
+    assert bridge.continues is None
+    assert bridge.adopted_on == date(2020, 12, 30)
+    assert "OJ L 444, 31.12.2020" in bridge.instrument
+    assert "FINPROV.10A" in bridge.instrument and "782" in bridge.instrument
+    assert [d.id for d in law.decisions_in_force(date(2021, 6, 27), "GB")] == [bridge.id]
     assert [d.id for d in law.decisions_in_force(date(2021, 6, 28), "GB")] == ["gb-2021"]
+    assert {d.kind for d in law.decisions if d.id != bridge.id} == {"adequacy"}
+
+
+def test_every_act_has_its_adoption_date_on_or_before_it_applies(law: Law) -> None:
+    assert {d.id for d in law.decisions} == set(ADOPTED_ON)
+    for decision in law.decisions:
+        assert decision.adopted_on == date.fromisoformat(ADOPTED_ON[decision.id]), decision.id
+        assert decision.adopted == decision.adopted_on
+        assert decision.adopted_on <= decision.in_force_from, decision.id
+
+
+def test_expiring_acts_are_pinned(law: Law) -> None:
+    expiring = {d.id: d.expires_on.isoformat() for d in law.decisions if d.expires_on}
+    assert expiring == EXPIRES
+
+
+def test_scope_conditions_are_coded_where_the_act_sets_them(law: Law) -> None:
+    for decision in law.decisions:
+        codes = [c.code for c in decision.scope_conditions]
+        assert codes == SCOPE_CONDITIONS.get(decision.id, []), decision.id
+        for condition in decision.scope_conditions:
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", condition.code)
+            assert condition.text.strip()
+            assert condition.source_url.startswith("https://eur-lex.europa.eu/"), decision.id
+        if decision.scope and decision.id not in SCOPE_CONDITIONS:
+            assert decision.scope_conditions_note, decision.id
+        if decision.scope is None:
+            assert decision.scope_conditions_note is None, decision.id
+
+
+def test_us_frameworks_keep_certification_and_no_scope_code(law: Law) -> None:
+    for decision_id in US_DECISIONS:
+        decision = law.decision(decision_id)
+        assert decision.condition == "certification"
+        assert decision.scope_conditions == ()
+        assert "certification" in decision.scope_conditions_note
+
+
+def test_korea_excludes_fsc_credit_information_and_religious_or_party_processing(law: Law) -> None:
+    decision = law.decision("kr-2021")
+    by_code = {c.code: c for c in decision.scope_conditions}
+    assert "Financial Services Commission" in by_code["not_fsc_credit_information"].text
+    religious = by_code["not_religious_or_political_party_processing"].text
+    assert "missionary" in religious
+    assert "nomination of candidates" in religious
+    assert all(c.source_url.endswith("/2022/254/oj") for c in decision.scope_conditions)
 
 
 def test_only_the_unverified_decisions_are_marked_so(law: Law) -> None:
@@ -198,13 +317,21 @@ def test_the_european_patent_organisation_has_no_territory(law: Law) -> None:
     decision = law.decision("epo-2025")
     assert decision.territory is None
     assert "European Patent Organisation" in decision.territory_name
-    assert decision in law.decisions_in_force(date(2025, 7, 15))
+    assert "(EU) 2025/1382" in decision.instrument
+    assert decision.source_url == "https://eur-lex.europa.eu/eli/dec_impl/2025/1382/oj"
+    assert decision.adopted_on == date(2025, 7, 15)
+    assert decision not in law.decisions_in_force(date(2025, 7, 17))
+    assert decision in law.decisions_in_force(date(2025, 7, 18))
 
 
 def test_every_decision_has_a_source_matching_its_instrument(law: Law) -> None:
     for decision in law.decisions:
         assert decision.source_url.startswith("https://"), decision.id
         if not decision.verified:
+            continue
+        if decision.kind == "arrangement":
+            assert decision.source_url.startswith("https://eur-lex.europa.eu/"), decision.id
+            assert "OJ:L:2020:444" in decision.source_url, decision.id
             continue
         year, number = re.search(r"(\d{4})/(\d+)", decision.instrument).groups()
         assert decision.source_url.startswith("https://eur-lex.europa.eu/eli/dec"), decision.id
@@ -222,6 +349,10 @@ def test_ended_decisions_cite_the_judgment(law: Law) -> None:
 def test_brazil_decision_is_in_force_from_2026_01_26(law: Law) -> None:
     assert law.decisions_in_force(date(2026, 1, 25), "BR") == []
     assert [d.id for d in law.decisions_in_force(date(2026, 1, 26), "BR")] == ["br-2026"]
+    decision = law.decision("br-2026")
+    assert "(EU) 2026/179" in decision.instrument
+    assert "28.1.2026" in decision.instrument
+    assert decision.source_url == "https://eur-lex.europa.eu/eli/dec_impl/2026/179/oj"
 
 
 # Standard Contractual Clauses
@@ -249,13 +380,33 @@ def test_old_scc_sets_follow_the_transition(law: Law, version_id: str) -> None:
     assert version.source_url == f"https://eur-lex.europa.eu/eli/dec/{number}/oj"
 
 
-def test_exactly_four_scc_versions(law: Law) -> None:
+def test_scc_2002_16_processor_clauses_grandfathered_until_2010_then_transition(
+    law: Law,
+) -> None:
+    version = law.scc_version("2002/16/EC")
+    assert version.applies_from == date(2002, 4, 3)
+    assert version.concluded_before == date(2010, 5, 15)
+    assert version.concluded_before == law.scc_version("2010/87/EU").applies_from
+    assert version.valid_until == date(2022, 12, 27)
+    assert version.modules == ()
+    assert (
+        version.source_url == "https://eur-lex.europa.eu/legal-content/EN/TXT/?uri=CELEX:32002D0016"
+    )
+    assert "OJ L 6, 10.1.2002, p. 52" in version.instrument
+    assert not version.verified
+    assert "Art. 4(4)" in version.notes
+    assert "Art. 7(2)" in version.notes
+
+
+def test_exactly_five_scc_versions(law: Law) -> None:
     assert {s.id for s in law.scc_versions} == {
         "2021/914",
         "2001/497/EC",
+        "2002/16/EC",
         "2004/915/EC",
         "2010/87/EU",
     }
+    assert [s.id for s in law.scc_versions if not s.verified] == ["2002/16/EC"]
 
 
 # Version and stored rows
@@ -360,6 +511,30 @@ def drop_membership_field(country: str, field: str) -> Callable[[Any], None]:
     return change
 
 
+def drop_decision_field(decision_id: str, field: str) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        rows = document["decisions"]
+        del rows[index_of(rows, "id", decision_id)][field]
+
+    return change
+
+
+def set_scope_condition(decision_id: str, index: int, **fields: Any) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        rows = document["decisions"]
+        rows[index_of(rows, "id", decision_id)]["scope_conditions"][index].update(fields)
+
+    return change
+
+
+def drop_scope_condition_field(decision_id: str, index: int, field: str) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        rows = document["decisions"]
+        del rows[index_of(rows, "id", decision_id)]["scope_conditions"][index][field]
+
+    return change
+
+
 def duplicate_decision(document: Any) -> None:
     document["decisions"].append(dict(document["decisions"][0]))
 
@@ -388,7 +563,13 @@ HR = rows_index(MEMBERSHIP_FILE, "country", "HR")
 DPF = rows_index(DECISIONS_FILE, "id", "us-dpf-2023")
 SAFE_HARBOUR = rows_index(DECISIONS_FILE, "id", "us-safe-harbour-2000")
 GB_2021 = rows_index(DECISIONS_FILE, "id", "gb-2021")
+GB_EXTENSION = rows_index(DECISIONS_FILE, "id", "gb-2025-extension")
+GB_2025 = rows_index(DECISIONS_FILE, "id", "gb-2025")
+BRIDGE = rows_index(DECISIONS_FILE, "id", "gb-tca-bridge-2021")
+CA = rows_index(DECISIONS_FILE, "id", "ca-2002")
+KR = rows_index(DECISIONS_FILE, "id", "kr-2021")
 BR = rows_index(DECISIONS_FILE, "id", "br-2026")
+SCC_VERSIONS = 5  # rows in data/scc-versions.json
 
 BROKEN = [
     pytest.param(
@@ -504,6 +685,125 @@ BROKEN = [
         id="unverified-without-reason",
     ),
     pytest.param(
+        DECISIONS_FILE,
+        drop_decision_field("ch-2000", "adopted_on"),
+        lambda: "/decisions/0/adopted_on",
+        "missing required field 'adopted_on'",
+        id="missing-adopted-on",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-dpf-2023", "adopted_on", "10.7.2023"),
+        lambda: f"/decisions/{DPF()}/adopted_on",
+        "YYYY-MM-DD",
+        id="adopted-on-not-iso",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("us-safe-harbour-2000", "adopted_on", "2015-10-06"),
+        lambda: f"/decisions/{SAFE_HARBOUR()}/adopted_on",
+        "before ended_on",
+        id="adopted-on-after-ended",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-tca-bridge-2021", "kind", "bridge"),
+        lambda: f"/decisions/{BRIDGE()}/kind",
+        "unknown kind 'bridge'",
+        id="unknown-kind",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2025", "continues", "gb-2099"),
+        lambda: f"/decisions/{GB_2025()}/continues",
+        "is not another decision",
+        id="continues-unknown-act",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2025", "continues", "gb-2025"),
+        lambda: f"/decisions/{GB_2025()}/continues",
+        "is not another decision",
+        id="continues-itself",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2025-extension", "continues", "kr-2021"),
+        lambda: f"/decisions/{GB_EXTENSION()}/continues",
+        "covers another territory",
+        id="continues-another-territory",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2025", "in_force_from", "2025-12-29"),
+        lambda: f"/decisions/{GB_2025()}/continues",
+        "must start the day after gb-2025-extension ends",
+        id="continuation-with-a-gap",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2025-extension", "continues", "ca-2002"),
+        lambda: f"/decisions/{GB_EXTENSION()}/continues",
+        "covers another territory",
+        id="continues-open-ended-act-elsewhere",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("gb-2025", "adopted_on", "2025-06-01"),
+        lambda: f"/decisions/{GB_2025()}/continues",
+        "adopted before the act it continues",
+        id="continuation-adopted-first",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_scope_condition("ca-2002", 0, code="PIPEDA"),
+        lambda: f"/decisions/{CA()}/scope_conditions/0/code",
+        "snake_case",
+        id="scope-condition-code-not-snake-case",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_scope_condition("kr-2021", 1, code="not_fsc_credit_information"),
+        lambda: f"/decisions/{KR()}/scope_conditions/1/code",
+        "duplicate condition code 'not_fsc_credit_information'",
+        id="scope-condition-duplicate-code",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        drop_scope_condition_field("ca-2002", 0, "source_url"),
+        lambda: f"/decisions/{CA()}/scope_conditions/0/source_url",
+        "missing required field 'source_url'",
+        id="scope-condition-without-source",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_scope_condition("ca-2002", 0, source_url="http://eur-lex.europa.eu/"),
+        lambda: f"/decisions/{CA()}/scope_conditions/0/source_url",
+        "https://",
+        id="scope-condition-source-not-https",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_scope_condition("ca-2002", 0, attested=True),
+        lambda: f"/decisions/{CA()}/scope_conditions/0/attested",
+        "unknown field",
+        id="scope-condition-unknown-field",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("ca-2002", "scope_conditions", {"code": "pipeda_applies"}),
+        lambda: f"/decisions/{CA()}/scope_conditions",
+        "expected an array",
+        id="scope-conditions-not-a-list",
+    ),
+    pytest.param(
+        DECISIONS_FILE,
+        set_decision("il-2011", "scope_conditions_note", " "),
+        lambda: f"/decisions/{rows_index(DECISIONS_FILE, 'id', 'il-2011')()}/scope_conditions_note",
+        "empty",
+        id="blank-scope-conditions-note",
+    ),
+    pytest.param(
         SCC_FILE,
         lambda document: document["versions"][0].update(modules=[1, 2, 5]),
         lambda: "/versions/0/modules/2",
@@ -513,7 +813,7 @@ BROKEN = [
     pytest.param(
         SCC_FILE,
         duplicate_scc,
-        lambda: "/versions/4/id",
+        lambda: f"/versions/{SCC_VERSIONS}/id",
         "duplicate id",
         id="duplicate-scc-id",
     ),

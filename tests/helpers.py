@@ -243,6 +243,21 @@ def as_recorded(representation: dict) -> dict:
     return {field: representation[field] for field in VERSION_FIELDS}
 
 
+def unverified(law, decision_id: str | None, on: date | None = None) -> list[str]:
+    """LAW_UNVERIFIED for the act relied on, and (with `on`) each act adopted by then that
+    continues it, wherever data/ marks one unverified: the verdict rests on them."""
+    act = law.decision(decision_id) if decision_id else None
+    if act is None:
+        return []
+    acts = [act]
+    while on is not None:
+        following = [d for d in law.continuations(acts[-1].id) if d.adopted <= on]
+        if not following:
+            break
+        acts.append(following[-1])
+    return ["LAW_UNVERIFIED" for each in acts if not each.verified]
+
+
 def category_keys() -> list[str]:
     """Every data-category key of the fideslang default taxonomy, sorted."""
     from fideslang.default_taxonomy import DEFAULT_TAXONOMY

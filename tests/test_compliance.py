@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import TODAY
+from helpers import TODAY, unverified
 
 from registry.compliance import engine as compliance
 from registry.compliance.engine import SEVERITY, evaluate, evaluate_register, status_on
@@ -333,12 +333,6 @@ def test_scc_to_the_us_during_the_gap_is_compliant(law):
 # --- Brexit and enlargement: EEA membership has dates ---
 
 
-def unverified(law, decision_id):
-    """LAW_UNVERIFIED where the act relied on is marked unverified in data/."""
-    act = law.decision(decision_id) if decision_id else None
-    return ["LAW_UNVERIFIED"] if act is not None and not act.verified else []
-
-
 BRIDGE = "transitional_arrangement"
 
 
@@ -405,7 +399,7 @@ def test_brexit_without_safeguard(law, on, eea, mechanism, decision, flags):
 
     loc = only_location(result)
     assert (loc["eea"], loc["mechanism"], loc["adequacy_decision"]) == (eea, mechanism, decision)
-    expected = unverified(law, decision) + flags
+    expected = unverified(law, decision, on) + flags
     assert codes(result) == expected
     assert result["status"] == ("flagged" if "NO_SAFEGUARD" in flags else "compliant")
     if decision:

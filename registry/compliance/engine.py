@@ -182,9 +182,10 @@ class _Context:
             self._arrangements[country] = found[-1] if found else None
         return self._arrangements[country]
 
-    def coverage_end(self, act: AdequacyDecision) -> date | None:
-        """The last day `act` and the acts continuing it, adopted by the date, cover."""
-        last = act.last_day()
+    def coverage_end(self, act: AdequacyDecision) -> tuple[date | None, list[AdequacyDecision]]:
+        """The last day `act` and the acts continuing it, adopted by the date, cover; and
+        those continuing acts."""
+        last, used = act.last_day(), []
         while last is not None:
             following = [
                 d
@@ -194,8 +195,20 @@ class _Context:
             if not following:
                 break
             act = following[-1]
+            used.append(act)
             last = act.last_day()
-        return last
+        return last, used
+
+    def assumed_in_line(self, act: AdequacyDecision) -> AdequacyDecision | None:
+        """The act of `act`'s line that would apply on the date, were it not assumed ended."""
+        line, queue = [], [act]
+        while queue:
+            current = queue.pop(0)
+            if current not in line and current.adopted <= self.on:
+                line.append(current)
+                queue.extend(self.law.continuations(current.id))
+        found = [d for d in line if d.in_force_on(self.on) and d.id in self.assume_ended]
+        return found[-1] if found else None
 
     def current_act(self, act: AdequacyDecision) -> AdequacyDecision | None:
         """The act of `act`'s line (itself, or one continuing it) that applies on the date."""
@@ -369,8 +382,6 @@ def _named_decision(
             f"{_describe(decision)} was adopted on {decision.adopted.isoformat()}, "
             f"after {on}, so it is no safeguard on that date."
         )
-    if decision.id in ctx.assume_ended:
-        return None, f"{_describe(decision)} is assumed ended in this evaluation as of {on}."
     if ctx.on < decision.in_force_from:
         return None, (
             f"{_describe(decision)} applies only from {decision.in_force_from.isoformat()}, "
@@ -378,6 +389,13 @@ def _named_decision(
         )
     current = ctx.current_act(decision)
     if current is None:
+        assumed = ctx.assumed_in_line(decision)
+        if assumed is not None:
+            return None, (
+                f"{assumed.id} is assumed ended in this evaluation; it would cover "
+                f"{decision.territory_name} on {on} in the line of {decision.id} "
+                f"({assumed.instrument})."
+            )
         return None, f"{_ended_clause(decision)}, so it is no safeguard on {on}."
     return current, None
 
@@ -452,7 +470,8 @@ def _scope(loc: _Location, safeguard: dict, decision: AdequacyDecision, *, by_la
             )
         elif value is not True:
             how = (
-                "No safeguard is recorded, so adequacy by law is assumed; but"
+                "No safeguard is recorded, so adequacy by law is relied on, and nothing "
+                "attests that"
                 if by_law
                 else "The safeguard does not attest that"
             )
@@ -465,7 +484,15 @@ def _scope(loc: _Location, safeguard: dict, decision: AdequacyDecision, *, by_la
 
 def _adequacy_applies(loc: _Location, ctx: _Context, decision: AdequacyDecision) -> None:
     loc.relies_on(decision, ctx)
-    expires = ctx.coverage_end(decision)
+    expires, continuing = ctx.coverage_end(decision)
+    for act in continuing:
+        if not act.verified:
+            loc.flag(
+                "LAW_UNVERIFIED",
+                f"The cover after {decision.id} rests on {act.id}, adopted on "
+                f"{act.adopted.isoformat()}, and a fact of it is not verified against the "
+                f"Official Journal: {act.notes}",
+            )
     if expires is not None and decision.ended_on is None:
         left = (expires - ctx.on).days
         if left <= ADEQUACY_ENDING_DAYS:

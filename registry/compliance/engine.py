@@ -272,11 +272,15 @@ class _Location:
     def relies_on(self, act: AdequacyDecision, ctx: _Context) -> None:
         self.adequacy_decision = act.id
         self.instrument = act.instrument
-        if not act.verified:
+        self.rests_on(act.id, act.verified, act.notes)
+
+    def rests_on(self, what: str, verified: bool, notes: str | None) -> None:
+        """LAW_UNVERIFIED when a fact the verdict rests on is marked unverified in data/."""
+        if not verified:
             self.flag(
                 "LAW_UNVERIFIED",
-                f"This verdict rests on {act.id}, and a fact of it is not verified against "
-                f"the Official Journal: {act.notes or 'see the reference law'}",
+                f"This verdict rests on {what}, and a fact of it is not verified against the "
+                f"Official Journal: {notes or 'see the reference law'}",
             )
 
 
@@ -485,14 +489,8 @@ def _scope(loc: _Location, safeguard: dict, decision: AdequacyDecision, *, by_la
 def _adequacy_applies(loc: _Location, ctx: _Context, decision: AdequacyDecision) -> None:
     loc.relies_on(decision, ctx)
     expires, continuing = ctx.coverage_end(decision)
-    for act in continuing:
-        if not act.verified:
-            loc.flag(
-                "LAW_UNVERIFIED",
-                f"The cover after {decision.id} rests on {act.id}, adopted on "
-                f"{act.adopted.isoformat()}, and a fact of it is not verified against the "
-                f"Official Journal: {act.notes}",
-            )
+    for act in continuing:  # the end of cover rests on them too
+        loc.rests_on(f"{act.id} (continuing {decision.id})", act.verified, act.notes)
     if expires is not None and decision.ended_on is None:
         left = (expires - ctx.on).days
         if left <= ADEQUACY_ENDING_DAYS:
@@ -523,12 +521,7 @@ def _scc(loc: _Location, safeguard: dict, ctx: _Context) -> None:
         )
     else:
         loc.instrument = version.instrument
-        if not version.verified:
-            loc.flag(
-                "LAW_UNVERIFIED",
-                f"This verdict rests on the SCCs {version.id}, and a fact of them is not "
-                f"verified against the Official Journal: {version.notes}",
-            )
+        loc.rests_on(f"the SCCs {version.id}", version.verified, version.notes)
     if version is None:
         pass
     elif signed is None:

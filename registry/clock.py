@@ -7,7 +7,7 @@ one shape, so they sort and compare as strings, in SQL as in Python.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 _offset = timedelta(0)  # how far the clock stands from the wall clock; zero outside tests
 _stopped: datetime | None = None  # a test's clock that does not run
@@ -20,9 +20,9 @@ def now() -> datetime:
     return datetime.now(UTC) + _offset
 
 
-def today() -> date:
-    """Today in UTC: the calendar of every stored timestamp, whatever the server's time zone."""
-    return now().date()
+def today(zone: tzinfo = UTC) -> date:
+    """Today in `zone` (the registry's configured day), whatever the server's time zone."""
+    return now().astimezone(zone).date()
 
 
 def timestamp(at: datetime | None = None) -> str:
@@ -31,15 +31,16 @@ def timestamp(at: datetime | None = None) -> str:
     return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def start_of(day: date) -> str:
-    """The timestamp of midnight (UTC) opening `day`, comparable with stored timestamps."""
-    return timestamp(datetime.combine(day, time(), tzinfo=UTC))
+def start_of(day: date, zone: tzinfo = UTC) -> str:
+    """The timestamp of midnight in `zone` opening `day`, comparable with stored timestamps."""
+    return timestamp(datetime.combine(day, time(), tzinfo=zone))
 
 
 def set(at: datetime | date | None, *, running: bool = True) -> None:
     """Make the clock read `at` now; None: the wall clock again.
 
-    A date means noon of that day, so a test has half a day before the date changes.
+    A date means noon (UTC) of that day, so a test has hours before the date changes in
+    any zone of Europe.
     A running clock goes on from `at`; a stopped one reads `at` until moved.
     """
     global _offset, _stopped

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from . import clock
 from .db.store import Database
@@ -27,6 +28,10 @@ class Registry:
         self._lock = threading.Lock()
 
     @property
+    def zone(self) -> ZoneInfo:
+        return self.settings.zone
+
+    @property
     def notice_days(self) -> int:
         return self.settings.notice_days
 
@@ -39,7 +44,8 @@ class Registry:
         return self.settings.data_dir
 
     def today(self) -> date:
-        return clock.today()
+        """Today in the registry's zone (REGISTRY_TIMEZONE)."""
+        return clock.today(self.zone)
 
     def law(self) -> Law:
         """The current reference law, read once per version."""

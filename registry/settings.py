@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .compliance.engine import ROLES
 
@@ -44,16 +45,30 @@ class Settings:
     # This organisation's role for the data it passes to sub-processors: the SCC module
     # its contracts must use (processor: Module 3, controller: Module 2).
     organisation_role: str = field(default="processor", metadata=_env("ORGANISATION_ROLE"))
+    # The registry's day: `effective_on`, objection deadlines and "today" turn at midnight
+    # in this IANA zone. Stored timestamps stay UTC.
+    timezone: str = field(default="Europe/Brussels", metadata=_env("TIMEZONE"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.
         for name in ("webhook_max_failures", "webhook_max_attempts"):
             object.__setattr__(self, name, max(1, getattr(self, name)))
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"REGISTRY_TIMEZONE must be an IANA time zone such as Europe/Brussels, "
+                f"got {self.timezone!r}"
+            ) from exc
         if self.organisation_role not in ROLES:
             raise SettingsError(
                 f"REGISTRY_ORGANISATION_ROLE must be one of {', '.join(ROLES)}, "
                 f"got {self.organisation_role!r}"
             )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def documents_dir(self) -> str:

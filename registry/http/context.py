@@ -24,9 +24,9 @@ def as_of(args: dict) -> date:
 
 
 def end_of(day: str) -> str:
-    """The first instant after `day` (UTC), to compare with recorded timestamps."""
+    """The first instant after `day` in the registry's zone, to compare with timestamps."""
     check_not_future(day)
-    return clock.start_of(date.fromisoformat(day) + timedelta(days=1))
+    return clock.start_of(date.fromisoformat(day) + timedelta(days=1), registry().zone)
 
 
 def check_not_future(day: str, pointer: str = "/at") -> None:

@@ -289,8 +289,8 @@ class SubprocessorQueryArgsSchema(PageArgsSchema):
     )
     at = IsoDate(
         metadata={
-            "description": "The register as it stood at the end of that day (UTC), each entry "
-            "with its status and verdict on that day"
+            "description": "The register as it stood at the end of that day (in the "
+            "registry's time zone), each entry with its status and verdict on that day"
         }
     )
 
@@ -306,5 +306,8 @@ class ComplianceArgsSchema(StrictSchema):
 
 class RegisterComplianceArgsSchema(ComplianceArgsSchema):
     at = IsoDate(
-        metadata={"description": "Evaluate the register as it stood at the end of that day (UTC)"}
+        metadata={
+            "description": "Evaluate the register as it stood at the end of that day (in the "
+            "registry's time zone)"
+        }
     )

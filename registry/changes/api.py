@@ -10,7 +10,7 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from ..http.api import Blueprint, header_parameter, revalidated
-from ..http.context import registry
+from ..http.context import own_customer, registry
 from ..http.problems import ValidationFailed, field_error
 from . import service
 from .schemas import ChangePageSchema, ChangeQueryArgsSchema
@@ -39,6 +39,7 @@ def _change(row: dict) -> dict:
         "at": row["at"],
         "subprocessor_id": row["subprocessor_id"],
         "version": row["version"],
+        "material": row["material"],
         **data,
     }
 
@@ -74,7 +75,7 @@ class Changes(MethodView):
         after = int(since or 0)
         conn = registry().db.connection()
         _check_cursor(conn, after)
-        rows = service.since(conn, after, limit)
+        rows = service.since(conn, after, limit, own_customer())
         next_cursor = str(rows[-1]["seq"]) if rows else str(after)
         body = {"items": [_change(r) for r in rows], "next_cursor": next_cursor}
         return _conditional(
@@ -99,10 +100,10 @@ class ChangesAtom(MethodView):
         """Follow the changes in a feed reader (Atom)"""
         conn = registry().db.connection()
         if since is None:
-            rows = service.latest(conn, ATOM_ENTRIES)
+            rows = service.latest(conn, ATOM_ENTRIES, own_customer())
         else:
             _check_cursor(conn, int(since))
-            rows = list(reversed(service.since(conn, int(since), ATOM_ENTRIES)))
+            rows = list(reversed(service.since(conn, int(since), ATOM_ENTRIES, own_customer())))
         return _conditional(_atom(rows), "application/atom+xml")
 
 

@@ -23,6 +23,13 @@ class ChangeSchema(ma.Schema):
     at = ma.fields.String(required=True, metadata={"format": "date-time"})
     subprocessor_id = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True)
+    material = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true: customers are told (webhooks) and may object where it "
+            "applies; false: housekeeping, internal"
+        },
+    )
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     objection_deadline = ma.fields.String(
         allow_none=True,

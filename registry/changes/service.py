@@ -7,17 +7,32 @@ import sqlite3
 from . import store
 
 
-def record(tx, change_type: str, record: dict, data: dict) -> dict:
-    """Append an event in the caller's transaction, queued for every subscribed webhook."""
-    return store.record_change(tx, change_type, record, data)
+def record(
+    tx,
+    change_type: str,
+    record: dict,
+    data: dict,
+    *,
+    material: bool = True,
+    customer_id: str | None = None,
+) -> dict:
+    """Append an event in the caller's transaction. A material one is queued for every
+    subscribed webhook; housekeeping (material=False) is internal; with `customer_id`, the
+    event is that customer's alone (in the feed and in webhooks)."""
+    return store.record_change(
+        tx, change_type, record, data, material=material, customer_id=customer_id
+    )
 
 
-def since(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[dict]:
-    return store.since(conn, after_seq, limit)
+def since(
+    conn: sqlite3.Connection, after_seq: int, limit: int, customer_id: str | None = None
+) -> list[dict]:
+    """Changes after a cursor; a customer's view holds the public ones and its own."""
+    return store.since(conn, after_seq, limit, customer_id)
 
 
-def latest(conn: sqlite3.Connection, limit: int) -> list[dict]:
-    return store.latest(conn, limit)
+def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None) -> list[dict]:
+    return store.latest(conn, limit, customer_id)
 
 
 def head(conn: sqlite3.Connection) -> int:

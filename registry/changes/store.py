@@ -8,17 +8,37 @@ import sqlite3
 
 from .. import clock
 
-COLUMNS = ("seq", "id", "at", "type", "subprocessor_id", "version", "data")
+COLUMNS = (
+    "seq",
+    "id",
+    "at",
+    "type",
+    "subprocessor_id",
+    "version",
+    "data",
+    "material",
+    "customer_id",
+)
 
 
 def _row(row) -> dict:
     change = dict(zip(COLUMNS, row, strict=True))
     change["data"] = json.loads(change["data"])
+    change["material"] = bool(change["material"])
     return change
 
 
-def record_change(db, change_type: str, record: dict, data: dict) -> dict:
-    """Append a change event and queue it for every enabled webhook that subscribes to it."""
+def record_change(
+    db,
+    change_type: str,
+    record: dict,
+    data: dict,
+    *,
+    material: bool = True,
+    customer_id: str | None = None,
+) -> dict:
+    """Append a change event; a material one is queued for every enabled webhook that
+    subscribes to it (only `customer_id`'s, for a change meant for one customer)."""
     change = {
         "id": "chg_" + secrets.token_hex(8),
         "at": clock.timestamp(),
@@ -26,13 +46,20 @@ def record_change(db, change_type: str, record: dict, data: dict) -> dict:
         "subprocessor_id": record["id"],
         "version": record["version"],
         "data": json.dumps(data, sort_keys=True),
+        "material": int(material),
+        "customer_id": customer_id,
     }
     cursor = db.execute(
         f"INSERT INTO changes ({', '.join(change)}) VALUES ({', '.join('?' * len(change))})",
         list(change.values()),
     )
     seq = cursor.lastrowid
-    webhooks = db.execute("SELECT id, events FROM webhooks WHERE status = 'enabled'").fetchall()
+    if not material:
+        return get(db.conn, seq)  # housekeeping: internal, no customer is notified
+    sql, params = "SELECT id, events FROM webhooks WHERE status = 'enabled'", []
+    if customer_id is not None:
+        sql, params = sql + " AND customer_id = ?", [customer_id]
+    webhooks = db.execute(sql, params).fetchall()
     for webhook_id, events in webhooks:
         subscribed = json.loads(events)
         if "*" in subscribed or change_type in subscribed:
@@ -50,17 +77,30 @@ def get(conn: sqlite3.Connection, seq: int) -> dict:
     return _row(row)
 
 
-def since(conn: sqlite3.Connection, after_seq: int, limit: int) -> list[dict]:
+def _visible(customer_id: str | None) -> tuple[str, list]:
+    """Everything for staff; for a customer, the public changes and its own."""
+    if customer_id is None:
+        return "1", []
+    return "(customer_id IS NULL OR customer_id = ?)", [customer_id]
+
+
+def since(
+    conn: sqlite3.Connection, after_seq: int, limit: int, customer_id: str | None = None
+) -> list[dict]:
+    visible, params = _visible(customer_id)
     rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
-        [after_seq, limit],
+        f"SELECT {', '.join(COLUMNS)} FROM changes WHERE seq > ? AND {visible}"
+        " ORDER BY seq LIMIT ?",
+        [after_seq, *params, limit],
     )
     return [_row(row) for row in rows]
 
 
-def latest(conn: sqlite3.Connection, limit: int) -> list[dict]:
+def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None) -> list[dict]:
+    visible, params = _visible(customer_id)
     rows = conn.execute(
-        f"SELECT {', '.join(COLUMNS)} FROM changes ORDER BY seq DESC LIMIT ?", [limit]
+        f"SELECT {', '.join(COLUMNS)} FROM changes WHERE {visible} ORDER BY seq DESC LIMIT ?",
+        [*params, limit],
     )
     return [_row(row) for row in rows]
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -83,7 +84,10 @@ VERSION_FIELDS = (
     "onward_transfers",
     "effective_on",
     "announced_on",
+    "already_in_use",
+    "urgent_reason",
     "retired_on",
+    "retired_reason",
     "version",
     "created_at",
 )
@@ -223,19 +227,43 @@ def nimbus(**overrides) -> dict:
         "effective_on": "2025-01-01",
     }
     body.update(overrides)
+    if body["effective_on"] is None:  # nimbus(effective_on=None): announced with the default
+        del body["effective_on"]
+    return in_use_if_past(body)
+
+
+def registry_today() -> date:
+    """Today as the registry sees it (its default zone), on the test's clock."""
+    return registry_clock.today(ZoneInfo("Europe/Brussels"))
+
+
+def in_use_if_past(body: dict) -> dict:
+    """A body whose effective_on is not after today records a vendor already in use (only
+    that may take effect at once), unless the test says otherwise."""
+    effective = body.get("effective_on")
+    if (
+        isinstance(effective, str)
+        and "already_in_use" not in body
+        and "urgent" not in body
+        and len(effective) == 10
+        and effective <= registry_today().isoformat()
+    ):
+        body["already_in_use"] = True
     return body
 
 
 def vendor(name: str, *locations: dict, service: str = "other", **fields) -> dict:
     """A minimal sub-processor: email addresses, stored in Germany unless `locations` say
     otherwise, announced today with the default notice unless `effective_on` is given."""
-    return {
-        "name": name,
-        "service": service,
-        "data_categories": ["user.contact.email"],
-        "locations": list(locations) or [{"country": "DE", "activity": "storage"}],
-        **fields,
-    }
+    return in_use_if_past(
+        {
+            "name": name,
+            "service": service,
+            "data_categories": ["user.contact.email"],
+            "locations": list(locations) or [{"country": "DE", "activity": "storage"}],
+            **fields,
+        }
+    )
 
 
 def as_recorded(representation: dict) -> dict:

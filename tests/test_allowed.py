@@ -85,7 +85,7 @@ def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
     create, allowed, client, as_role
 ):
     compliant = create(name="Compliant")
-    proposed = create(name="Proposed", effective_on=(TODAY + timedelta(days=1)).isoformat())
+    proposed = create(name="Proposed", effective_on=(TODAY + timedelta(days=30)).isoformat())
     flagged = create(name="Flagged", locations=[NL, US_UNCERTIFIED])
     derogation = create(name="Derogation", locations=[NL, IN_DEROGATION])
     no_tia = create(name="No TIA", service="email_delivery", locations=[IN_WITHOUT_TIA])
@@ -313,12 +313,18 @@ def test_a_write_that_leaves_the_answer_alone_still_answers_correctly(
 
 
 def test_patches_that_change_the_verdict_or_categories_change_the_answer(
-    create, allowed, client, as_role
+    create, allowed, client, as_role, clock
 ):
     record = create(data_categories=["user.contact.email"])
     assert ids(allowed(data_category="user.contact.email")) == [record["id"]]
 
-    patch(client, as_role, record["id"], {"data_categories": ["user.device.ip_address"]})
+    # A new data category is material: announced, in force after the notice period.
+    changed = patch(client, as_role, record["id"], {"data_categories": ["user.device.ip_address"]})
+    effective = changed["pending_change"]["effective_on"]
+    assert effective == (TODAY + timedelta(days=30)).isoformat()
+    assert ids(allowed(data_category="user.contact.email")) == [record["id"]]
+    assert ids(allowed(data_category="user.device.ip_address")) == []
+    clock.today = date.fromisoformat(effective)  # no write: the day comes
     assert ids(allowed(data_category="user.contact.email")) == []
     assert ids(allowed(data_category="user.device.ip_address")) == [record["id"]]
 
@@ -331,12 +337,17 @@ def test_patches_that_change_the_verdict_or_categories_change_the_answer(
     assert [p["id"] for p in body["processors"]] == [record["id"]]
     assert body["processors"][0]["countries"] == ["US"]
 
-    patch(client, as_role, record["id"], {"effective_on": (TODAY + timedelta(days=1)).isoformat()})
+    patch(
+        client,
+        as_role,
+        record["id"],
+        {"effective_on": (clock.today + timedelta(days=1)).isoformat()},
+    )
     assert ids(allowed()) == []
 
 
 def test_a_proposed_subprocessor_becomes_allowed_when_its_day_comes(create, allowed, clock):
-    start = TODAY + timedelta(days=10)
+    start = TODAY + timedelta(days=30)  # the notice period
     record = create(effective_on=start.isoformat())
     assert record["status"] == "proposed"
     assert ids(allowed()) == []

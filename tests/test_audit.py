@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import re
+from datetime import date
 
 import pytest
 from helpers import TIMESTAMP, TODAY, URL, VERSION_FIELDS, bearer, nimbus
@@ -169,7 +170,7 @@ def test_updating_appends_one_entry_with_each_changed_field_from_and_to(
     registry, tokens, create, patch
 ):
     record = create()
-    new_locations = [{"country": "SE", "activity": "backup"}]
+    new_locations = [{"country": "NL", "activity": "storage"}]  # housekeeping: one fewer
     patch(record["id"], {"purpose": "Backups", "locations": new_locations}, role="admin")
 
     assert [e["action"] for e in entries(registry)] == [
@@ -185,6 +186,29 @@ def test_updating_appends_one_entry_with_each_changed_field_from_and_to(
         "locations": {"from": record["locations"], "to": new_locations},
         "version": {"from": 1, "to": 2},
     }
+
+
+def test_a_material_change_is_audited_as_announced_then_as_applied(
+    registry, tokens, create, patch, client, clock
+):
+    record = create()
+    sweden = [{"country": "SE", "activity": "backup"}]
+    announced = patch(record["id"], {"locations": sweden}, role="admin")
+    change_id = announced["pending_change"]["change_id"]
+
+    entry = entries(registry)[-1]
+    assert entry["action"] == "subprocessor.change_announce"
+    assert entry["change"]["change_id"] == change_id
+    assert entry["change"]["changes"]["locations"]["to"] == sweden
+    assert entry["change"]["effective_on"] == announced["pending_change"]["effective_on"]
+
+    clock.today = date.fromisoformat(announced["pending_change"]["effective_on"])
+    patch(record["id"], {"purpose": "Backups in Sweden"}, role="admin")
+    applied, updated = entries(registry)[-2:]
+    assert applied["action"] == "subprocessor.change_apply"
+    assert applied["change"]["change_id"] == change_id
+    assert applied["change"]["changes"]["locations"]["to"] == sweden
+    assert updated["action"] == "subprocessor.update"
 
 
 def test_retiring_appends_one_entry_with_the_retirement_date(registry, tokens, create, retire):

@@ -36,7 +36,9 @@ def problem(response, status: int) -> dict:
 @pytest.fixture
 def create(client, staff):
     def post(**overrides) -> dict:
-        response = client.post(URL, json=nimbus(**overrides), headers=staff)
+        response = client.post(
+            URL, json=nimbus(**{"effective_on": None, **overrides}), headers=staff
+        )
         assert response.status_code == 201, response.get_data(as_text=True)
         return response.get_json()
 
@@ -89,8 +91,11 @@ def test_create_change_and_retire_are_announced_changed_and_retired_in_order(
     assert announced["objection_deadline"] == "2027-01-31"
     assert announced["subprocessor"] == as_recorded(created)
 
+    assert announced["material"] is True
+    # Dropping a location is housekeeping: applied at once, internal, nothing to object to.
+    assert change["material"] is False
     assert change["effective_on"] == "2027-02-01"
-    assert change["objection_deadline"] == "2027-01-31"
+    assert change.get("objection_deadline") is None
     assert change["changes"]["locations"] == {
         "from": created["locations"],
         "to": changed["locations"],
@@ -105,8 +110,7 @@ def test_create_change_and_retire_are_announced_changed_and_retired_in_order(
 
 
 def test_the_default_effective_on_and_its_deadline_are_announced(client, staff):
-    body = nimbus()
-    del body["effective_on"]
+    body = nimbus(effective_on=None)
     created = client.post(URL, json=body, headers=staff).get_json()
     (announced,) = feed(client, staff)["items"]
 

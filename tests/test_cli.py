@@ -197,8 +197,7 @@ def test_check_of_an_empty_register_exits_0(runner):
 
 
 def test_check_ignores_flagged_proposals(runner, client, as_role):
-    body = nimbus(locations=[singapore()])
-    del body["effective_on"]
+    body = nimbus(locations=[singapore()], effective_on=None)
     assert client.post("/v1/subprocessors", json=body, headers=as_role("admin")).status_code == 201
     code, report = check_json(runner)
     assert code == 0

@@ -13,7 +13,7 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-from helpers import DE, IN_WITHOUT_TIA, NL, ROOT, US, category_keys, make_token, nimbus
+from helpers import DE, IN_WITHOUT_TIA, NL, ROOT, TODAY, US, category_keys, make_token, nimbus
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.parameters import ParameterLocation
@@ -122,13 +122,25 @@ def _valid_subprocessor(*, partial: bool) -> st.SearchStrategy[dict]:
         ),
         "legal_entity": st.none() | words,
         "purpose": st.none() | words,
-        "effective_on": st.dates(date(2020, 1, 1), date(2028, 12, 31)).map(date.isoformat),
+        # With the notice customers are promised (30 days from the test's today).
+        "effective_on": st.dates(date(2027, 1, 1), date(2028, 12, 31)).map(date.isoformat),
     }
     required = () if partial else ("name", "service", "data_categories", "locations")
-    return st.fixed_dictionaries(
+    announced = st.fixed_dictionaries(
         {name: fields[name] for name in required},
         optional={name: value for name, value in fields.items() if name not in required},
     )
+    if partial:
+        return announced
+    # Or a vendor already in use, recorded after the fact on or before today.
+    in_use = st.fixed_dictionaries(
+        {
+            **{name: fields[name] for name in required},
+            "already_in_use": st.just(True),
+            "effective_on": st.dates(date(2020, 1, 1), TODAY).map(date.isoformat),
+        }
+    )
+    return announced | in_use
 
 
 @schema.hook("flatmap_case")

@@ -60,7 +60,7 @@ def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
         lambda: patch(
             record["id"],
             {
-                "locations": [{"country": "SE", "activity": "backup"}],
+                "locations": [{"country": "NL", "activity": "storage"}],
                 "data_categories": ["user.contact.email"],
             },
         ),

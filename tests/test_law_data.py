@@ -887,6 +887,7 @@ PRODUCT_FIELDS = {
     "data_categories",
     "locations",
     "effective_on",
+    "already_in_use",
 }
 SERVICES = {
     "hosting",

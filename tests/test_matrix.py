@@ -98,6 +98,11 @@ def objection(values: dict) -> dict:
     return {"reason": "We do not agree to transfers to this vendor."}
 
 
+def dismissal(values: dict) -> dict:
+    """Staff's answer; customer A, whose objection it is, may only withdraw it (403)."""
+    return {"status": "dismissed", "response": "The vendor stays; see our assessment."}
+
+
 def new_webhook(values: dict) -> dict:
     return {"url": "https://93.184.215.14/hooks/registry"}  # public, and never called here
 
@@ -109,6 +114,8 @@ def changed_description(values: dict) -> dict:
 SP = "/v1/subprocessors/{subprocessor_id}"
 DOC = "/v1/documents/{document_id}"
 HOOK = "/v1/webhooks/{webhook_id}"
+OBJ = "/v1/subprocessors/{subprocessor_id}/objections/{objection_id}"
+OBJECTED = {"subprocessor_id": "objected_subprocessor_id"}
 A = "customer A"
 
 # fmt: off
@@ -150,9 +157,15 @@ MATRIX = [
     op("GET /v1/changes.atom",                          401, 401, 200, 200, 200, 200, 200),
     op(f"GET {SP}/history",                             401, 401, 200, 200, 200, 200, 200),
     op(f"GET {SP}/objections",                          401, 401, 200, 200, 403, 200, 200,
-       owner=A, bind={"subprocessor_id": "objected_subprocessor_id"}),
+       owner=A, bind=OBJECTED),
     op(f"POST {SP}/objections",                         401, 401, 403, 403, 403, 201, 201,
        body=objection),
+    op(f"GET {OBJ}",                                    401, 401, 200, 200, 403, 200, 404,
+       owner=A, bind=OBJECTED),
+    op(f"PATCH {OBJ}",                                  401, 401, 200, 200, 403, 403, 404,
+       owner=A, bind=OBJECTED, body=dismissal, if_match=True),
+    op("GET /v1/objections",                            401, 401, 200, 200, 403, 200, 200,
+       owner=A),
     op("GET /v1/webhooks",                              401, 401, 200, 403, 403, 200, 200,
        owner=A),
     op("POST /v1/webhooks",                             401, 401, 403, 403, 403, 201, 201,

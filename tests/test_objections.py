@@ -26,9 +26,7 @@ def problem(response, status: int) -> dict:
 @pytest.fixture
 def create(client, staff):
     def post(**fields) -> dict:
-        body = nimbus(**fields)
-        if body.get("effective_on") is None:
-            del body["effective_on"]
+        body = nimbus(**fields)  # effective_on=None: announced with the default notice
         response = client.post(URL, json=body, headers=staff)
         assert response.status_code == 201, response.get_data(as_text=True)
         return response.get_json()
@@ -73,10 +71,22 @@ def test_a_customer_objects_while_the_subprocessor_is_proposed(client, as_role, 
     response = object_to(client, as_role("customer_a"), proposed["id"], {"reason": "Not in US"})
 
     assert response.status_code == 201, response.get_data(as_text=True)
-    assert response.headers["Location"] == objections_url(proposed["id"])
     body = response.get_json()
-    assert set(body) == {"id", "subprocessor_id", "customer_id", "reason", "created_at"}
+    assert response.headers["Location"] == f"{objections_url(proposed['id'])}/{body['id']}"
+    assert set(body) == {
+        "id",
+        "subprocessor_id",
+        "change_id",
+        "customer_id",
+        "reason",
+        "created_at",
+        "status",
+        "response",
+        "resolved_at",
+    }
     assert body["id"].startswith("obj_")
+    assert body["change_id"].startswith("chg_")
+    assert (body["status"], body["response"], body["resolved_at"]) == ("open", None, None)
     assert body["subprocessor_id"] == proposed["id"]
     assert body["customer_id"] == "cust-a"
     assert body["reason"] == "Not in US"
@@ -156,14 +166,31 @@ def test_staff_see_every_objection_and_a_customer_only_its_own(client, as_role, 
     b = object_to(client, as_role("customer_b"), proposed["id"], {"reason": "B's"}).get_json()
     deadline = (date.fromisoformat(proposed["effective_on"]) - timedelta(days=1)).isoformat()
 
+    window = [
+        {
+            "change_id": a["change_id"],
+            "kind": "announcement",
+            "effective_on": proposed["effective_on"],
+            "objection_deadline": deadline,
+        }
+    ]
     for role in ("admin", "procurement"):
         seen = objections(client, as_role(role), proposed["id"])
-        assert seen == {"objection_deadline": deadline, "items": [a, b]}
+        # Staff also see which key answered (none yet).
+        staff_view = [{**a, "resolved_by": None}, {**b, "resolved_by": None}]
+        assert seen == {
+            "objection_deadline": deadline,
+            "open_changes": window,
+            "upheld": False,
+            "items": staff_view,
+        }
     assert objections(client, as_role("customer_a"), proposed["id"])["items"] == [a]
     assert objections(client, as_role("customer_b"), proposed["id"])["items"] == [b]
     silent = bearer(make_token(registry, "customer", "cust-c", "customer C"))
     assert objections(client, silent, proposed["id"]) == {
         "objection_deadline": deadline,
+        "open_changes": window,
+        "upheld": False,
         "items": [],
     }
     problem(client.get(objections_url(proposed["id"]), headers=as_role("service")), 403)
@@ -234,8 +261,9 @@ def test_the_default_effective_on_is_today_plus_the_notice_period(client, as_rol
     )
 
 
-def eea_vendor(name: str, effective_on: date | None) -> dict:
-    """Only an EEA location: no flag but the notice's can arise."""
+def eea_vendor(name: str, effective_on: date | None, today: date | None = None) -> dict:
+    """Only an EEA location: no flag but the notice's can arise. A date before `today` is
+    a vendor already in use; one with less than the notice is urgent (both are required)."""
     body = vendor(
         name,
         {"country": "DE", "activity": "processing"},
@@ -244,6 +272,10 @@ def eea_vendor(name: str, effective_on: date | None) -> dict:
     )
     if effective_on is not None:
         body["effective_on"] = effective_on.isoformat()
+        if today is not None and effective_on < today:
+            body["already_in_use"] = True
+        elif today is not None and effective_on < today + timedelta(days=NOTICE_DAYS):
+            body.update(urgent=True, urgent_reason="The old vendor stops at once.")
     return body
 
 
@@ -253,7 +285,8 @@ def announce(client, staff, clock):
 
     def post(name: str, days: int | None) -> dict:
         effective = None if days is None else clock.today + timedelta(days=days)
-        response = client.post(URL, json=eea_vendor(name, effective), headers=staff)
+        body = eea_vendor(name, effective, clock.today)
+        response = client.post(URL, json=body, headers=staff)
         assert response.status_code == 201, response.get_data(as_text=True)
         created = response.get_json()
         assert created["created_at"][:10] == clock.today.isoformat(), "crossed midnight UTC"

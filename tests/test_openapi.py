@@ -132,6 +132,7 @@ QUERY_PARAMETERS = {
     ("get", "/v1/audit"): PAGE | {"action", "object_type", "object_id"},
     ("get", "/v1/webhooks"): PAGE | {"customer_id"},
     ("get", "/v1/webhooks/{webhook_id}/deliveries"): PAGE | {"status"},
+    ("get", "/v1/objections"): PAGE | {"status", "subprocessor_id", "customer_id"},
 }
 
 

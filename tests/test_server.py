@@ -60,6 +60,13 @@ class HeldRequest:
             self.sock.close()
 
 
+@pytest.fixture(autouse=True)
+def changes_take_effect_at_once(monkeypatch):
+    """These servers see writes in bursts, checking each acknowledged write is in force at
+    once: with no notice period, a material change is in force the day it is announced."""
+    monkeypatch.setenv("REGISTRY_NOTICE_DAYS", "0")
+
+
 def write_calls(pid: int) -> int | None:
     """Write syscalls of a process (each request served writes an access-log line and more)."""
     try:

@@ -37,7 +37,8 @@ def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role
             if rng.random() < 0.3:
                 body["locations"] = [singapore()]
             if rng.random() < 0.3:
-                body["effective_on"] = "2027-01-01"
+                body["effective_on"] = "2027-01-01"  # announced, not yet in use
+                del body["already_in_use"]
             response = client.post("/v1/subprocessors", json=body, headers=staff)
             assert response.status_code == 201
             ids.append(response.get_json()["id"])

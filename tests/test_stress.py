@@ -34,6 +34,13 @@ from helpers import (
 pytestmark = pytest.mark.server
 
 
+@pytest.fixture(autouse=True)
+def changes_take_effect_at_once(monkeypatch):
+    """These servers see writes in bursts, checking each acknowledged write is in force at
+    once: with no notice period, a material change is in force the day it is announced."""
+    monkeypatch.setenv("REGISTRY_NOTICE_DAYS", "0")
+
+
 def _scale(name: str, default: int) -> int:
     raw = os.environ.get(f"REGISTRY_STRESS_{name}")
     return int(raw) if raw else default
@@ -359,7 +366,9 @@ def _burst(server, token, ledger: Ledger, round_no: int, killed, acks, rng) -> N
                         ledger.violations.append(f"{tracked.id} after restart: {current.text}")
                         return
                     tracked.etag = current.headers["ETag"]
-                changes = {"locations": locations, "purpose": f"round {round_no} op {op}"}
+                # Housekeeping, so each acknowledged PATCH is a version of its own (a material
+                # change is first announced, then applied: two writes of another shape).
+                changes = {"legal_entity": f"Entity {op}", "purpose": f"round {round_no} op {op}"}
                 version = tracked.acknowledged + 1
                 tracked.versions[version] = {**tracked.versions[tracked.acknowledged], **changes}
                 ledger.pending = ("patch", tracked.id)

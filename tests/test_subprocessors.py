@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from helpers import (
     CONTENT_FIELDS,
@@ -140,8 +142,7 @@ def test_warnings_alone_leave_it_compliant(create):
 
 
 def test_default_effective_on_is_today_plus_the_notice_period(create):
-    body = nimbus()
-    del body["effective_on"]
+    body = nimbus(effective_on=None)
     record = create(body)
     assert record["effective_on"] == "2026-12-24"
     assert record["status"] == "proposed"
@@ -153,8 +154,7 @@ def test_default_effective_on_is_today_plus_the_notice_period(create):
 )
 def test_notice_period_is_configurable(app_with, staff, days, effective_on, status):
     app = app_with(notice_days=days)
-    body = nimbus()
-    del body["effective_on"]
+    body = nimbus(effective_on=None)
     response = app.test_client().post(URL, json=body, headers=staff)
     assert response.status_code == 201
     assert (response.get_json()["effective_on"], response.get_json()["status"]) == (
@@ -165,7 +165,7 @@ def test_notice_period_is_configurable(app_with, staff, days, effective_on, stat
 
 @pytest.mark.parametrize(
     ("effective_on", "status"),
-    [("2026-11-23", "active"), ("2026-11-24", "active"), ("2026-11-25", "proposed")],
+    [("2026-11-23", "active"), ("2026-11-24", "active"), ("2026-12-24", "proposed")],
 )
 def test_status_follows_effective_on(create, effective_on, status):
     assert create(nimbus(effective_on=effective_on))["status"] == status
@@ -334,9 +334,21 @@ def test_patch_needs_the_current_etag(client, admin, create):
     assert client.get(url, headers=admin).get_json()["purpose"] == "Hosting of everything"
 
 
-def test_patch_replaces_locations_and_categories(client, admin, create):
+def test_patch_replaces_locations_and_categories(client, admin, create, clock):
     record = create(nimbus())
     url = f"{URL}/{record['id']}"
+    # Housekeeping (no new country, category or mechanism): in force at once.
+    etag = client.get(url, headers=admin).headers["ETag"]
+    fewer = {
+        "locations": [{"country": "NL", "activity": "storage"}],
+        "data_categories": ["user.contact.email"],
+    }
+    updated = client.patch(url, json=fewer, headers={**admin, "If-Match": etag}).get_json()
+    assert updated["locations"] == fewer["locations"]
+    assert updated["data_categories"] == fewer["data_categories"]
+    assert updated["pending_change"] is None
+    assert names(client, admin, "country=IN") == []
+    # Material (a new country and category): announced, in force after the notice period.
     etag = client.get(url, headers=admin).headers["ETag"]
     changes = {
         "locations": [{"country": "SE", "activity": "backup"}],
@@ -344,23 +356,35 @@ def test_patch_replaces_locations_and_categories(client, admin, create):
     }
     response = client.patch(url, json=changes, headers={**admin, "If-Match": etag})
     assert response.status_code == 200
-    updated = response.get_json()
-    assert updated["locations"] == changes["locations"]
-    assert updated["data_categories"] == changes["data_categories"]
-    assert [loc["country"] for loc in updated["compliance"]["locations"]] == ["SE"]
-    assert names(client, admin, "country=IN") == []
-    assert names(client, admin, "country=SE") == ["Nimbus Hosting"]
+    announced = response.get_json()
+    assert announced["locations"] == fewer["locations"]  # the current version stays
+    assert announced["pending_change"]["changes"] == changes
+    assert announced["pending_change"]["effective_on"] == "2026-12-24"
+    assert announced["pending_change"]["objection_deadline"] == "2026-12-23"
+
+    clock.today = date(2026, 12, 24)  # no write: the change takes effect on its day
+    read = client.get(url, headers=admin).get_json()
+    assert read["locations"] == changes["locations"]
+    assert read["data_categories"] == changes["data_categories"]
+    assert [loc["country"] for loc in read["compliance"]["locations"]] == ["SE"]
 
 
-def test_patch_can_flag_and_postpone(client, admin, create):
+def test_a_material_change_is_judged_from_its_own_day(client, admin, create):
     record = create(nimbus())
     url = f"{URL}/{record['id']}"
     etag = client.get(url, headers=admin).headers["ETag"]
     changes = {"locations": [singapore()], "effective_on": "2027-01-01"}
     updated = client.patch(url, json=changes, headers={**admin, "If-Match": etag}).get_json()
-    assert updated["status"] == "proposed"
-    assert updated["compliance"]["status"] == "flagged"
-    assert names(client, admin, "flagged=true") == ["Nimbus Hosting"]
+    # The vendor stays active and compliant today: the change is pending until 2027-01-01.
+    assert updated["status"] == "active"
+    assert updated["compliance"]["status"] == "compliant"
+    assert updated["pending_change"]["effective_on"] == "2027-01-01"
+    assert names(client, admin, "flagged=true") == []
+    later = client.get(f"{url}/compliance?as_of=2027-01-01", headers=admin).get_json()
+    assert later["status"] == "flagged"
+    assert [f["code"] for f in later["flags"]] == ["NO_SAFEGUARD"]
+    before = client.get(f"{url}/compliance?as_of=2026-12-31", headers=admin).get_json()
+    assert before["status"] == "compliant"
 
 
 def test_delete_retires_and_keeps_the_record(client, admin, create, retire):

@@ -611,7 +611,7 @@ def test_enabled_must_be_a_boolean(client, as_role, hook):
 
 
 def test_delete_removes_the_endpoint_and_its_log(client, as_role, hook, registry):
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     item, a = f"{URL}/{hook['id']}", as_role("customer_a")
     assert client.delete(item, headers=a).status_code == 428
     gone = client.delete(item, headers={**a, "If-Match": hook["etag"]})
@@ -649,11 +649,13 @@ def deliveries(client, as_role, webhook_id: str, role="customer_a", query="") ->
 
 def write_three_changes(client, as_role) -> str:
     admin = as_role("admin")
-    created = client.post("/v1/subprocessors", json=nimbus(), headers=admin)
+    created = client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=admin)
     sp = created.get_json()["id"]
+    # A new data category is material: customers are told (housekeeping would be internal).
+    categories = [*created.get_json()["data_categories"], "user.name"]
     changed = client.patch(
         f"/v1/subprocessors/{sp}",
-        json={"purpose": "Hosting"},
+        json={"data_categories": categories},
         headers={**admin, "If-Match": created.headers["ETag"]},
     )
     client.delete(f"/v1/subprocessors/{sp}", headers={**admin, "If-Match": changed.headers["ETag"]})
@@ -758,7 +760,7 @@ def test_failed_attempts_back_off_then_the_delivery_succeeds(
     client, as_role, registry, private, clock
 ):
     hook = local_hook(client, as_role)
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     clock.stop()
     receiver = ScriptedReceiver({"/a": hook["secret"]}, [500, None])
     run = worker(registry, receiver)
@@ -825,7 +827,7 @@ def test_an_endpoint_failing_repeatedly_is_disabled_and_resumes_when_enabled(
 
 def test_410_gone_disables_at_once(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     clock.stop()
     run = worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [410]))
     run.step()
@@ -835,7 +837,7 @@ def test_410_gone_disables_at_once(client, as_role, registry, private, clock):
 
 def test_a_delivery_is_given_up_after_its_attempts(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     clock.stop()
     # The endpoint accepts other events but refuses this one: it is never disabled.
     settings = Settings(
@@ -854,7 +856,7 @@ def test_an_attempt_cut_short_is_logged_and_retried_with_the_same_id(
     client, as_role, registry, private, clock
 ):
     hook = local_hook(client, as_role)
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     clock.stop()
     receiver = ScriptedReceiver({"/a": hook["secret"]})
     crashed = worker(registry, receiver)
@@ -900,7 +902,7 @@ def test_claims_never_hand_out_a_delivery_twice(client, as_role, registry, priva
 
 def test_each_delivery_resolves_the_name_again(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     clock.stop()
     receiver = ScriptedReceiver({"/a": hook["secret"]})
     settings = Settings(webhook_allow_private=False, webhook_max_failures=10)
@@ -945,7 +947,7 @@ def test_a_worker_stops_when_asked(registry):
 
 def test_the_etag_follows_the_failure_count(client, as_role, registry, private, clock):
     hook = local_hook(client, as_role)
-    client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
     clock.stop()
     worker(registry, ScriptedReceiver({"/a": hook["secret"]}, [500])).step()
     item, a = f"{URL}/{hook['id']}", as_role("customer_a")
@@ -983,7 +985,11 @@ def test_the_claim_seeks_the_due_index_and_finds_only_what_is_due(
 
     hook = local_hook(client, as_role)
     for n in range(3):
-        client.post("/v1/subprocessors", json=nimbus(name=f"Due {n}"), headers=as_role("admin"))
+        client.post(
+            "/v1/subprocessors",
+            json=nimbus(name=f"Due {n}", effective_on=None),
+            headers=as_role("admin"),
+        )
     conn = registry.db.connection()
     with registry.db.write():
         # A long log of delivered events beside the three due ones, with statistics.

@@ -178,13 +178,16 @@ def test_every_event_arrives_once_per_id_through_failures_and_a_crash(
     # Three announced, one changed, one retired: five events for /ok, three for /down.
     created = []
     for name in ("Nimbus Hosting", "Tallybird Support", "Postwise Mail"):
-        response = client.post("/v1/subprocessors", json=nimbus(name=name), headers=admin)
+        body = nimbus(name=name, effective_on=None)  # announced: customers are told
+        response = client.post("/v1/subprocessors", json=body, headers=admin)
         assert response.status_code == 201
         created.append(response)
     first = created[0].get_json()["id"]
+    # A new data category is material: customers are told (housekeeping would be internal).
+    categories = [*created[0].get_json()["data_categories"], "user.name"]
     changed = client.patch(
         f"/v1/subprocessors/{first}",
-        json={"purpose": "Hosting of every service"},
+        json={"data_categories": categories},
         headers={**admin, "If-Match": created[0].headers["ETag"]},
     )
     assert changed.status_code == 200
@@ -294,7 +297,8 @@ def test_once_delivers_what_is_due_and_exits(app, as_role, receiver, tmp_path):
     customer, admin = as_role("customer_a"), as_role("admin")
     down = client.post(HOOKS, json={"url": f"{receiver.url}/down"}, headers=customer).get_json()
     receiver.secrets = {"/down": down["secret"]}
-    assert client.post("/v1/subprocessors", json=nimbus(), headers=admin).status_code == 201
+    body = nimbus(effective_on=None)  # announced: an event for the webhook
+    assert client.post("/v1/subprocessors", json=body, headers=admin).status_code == 201
 
     env = WorkerProcess(app.extensions["registry"].settings.database, tmp_path / "once.log").env
     outputs = []

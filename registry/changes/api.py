@@ -10,7 +10,8 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from ..http.api import Blueprint, header_parameter, revalidated
-from ..http.context import own_customer, registry
+from ..http.auth import current_principal
+from ..http.context import registry
 from ..http.problems import ValidationFailed, field_error
 from . import service
 from .schemas import ChangePageSchema, ChangeQueryArgsSchema
@@ -44,6 +45,14 @@ def _change(row: dict) -> dict:
     }
 
 
+def _audience() -> str | None:
+    """Whose changes the caller sees: staff all, a customer its own too, a service none."""
+    principal = current_principal()
+    if principal.role == "customer":
+        return principal.customer_id
+    return service.PUBLIC_ONLY if principal.role == "service" else None
+
+
 def _check_cursor(conn, after: int) -> None:
     """A cursor past the feed's end was never handed out; following it would skip events."""
     if after > service.head(conn):
@@ -75,7 +84,7 @@ class Changes(MethodView):
         after = int(since or 0)
         conn = registry().db.connection()
         _check_cursor(conn, after)
-        rows = service.since(conn, after, limit, own_customer())
+        rows = service.since(conn, after, limit, _audience())
         next_cursor = str(rows[-1]["seq"]) if rows else str(after)
         body = {"items": [_change(r) for r in rows], "next_cursor": next_cursor}
         return _conditional(
@@ -100,10 +109,10 @@ class ChangesAtom(MethodView):
         """Follow the changes in a feed reader (Atom)"""
         conn = registry().db.connection()
         if since is None:
-            rows = service.latest(conn, ATOM_ENTRIES, own_customer())
+            rows = service.latest(conn, ATOM_ENTRIES, _audience())
         else:
             _check_cursor(conn, int(since))
-            rows = list(reversed(service.since(conn, int(since), ATOM_ENTRIES, own_customer())))
+            rows = list(reversed(service.since(conn, int(since), ATOM_ENTRIES, _audience())))
         return _conditional(_atom(rows), "application/atom+xml")
 
 
@@ -166,12 +175,30 @@ def _summary(change: dict, record: dict) -> str:
             f"{verdict['from']['status']} to {verdict['to']['status']} on {change['as_of']}, "
             f"because of {_REASONS[change['reason']]}."
         )
+    if change["type"] == "objection.resolved":
+        objection = change["objection"]
+        text = f"Your objection to {record['name']} ({objection['change_id']}) was "
+        text += f"{objection['status']}."
+        return text + (f" Response: {objection['response']}" if objection["response"] else "")
     if change["type"] == "subprocessor.retired":
-        return f"{record['name']} ({record['service']}) retired on {change['retired_on']}."
+        verb = "retires" if change["retired_on"] > change["at"][:10] else "retired"
+        return f"{record['name']} ({record['service']}) {verb} on {change['retired_on']}."
+    if change["type"] == "subprocessor.recorded":
+        return (
+            f"{record['name']} ({record['service']}, {countries}) recorded as in use since "
+            f"{change['effective_on']}."
+        )
+    changed = ", ".join(sorted(change.get("changes", {})))
+    if change["type"] == "subprocessor.changed" and not change.get("pending"):
+        return f"{record['name']} ({record['service']}, {countries}) changed: {changed}."
     text = (
         f"{record['name']} ({record['service']}, {countries}) takes effect on "
         f"{change['effective_on']}; objections until {change['objection_deadline']}."
     )
     if change["type"] == "subprocessor.changed":
-        text += " Changed: " + ", ".join(sorted(change.get("changes", {}))) + "."
+        text = (
+            f"{record['name']} ({record['service']}, {countries}): a change to {changed} "
+            f"takes effect on {change['effective_on']}; objections until "
+            f"{change['objection_deadline']}."
+        )
     return text

@@ -9,11 +9,30 @@ from ..http.fields import StrictSchema
 
 CHANGE_TYPES = (
     "subprocessor.announced",
+    # A vendor already in use, recorded after the fact: internal, never announced as new.
+    "subprocessor.recorded",
     "subprocessor.changed",
     "subprocessor.retired",
     # No write: a newly loaded act, a date passing an expiry, or new rules changed a verdict.
     "subprocessor.verdict_changed",
+    # To the objecting customer alone: staff upheld or dismissed its objection, or it withdrew it.
+    "objection.resolved",
 )
+
+
+class ObjectionResolvedSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    subprocessor_id = ma.fields.String(required=True)
+    change_id = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The change objected to (its announcement or a material one)"},
+    )
+    status = ma.fields.String(
+        required=True, metadata={"enum": ["upheld", "dismissed", "withdrawn"]}
+    )
+    response = ma.fields.String(allow_none=True, required=True)
+    resolved_at = ma.fields.String(required=True, metadata={"format": "date-time"})
 
 
 class ChangeSchema(ma.Schema):
@@ -39,7 +58,36 @@ class ChangeSchema(ma.Schema):
     changes = ma.fields.Dict(
         metadata={"description": "For subprocessor.changed: each field's from and to"}
     )
-    retired_on = ma.fields.String(metadata={"format": "date"})
+    pending = ma.fields.Boolean(
+        metadata={
+            "description": "For a material subprocessor.changed: announced, in force only "
+            "from `effective_on` (objections until `objection_deadline`)"
+        }
+    )
+    reasons = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Why the change is material"}
+    )
+    replaces = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The pending change this one replaced (notice restarted)"},
+    )
+    applies = ma.fields.String(
+        metadata={"description": "The announced change now in force (its change id)"}
+    )
+    discarded_change = ma.fields.String(
+        metadata={"description": "For subprocessor.retired: the pending change it discarded"}
+    )
+    retired_on = ma.fields.String(
+        metadata={
+            "format": "date",
+            "description": "For subprocessor.retired: the day it is retired from (today, or a "
+            "later day when scheduled)",
+        }
+    )
+    retired_reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "For subprocessor.retired: why, as given when retiring"},
+    )
     verdict = ma.fields.Dict(
         metadata={
             "description": "For subprocessor.verdict_changed: the verdict `from` and `to`, "
@@ -54,6 +102,14 @@ class ChangeSchema(ma.Schema):
         }
     )
     as_of = ma.fields.String(metadata={"format": "date"})
+    objection = ma.fields.Nested(
+        ObjectionResolvedSchema,
+        metadata={
+            "description": "For objection.resolved (seen by the objecting customer and staff "
+            "only): the objection and its answer; `effective_on` is then the date the change "
+            "objected to takes effect"
+        },
+    )
 
 
 class ChangePageSchema(ma.Schema):

@@ -6,6 +6,9 @@ import sqlite3
 
 from . import store
 
+# The audience of a read that sees no customer's own changes (a service).
+PUBLIC_ONLY = store.PUBLIC_ONLY
+
 
 def record(
     tx,
@@ -22,6 +25,17 @@ def record(
     return store.record_change(
         tx, change_type, record, data, material=material, customer_id=customer_id
     )
+
+
+def announcement_of(conn: sqlite3.Connection, subprocessor_id: str) -> dict | None:
+    """The change that announced a sub-processor to customers (its first
+    `subprocessor.announced`), or None when it was never announced."""
+    return store.announcement(conn, subprocessor_id)
+
+
+def by_id(conn: sqlite3.Connection, change_id: str) -> dict | None:
+    """One change event by its id (`chg_...`), or None."""
+    return store.by_id(conn, change_id)
 
 
 def since(

@@ -77,10 +77,33 @@ def get(conn: sqlite3.Connection, seq: int) -> dict:
     return _row(row)
 
 
+def announcement(conn: sqlite3.Connection, subprocessor_id: str) -> dict | None:
+    row = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM changes"
+        " WHERE subprocessor_id = ? AND type = 'subprocessor.announced' ORDER BY seq LIMIT 1",
+        [subprocessor_id],
+    ).fetchone()
+    return None if row is None else _row(row)
+
+
+def by_id(conn: sqlite3.Connection, change_id: str) -> dict | None:
+    row = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM changes WHERE id = ?", [change_id]
+    ).fetchone()
+    return None if row is None else _row(row)
+
+
+# The audience of a read that sees no customer's own changes (a service).
+PUBLIC_ONLY = ""
+
+
 def _visible(customer_id: str | None) -> tuple[str, list]:
-    """Everything for staff; for a customer, the public changes and its own."""
+    """Everything for staff (None); the public changes only (PUBLIC_ONLY); for a customer,
+    the public changes and its own."""
     if customer_id is None:
         return "1", []
+    if customer_id == PUBLIC_ONLY:
+        return "customer_id IS NULL", []
     return "(customer_id IS NULL OR customer_id = ?)", [customer_id]
 
 

@@ -730,7 +730,24 @@ def _copies_for(record: dict, copies: Collection[Copy] | None) -> CopiesOnFile |
     )
 
 
+def in_force(record: dict, on: date) -> dict:
+    """The record as in force on `on`: with its pending change once that takes effect.
+
+    A material change is announced ahead (`pending_change`); until its `effective_on` the
+    current version stays in force, from then on the changed one, with no write needed.
+    """
+    pending = record.get("pending_change")
+    if not pending:
+        return record
+    effective = _parse_date(pending.get("effective_on"))
+    if effective is None or on < effective:
+        return record
+    return {**record, **pending.get("changes", {}), "pending_change": None}
+
+
 def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = None) -> dict:
+    pending = record.get("pending_change")
+    record = in_force(record, ctx.on)
     copies_on_file = _copies_for(record, copies)
     locations = [
         _evaluate_location(location, ctx, copies_on_file, exporter=ctx.role)
@@ -746,6 +763,8 @@ def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = Non
     ]
     flags = [flag for location in (*locations, *onward) for flag in location["flags"]]
     flags.extend(_notice(record, ctx))
+    if pending and record.get("pending_change") is None:
+        flags.extend(_notice(pending, ctx, what="The change was announced"))
     flagged = any(flag["severity"] == "error" for flag in flags)
     return {
         "status": "flagged" if flagged else "compliant",
@@ -757,9 +776,10 @@ def _evaluate(record: dict, ctx: _Context, copies: Collection[Copy] | None = Non
     }
 
 
-def _notice(record: dict, ctx: _Context) -> list[Flag]:
-    """Customers must hear of a new sub-processor `notice_days` before it takes effect."""
-    if ctx.notice_days is None:
+def _notice(record: dict, ctx: _Context, what: str = "Announced") -> list[Flag]:
+    """Customers must hear of a new sub-processor, or a material change, `notice_days` before
+    it takes effect; a vendor recorded as already in use was never announced."""
+    if ctx.notice_days is None or record.get("already_in_use"):
         return []
     announced = ctx.day(record.get("announced_on") or (record.get("created_at") or "")[:10])
     effective = ctx.day(record.get("effective_on"))
@@ -775,9 +795,10 @@ def _notice(record: dict, ctx: _Context) -> list[Flag]:
             "severity": SEVERITY["NOTICE_PERIOD_SHORT"],
             "country": None,
             "message": (
-                f"Announced on {announced.isoformat()} to take effect on "
+                f"{what} on {announced.isoformat()} to take effect on "
                 f"{effective.isoformat()}: {given} days of notice, less than the "
-                f"{ctx.notice_days} days customers are promised."
+                f"{ctx.notice_days} days customers are promised"
+                + (f" (urgent: {record['urgent_reason']})." if record.get("urgent_reason") else ".")
             ),
         }
     ]

@@ -30,7 +30,9 @@ def snapshot(registry: Registry) -> Snapshot:
 
 
 def with_verdict(record: dict, verdict: dict, on: date) -> dict:
-    """The API representation: the record, its status on `on` and its compliance."""
+    """The API representation: the record as in force on `on` (its pending change once that
+    takes effect, before any write records it), its status and its compliance."""
+    record = engine.in_force(record, on)
     return {**record, "status": engine.status_on(record, on), "compliance": verdict}
 
 

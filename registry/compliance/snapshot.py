@@ -149,6 +149,7 @@ def evaluate(
     ):
         allowed = None
         if status == "active" and verdict["status"] == "compliant":
+            record = engine.in_force(record, on)  # a pending change, once it takes effect
             allowed = {
                 "id": record["id"],
                 "name": record["name"],

@@ -136,11 +136,16 @@ def migrate(database: Database) -> list[str]:
 
 
 def bump_revision(db: sqlite_utils.Database) -> int:
-    """Advance the registry revision inside the caller's write transaction."""
+    """Advance the registry revision inside the caller's write transaction, once: a
+    transaction that writes twice (a due change applied, then the PATCH) is one revision."""
+    bumped = getattr(db, "registry_revision", None)
+    if bumped is not None:
+        return bumped
     row = db.execute(
         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'revision' RETURNING value"
     ).fetchone()
-    return int(row[0])
+    db.registry_revision = int(row[0])
+    return db.registry_revision
 
 
 def current_revision(conn: sqlite3.Connection) -> int:

@@ -1,7 +1,8 @@
 """GET /v1/subprocessors/{id}/history: every version of a sub-processor.
 
-The "history" blueprint (one tag in the spec) also carries the objections routes,
-which registry/objections/api.py adds to it.
+The "history" blueprint (one tag in the spec) also carries the objections routes
+(/v1/subprocessors/{id}/objections..., /v1/objections), which registry/objections/api.py
+adds to it.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from .schemas import HistorySchema
 blp = Blueprint(
     "history",
     __name__,
-    url_prefix="/v1/subprocessors",
-    description="Every version of a sub-processor, and customers' objections to new ones",
+    url_prefix="/v1",
+    description=(
+        "Every version of a sub-processor, and customers' objections to what is announced, "
+        "with their answers"
+    ),
 )
 
 READERS = ("admin", "procurement", "customer", "service")
 
 
-@blp.route("/<string:subprocessor_id>/history")
+@blp.route("/subprocessors/<string:subprocessor_id>/history")
 class SubprocessorHistory(MethodView):
     @blp.roles(*READERS)
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)

@@ -16,8 +16,11 @@ class VersionRecordSchema(ma.Schema):
     onward_transfers = ma.fields.List(ma.fields.Dict())
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
+    retired_reason = ma.fields.String(allow_none=True)
     version = ma.fields.Integer(required=True)
     announced_on = ma.fields.String(metadata={"format": "date"})
+    already_in_use = ma.fields.Boolean()
+    urgent_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.String(metadata={"format": "date-time"})
 
 

@@ -10,11 +10,12 @@ from functools import wraps
 import flask_smorest
 import marshmallow as ma
 from flask import Response, g, request
-from flask_smorest.exceptions import NotModified
+from flask_smorest.exceptions import NotModified, PreconditionFailed, PreconditionRequired
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from . import auth
+from .bodies import JSON, accepts
 from .problems import (
     PROBLEM_MEDIA_TYPE,
     RegistryError,
@@ -102,6 +103,16 @@ class Api(flask_smorest.Api):
             detail = (
                 f"The request body is larger than the limit of {request.max_content_length} bytes."
             )
+        if isinstance(error, PreconditionRequired):
+            detail = (
+                "This write needs If-Match with the record's current ETag: "
+                f"{_read_again()} and send its ETag header as If-Match."
+            )
+        if isinstance(error, PreconditionFailed):
+            detail = (
+                f"The record changed since you read it (its ETag is no longer {_sent_if_match()}):"
+                f" {_read_again()} again, check the change, and send the new ETag as If-Match."
+            )
         return problem(error.code or 500, detail, headers=headers)
 
     def handle_registry_error(self, error: RegistryError):
@@ -135,6 +146,20 @@ class Api(flask_smorest.Api):
         self.spec.components.responses_lazy["NOT_MODIFIED"]["headers"] = {
             "ETag": self.spec.components.get_ref("header", "ETAG")
         }
+
+
+def _read_again() -> str:
+    """How to get the record's current ETag, for the detail of a 428 or 412."""
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return f"GET {request.script_root}{request.path}"
+    return "read the record"
+
+
+def _sent_if_match(limit: int = 80) -> str:
+    """The If-Match the client sent, as sent (shortened when long)."""
+    sent = request.headers.get("If-Match", "").strip()
+    return sent if len(sent) <= limit else sent[:limit] + "..."
 
 
 class StrictParser(FlaskParser):
@@ -219,7 +244,8 @@ class Blueprint(flask_smorest.Blueprint):
         required = kwargs.get("required", True)
 
         def decorator(func):
-            func = parse(func)
+            # Marked as taking JSON, so that a DELETE with a body is checked like any other.
+            func = accepts(JSON)(parse(func))
             if required:
                 func = _body_required(func)
             func = self.alt_response(400, response="BAD_REQUEST")(func)

@@ -1,4 +1,8 @@
-"""GET and POST /v1/subprocessors/{id}/objections: customers object to new sub-processors."""
+"""Customers' objections and their answers, on the "history" blueprint (its tag in the spec).
+
+GET and POST /v1/subprocessors/{id}/objections, GET and PATCH (If-Match)
+/v1/subprocessors/{id}/objections/{objection_id}, and GET /v1/objections.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,161 @@ from flask.views import MethodView
 
 from ..history.api import blp
 from ..http.auth import current_principal
-from ..http.context import actor, own_customer, registry
+from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
+from ..http.problems import ValidationFailed, field_error
 from ..subprocessors import service as subprocessors
 from . import service
-from .schemas import ObjectionCreateSchema, ObjectionListSchema, ObjectionSchema
+from .schemas import (
+    ObjectionAnswerSchema,
+    ObjectionCreateSchema,
+    ObjectionListSchema,
+    ObjectionPageSchema,
+    ObjectionQueryArgsSchema,
+    ObjectionSchema,
+)
+
+READERS = ("admin", "procurement", "customer")
 
 
-@blp.route("/<string:subprocessor_id>/objections")
+def _represent(objection: dict) -> dict:
+    return service.represent(objection, staff=own_customer() is None)
+
+
+def _precondition(objection: dict) -> None:
+    blp.check_etag(service.etag_data(objection))
+
+
+@blp.route("/subprocessors/<string:subprocessor_id>/objections")
 class Objections(MethodView):
-    @blp.roles("admin", "procurement", "customer")
+    @blp.roles(*READERS)
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, ObjectionListSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, subprocessor_id):
-        """List objections to a sub-processor; a customer sees only its own"""
-        conn = registry().db.connection()
-        record = subprocessors.get(conn, subprocessor_id)
+        """List objections to a sub-processor; a customer sees only its own
+
+        `open_changes` are the changes open for objections today, newest first, and
+        `objection_deadline` the last day to object to the first; `upheld` tells whether
+        any objection listed was upheld.
+        """
+        reg = registry()
+        conn = reg.db.connection()
+        with reg.db.snapshot():
+            record = subprocessors.get(conn, subprocessor_id)
+            found, latest = service.windows(conn, record, reg.today())
+            items = service.for_subprocessor(conn, subprocessor_id, own_customer())
         return {
-            "objection_deadline": subprocessors.objection_deadline(record["effective_on"]),
-            "items": service.for_subprocessor(conn, subprocessor_id, own_customer()),
+            "objection_deadline": (found[0] if found else latest or {}).get("objection_deadline"),
+            "open_changes": found,
+            "upheld": any(item["status"] == "upheld" for item in items),
+            "items": [_represent(item) for item in items],
         }
 
     @blp.roles("customer")
+    @blp.etag
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(ObjectionCreateSchema)
-    @blp.response(201, ObjectionSchema)
+    @blp.response(
+        201,
+        ObjectionSchema,
+        headers={
+            "Location": {
+                "description": "The new objection's URL",
+                "required": True,
+                "schema": {"type": "string", "format": "uri-reference"},
+            }
+        },
+    )
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def post(self, body, subprocessor_id):
-        """Object to a new sub-processor, until the day before it takes effect (once)"""
+        """Object to what is announced, once per change, until the day before it takes effect
+
+        An objection is to one change: the sub-processor's announcement, open while it is
+        proposed, or the material change pending on it (`pending_change`), open until the
+        day before that takes effect. `change_id` picks one of `open_changes` (default the
+        newest). Nothing open, another change, or a second objection to the same change:
+        409 says why.
+        """
         objection = service.object_to(
-            registry(), subprocessor_id, current_principal(), body.get("reason"), actor()
+            registry(), subprocessor_id, current_principal(), body, actor()
         )
-        location = url_for(".Objections", subprocessor_id=subprocessor_id)
-        return objection, 201, {"Location": location}
+        blp.set_etag(service.etag_data(objection))
+        location = url_for(
+            ".ObjectionById", subprocessor_id=subprocessor_id, objection_id=objection["id"]
+        )
+        return _represent(objection), 201, {"Location": location}
+
+
+@blp.route("/subprocessors/<string:subprocessor_id>/objections/<string:objection_id>")
+class ObjectionById(MethodView):
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ObjectionSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, subprocessor_id, objection_id):
+        """Read an objection and its answer; a customer only its own"""
+        objection = service.get(
+            registry().db.connection(), subprocessor_id, objection_id, own_customer()
+        )
+        blp.set_etag(service.etag_data(objection))
+        return _represent(objection)
+
+    @blp.roles(*READERS)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(ObjectionAnswerSchema)
+    @blp.response(200, ObjectionSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def patch(self, answer, subprocessor_id, objection_id):
+        """Answer an open objection, or withdraw one's own; needs If-Match with its ETag
+
+        Staff set `upheld` or `dismissed` with a `response` to the customer; the customer
+        that objected may set `withdrawn` (without a response). Any other answer is 403;
+        another customer's objection is 404; an objection no longer open is 409. The
+        objecting customer is told (change `objection.resolved`, its alone).
+        """
+        objection = service.resolve(
+            registry(),
+            subprocessor_id,
+            objection_id,
+            current_principal(),
+            answer,
+            _precondition,
+            actor(),
+        )
+        blp.set_etag(service.etag_data(objection))
+        return _represent(objection)
+
+
+@blp.route("/objections")
+class AllObjections(MethodView):
+    @blp.roles(*READERS)
+    @blp.arguments(ObjectionQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ObjectionPageSchema)
+    def get(self, limit, cursor=None, **filters):
+        """List objections in the order they were made: staff all, a customer its own
+
+        Filter by `status`, `subprocessor_id` and (staff only) `customer_id`; follow
+        `next_cursor` for the next page.
+        """
+        own = own_customer()
+        if own is not None:
+            if "customer_id" in filters:
+                raise ValidationFailed(
+                    [
+                        field_error(
+                            "/customer_id",
+                            "Customers see their own objections only; this filter is staff's.",
+                            location="query",
+                        )
+                    ]
+                )
+            filters["customer_id"] = own
+        rows = service.page(
+            registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1, **filters
+        )
+        return page(rows, limit, _represent)

@@ -10,13 +10,15 @@ from ..compliance import service as compliance
 from ..documents import service as documents
 from ..history import service as history
 from ..http.api import Blueprint
-from ..http.context import actor, as_of, end_of, page, registry
+from ..http.context import actor, as_of, end_of, own_customer, page, registry
 from ..http.fields import NoArgsSchema
 from ..law.service import check_assume_ended
+from ..objections import service as objections
 from . import service, store
 from .schemas import (
     ComplianceArgsSchema,
     ComplianceSchema,
+    RetireSchema,
     SubprocessorCreateSchema,
     SubprocessorPageSchema,
     SubprocessorQueryArgsSchema,
@@ -46,15 +48,27 @@ def _etag_data(record: dict, today, law_version: str) -> dict:
         "as_of": today.isoformat(),
         "law": law_version,
         "copies": documents.copies_of(registry().db.connection(), record["id"]),
+        # A change announced or amended, and objections upheld, write no new version.
+        "pending": record["pending_change"]
+        and {k: record["pending_change"][k] for k in ("change_id", "effective_on", "changes")},
+        "upheld": [o["id"] for o in _upheld(record)],
     }
 
 
+def _upheld(record: dict) -> list[dict]:
+    """Upheld objections to it: all for staff, a customer's own for a customer."""
+    return objections.upheld_for(registry().db.connection(), record["id"], own_customer())
+
+
 def _represent(record: dict) -> dict:
-    return compliance.represent(registry(), record)
+    return {**compliance.represent(registry(), record), "upheld_objections": _upheld(record)}
 
 
 def _represent_written(record: dict) -> dict:
-    return compliance.represent_written(registry(), record)
+    return {
+        **compliance.represent_written(registry(), record),
+        "upheld_objections": _upheld(record),
+    }
 
 
 def _set_etag(record: dict) -> None:
@@ -229,16 +243,20 @@ class SubprocessorById(MethodView):
     @blp.roles(*EDITORS)
     @blp.etag
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(RetireSchema, required=False)
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     @blp.doc(responses={200: {"links": _links(writable=False)}})
-    def delete(self, subprocessor_id):
-        """Retire a sub-processor; the record is kept with status `retired`
+    def delete(self, retirement, subprocessor_id):
+        """Retire a sub-processor today or on a later day; the record is kept
 
-        Needs If-Match with its current ETag.
+        Needs If-Match with its current ETag. Without a body it is retired today. A later
+        `retired_on` schedules it: the record stays in force (`active` or `proposed`) until
+        that day, then reads as `retired`; customers are told at once. An earlier day is 422;
+        a record already retired, or already scheduled to be, is 409.
         """
-        record = service.retire(registry(), subprocessor_id, _precondition, actor())
+        record = service.retire(registry(), subprocessor_id, retirement, _precondition, actor())
         return _represent_written(record)
 
 

@@ -165,8 +165,21 @@ class SubprocessorCreateSchema(_UniqueCategories, StrictSchema):
     locations = _locations(required=True)
     onward_transfers = _onward_transfers()
     effective_on = IsoDate(
-        metadata={"description": "From when it may be used; default today + the notice period"}
+        metadata={
+            "description": "From when it may be used; default today + the notice period, "
+            "and no earlier unless `urgent` (or `already_in_use`)"
+        }
     )
+    already_in_use = StrictBoolean(
+        metadata={
+            "description": "A vendor recorded after the fact: recorded, not announced (no "
+            "objection window); `effective_on` on or before today, default today"
+        }
+    )
+    urgent = StrictBoolean(
+        metadata={"description": "Less notice than promised, for a reason: NOTICE_PERIOD_SHORT"}
+    )
+    urgent_reason = text(1000, metadata={"description": "Required with `urgent`"})
 
 
 class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
@@ -179,7 +192,17 @@ class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
     data_categories = _categories(required=False)
     locations = _locations(required=False)
     onward_transfers = _onward_transfers()
-    effective_on = IsoDate()
+    effective_on = IsoDate(
+        metadata={
+            "description": "With a material change: when the change takes effect (default "
+            "today + the notice period). Otherwise: the sub-processor's own date, never "
+            "earlier than its announcement + the notice period"
+        }
+    )
+    urgent = StrictBoolean(
+        metadata={"description": "A material change with less notice, for a reason"}
+    )
+    urgent_reason = text(1000, metadata={"description": "Required with `urgent`"})
 
 
 class FlagSchema(ma.Schema):
@@ -252,6 +275,34 @@ class OnwardTransferOutSchema(LocationOutSchema):
     legal_entity = ma.fields.String(allow_none=True)
 
 
+class UpheldObjectionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    customer_id = ma.fields.String(required=True)
+    change_id = ma.fields.String(allow_none=True)
+    resolved_at = ma.fields.String(metadata={"format": "date-time"})
+
+
+class PendingChangeSchema(ma.Schema):
+    change_id = ma.fields.String(
+        required=True, metadata={"description": "The change event that announced it"}
+    )
+    changes = ma.fields.Dict(
+        required=True, metadata={"description": "The fields it sets, with their new values"}
+    )
+    announced_on = ma.fields.String(required=True, metadata={"format": "date"})
+    effective_on = ma.fields.String(required=True, metadata={"format": "date"})
+    objection_deadline = ma.fields.String(required=True, metadata={"format": "date"})
+    urgent_reason = ma.fields.String(allow_none=True)
+    base_version = ma.fields.Integer(required=True)
+    replaces = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "In the answer to the PATCH that made it: the pending change "
+            "it replaced, whose notice it restarted"
+        },
+    )
+
+
 class SubprocessorSchema(ma.Schema):
     id = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
@@ -264,10 +315,29 @@ class SubprocessorSchema(ma.Schema):
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
+    retired_reason = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Why it was retired, or is to be, as given when retiring"},
+    )
     version = ma.fields.Integer(required=True)
     announced_on = ma.fields.String(
         required=True,
         metadata={"format": "date", "description": "When customers were told of it"},
+    )
+    already_in_use = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Recorded after the fact, never announced as new"},
+    )
+    urgent_reason = ma.fields.String(allow_none=True)
+    upheld_objections = ma.fields.List(
+        ma.fields.Nested(UpheldObjectionSchema),
+        metadata={"description": "Objections staff upheld (a customer sees its own)"},
+    )
+    pending_change = ma.fields.Nested(
+        PendingChangeSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "A material change announced and not yet in force"},
     )
     created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     updated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
@@ -309,5 +379,22 @@ class RegisterComplianceArgsSchema(ComplianceArgsSchema):
         metadata={
             "description": "Evaluate the register as it stood at the end of that day (in the "
             "registry's time zone)"
+        }
+    )
+
+
+class RetireSchema(StrictSchema):
+    """An optional body of DELETE: why, and from when; none retires it today."""
+
+    reason = text(
+        1000,
+        allow_none=True,
+        multiline=True,
+        description="Why it is retired: shown on the record, in the audit trail and to customers",
+    )
+    retired_on = IsoDate(
+        metadata={
+            "description": "Today (the default) or a later day: it stays in force until then; "
+            "an earlier day is refused"
         }
     )

@@ -13,7 +13,7 @@ from ..audit import service as audit
 from ..changes import service as change_feed
 from ..db import store as db
 from ..history import service as history
-from ..http.problems import ValidationFailed, field_error
+from ..http.problems import Conflict, ValidationFailed, field_error
 from ..law.model import Law
 from ..runtime import Registry
 from . import store
@@ -33,34 +33,103 @@ def objection_deadline(effective_on: str) -> str:
     return (date.fromisoformat(effective_on) - timedelta(days=1)).isoformat()
 
 
-def _written(tx, change_type: str, record: dict, **data) -> None:
+def _written(tx, change_type: str, record: dict, *, material: bool = True, **data) -> None:
     """What every write of a sub-processor leaves behind, in its own transaction."""
     public = version_of(record)
     history.record_version(tx, public)
     notice = {"effective_on": record["effective_on"]}
-    if change_type != "subprocessor.retired":
+    if change_type == "subprocessor.announced":
         notice["objection_deadline"] = objection_deadline(record["effective_on"])
-    change_feed.record(tx, change_type, public, {"subprocessor": public, **notice, **data})
+    change_feed.record(
+        tx, change_type, public, {"subprocessor": public, **notice, **data}, material=material
+    )
     store.mark_changed(tx, record["id"], db.bump_revision(tx))
 
 
+def _notice_errors(data: dict, today: date, notice_days: int, what: str) -> list[dict]:
+    """`effective_on` must give customers the notice they are promised, unless urgent."""
+    earliest = today + timedelta(days=notice_days)
+    effective = date.fromisoformat(data["effective_on"])
+    errors = []
+    if data.get("urgent_reason") and not data.get("urgent"):
+        errors.append(field_error("/urgent_reason", "Only with `urgent: true`."))
+    if effective < today:
+        errors.append(
+            field_error(
+                "/effective_on",
+                f"{what} cannot take effect in the past ({today.isoformat()} is today)"
+                + (
+                    "; record a vendor already in use with `already_in_use: true`."
+                    if what == "A new sub-processor"
+                    else "."
+                ),
+            )
+        )
+    elif effective < earliest and not data.get("urgent"):
+        errors.append(
+            field_error(
+                "/effective_on",
+                f"Customers are told {notice_days} days ahead: the earliest effective_on is "
+                f"{earliest.isoformat()}, unless it is urgent (`urgent: true` with an "
+                f"`urgent_reason`)"
+                + (
+                    " or the vendor is already in use (`already_in_use: true`)."
+                    if what == "A new sub-processor"
+                    else "."
+                ),
+            )
+        )
+    elif effective < earliest and not data.get("urgent_reason"):
+        errors.append(
+            field_error("/urgent_reason", "Required with `urgent`: why the notice is shortened.")
+        )
+    return errors
+
+
 def create(registry: Registry, data: dict, actor: dict) -> dict:
-    """Validate `data` (already schema-loaded) against the law and store it."""
+    """Validate `data` (already schema-loaded) against the law and the notice, and store it.
+
+    A vendor already in use (`already_in_use`) is recorded, not announced: no objection
+    window, no customer notification, the claim kept in the audit trail and on the record.
+    """
     law = registry.law()
+    today = registry.today()
     errors = check_locations(data["locations"], law)
     errors += check_onward(data.get("onward_transfers", []), law, data["name"])
+    in_use = bool(data.get("already_in_use"))
+    if in_use:
+        data = {**data, "effective_on": data.get("effective_on", today.isoformat())}
+        if data.get("urgent") or data.get("urgent_reason"):
+            errors.append(
+                field_error("/urgent", "A vendor already in use is recorded, not announced.")
+            )
+        if date.fromisoformat(data["effective_on"]) > today:
+            errors.append(
+                field_error(
+                    "/effective_on",
+                    "A vendor already in use took effect on or before today; announce a "
+                    "future one without `already_in_use`.",
+                )
+            )
+    else:
+        if "effective_on" not in data:
+            data = {**data, "effective_on": default_effective_on(registry)}
+        errors += _notice_errors(data, today, registry.notice_days, "A new sub-processor")
     if errors:
         raise ValidationFailed(errors)
-    if "effective_on" not in data:
-        data = {**data, "effective_on": default_effective_on(registry)}
     # The notice customers got runs from the registry's today, the day it was announced.
-    data = {**data, "announced_on": registry.today().isoformat()}
+    data = {**data, "announced_on": today.isoformat()}
+    if not data.get("urgent"):
+        data.pop("urgent_reason", None)
     with registry.db.write() as tx:
         record = store.create(tx, data)
         audit.append(
             tx, actor, "subprocessor.create", "subprocessor", record["id"], version_of(record)
         )
-        _written(tx, "subprocessor.announced", record)
+        if in_use:
+            _written(tx, "subprocessor.recorded", record, material=False)
+        else:
+            _written(tx, "subprocessor.announced", record)
     return record
 
 
@@ -68,18 +137,66 @@ def default_effective_on(registry: Registry) -> str:
     return (registry.today() + timedelta(days=registry.notice_days)).isoformat()
 
 
+def material_reasons(current: dict, changes: dict) -> list[str]:
+    """Why a change needs notice: a new country, data category or onward transfer, or a
+    location's mechanism changed. Anything else is housekeeping."""
+    reasons = []
+    if "data_categories" in changes:
+        added = sorted(set(changes["data_categories"]) - set(current["data_categories"]))
+        reasons += [f"adds the data category {key}" for key in added]
+    for field in ("locations", "onward_transfers"):
+        if field not in changes:
+            continue
+        named = field == "onward_transfers"
+        before, after = _places(current[field], named), _places(changes[field], named)
+        countries_before = {key[-2] for key in before}
+        for key, mechanism in after.items():
+            where = f"{key[0]} in {key[1]}" if named else key[0]
+            if key[-2] not in countries_before:
+                reasons.append(
+                    f"adds the country {key[-2]}" + (f" (onward, {key[0]})" if named else "")
+                )
+                countries_before.add(key[-2])
+            elif named and key[:2] not in {k[:2] for k in before}:
+                reasons.append(f"adds the onward transfer to {where}")
+            elif key in before and before[key] != mechanism:
+                reasons.append(
+                    f"changes the mechanism for {where} ({key[-1]}) from "
+                    f"{before[key] or 'none'} to {mechanism or 'none'}"
+                )
+    return reasons
+
+
+def _places(locations: list[dict], named: bool) -> dict[tuple, str | None]:
+    """Each location (or onward transfer) by where it is, with its mechanism."""
+    return {
+        (*((_comparable(loc["name"]),) if named else ()), loc["country"], loc["activity"]): (
+            (loc.get("safeguard") or {}).get("mechanism")
+        )
+        for loc in locations
+    }
+
+
 def update(
     registry: Registry, subprocessor_id: str, changes: dict, check_version, actor: dict
 ) -> dict:
-    """Apply `changes` after `check_version(record)` accepted the caller's precondition."""
+    """Apply `changes` after `check_version(record)` accepted the caller's precondition.
+
+    Housekeeping applies at once and is internal. A material change (see material_reasons)
+    becomes the sub-processor's pending change, announced with its own `effective_on` and
+    objection window; a second one replaces the first and restarts the notice.
+    """
     law = registry.law()
+    today = registry.today()
     if "locations" in changes:
         errors = check_locations(changes["locations"], law)
         if errors:
             raise ValidationFailed(errors)
+    urgent = {k: changes.pop(k) for k in ("urgent", "urgent_reason") if k in changes}
     with registry.db.write() as tx:
         current = store.get(tx.conn, subprocessor_id)
         check_version(current)
+        current = _apply_due(tx, current, today, actor)
         if "onward_transfers" in changes or "name" in changes:
             name = changes.get("name", current["name"])
             onward = changes.get("onward_transfers", current["onward_transfers"])
@@ -89,34 +206,223 @@ def update(
                 errors = [field_error("/name", "An onward recipient already has this name.")]
             if errors:
                 raise ValidationFailed(errors)
+        pending = current["pending_change"]
+        # Measured against the version to come: the pending change, where there is one.
+        basis = {**current, **(pending["changes"] if pending else {})}
+        reasons = material_reasons(basis, changes)
+        if reasons:
+            return _announce_change(registry, tx, current, changes, urgent, reasons, actor, today)
+        if urgent:
+            raise ValidationFailed(
+                [field_error("/urgent", "Only for a material change announced with less notice.")]
+            )
+        if pending and set(changes) & set(pending["changes"]):
+            return _amend_pending(tx, current, changes, actor)
         # A value equal to the current one is no change: it makes no version, no change
-        # event for customers and no audit entry.
+        # event and no audit entry.
         changes = {field: value for field, value in changes.items() if current[field] != value}
         if not changes:
             return current  # nothing to change: no new version, no new revision
+        _check_moved_date(current, changes, registry.notice_days)
         record = store.update(tx, subprocessor_id, changes)
         before, after = version_of(current), version_of(record)
         diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
         audit.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
-        # The event carries the new version itself; its changes are what customers care about.
+        # Housekeeping: internal, no customer is notified.
         changed = {k: v for k, v in diff.items() if k != "version"}
-        _written(tx, "subprocessor.changed", record, changes=changed)
+        _written(tx, "subprocessor.changed", record, material=False, changes=changed)
     return record
 
 
-def retire(registry: Registry, subprocessor_id: str, check_version, actor: dict) -> dict:
-    with registry.db.write() as tx:
-        check_version(store.get(tx.conn, subprocessor_id))
-        record = store.retire(tx, subprocessor_id, registry.today().isoformat())
-        audit.append(
-            tx,
-            actor,
-            "subprocessor.retire",
-            "subprocessor",
-            subprocessor_id,
-            {"retired_on": record["retired_on"], "version": record["version"]},
+def _check_moved_date(current: dict, changes: dict, notice_days: int) -> None:
+    """An announced date never moves earlier than its announcement plus the notice."""
+    if "effective_on" not in changes or current["already_in_use"]:
+        return
+    earliest = date.fromisoformat(current["announced_on"]) + timedelta(days=notice_days)
+    moved = date.fromisoformat(changes["effective_on"])
+    if moved < earliest and moved < date.fromisoformat(current["effective_on"]):
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/effective_on",
+                    f"Announced on {current['announced_on']}, it cannot take effect before "
+                    f"{earliest.isoformat()}: customers were promised {notice_days} days.",
+                )
+            ]
         )
-        _written(tx, "subprocessor.retired", record, retired_on=record["retired_on"])
+
+
+def _announce_change(registry, tx, current, changes, urgent, reasons, actor, today) -> dict:
+    """Make `changes` the sub-processor's pending change, announced to customers."""
+    if current["retired_on"] is not None:
+        raise Conflict(
+            f"The sub-processor retires on {current['retired_on']}: it takes no new change."
+        )
+    pending = current["pending_change"]
+    merged = {**(pending["changes"] if pending else {}), **changes}
+    effective = merged.pop("effective_on", None) or default_effective_on(registry)
+    merged = {k: v for k, v in merged.items() if current[k] != v}
+    errors = _notice_errors(
+        {"effective_on": effective, **urgent}, today, registry.notice_days, "A change"
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    public = version_of(current)
+    diff = {k: {"from": public[k], "to": v} for k, v in merged.items()}
+    data = {
+        "subprocessor": public,
+        "changes": diff,
+        "reasons": reasons,
+        "effective_on": effective,
+        "objection_deadline": objection_deadline(effective),
+        "pending": True,
+        "replaces": pending["change_id"] if pending else None,
+    }
+    event = change_feed.record(tx, "subprocessor.changed", current, data)
+    store.set_pending(
+        tx,
+        current["id"],
+        {
+            "change_id": event["id"],
+            "base_version": current["version"],
+            "changes": merged,
+            "announced_on": today.isoformat(),
+            "effective_on": effective,
+            "urgent_reason": urgent.get("urgent_reason") if urgent.get("urgent") else None,
+        },
+    )
+    audit.append(
+        tx,
+        actor,
+        "subprocessor.change_announce",
+        "subprocessor",
+        current["id"],
+        {key: value for key, value in data.items() if key != "subprocessor"}
+        | {"change_id": event["id"], "urgent_reason": urgent.get("urgent_reason")},
+    )
+    store.mark_changed(tx, current["id"], db.bump_revision(tx))
+    record = store.get(tx.conn, current["id"])
+    record["pending_change"]["replaces"] = data["replaces"]
+    return record
+
+
+def _amend_pending(tx, current: dict, changes: dict, actor: dict) -> dict:
+    """Housekeeping on what the pending change sets (a TIA date, say): amended in place, the
+    notice and the objection window unchanged."""
+    pending = current["pending_change"]
+    if "effective_on" in changes:
+        raise Conflict(
+            f"effective_on with a change to what the pending change {pending['change_id']} "
+            f"sets is ambiguous: send it as a material change to reschedule that change."
+        )
+    merged = {**pending["changes"], **changes}
+    merged = {k: v for k, v in merged.items() if current[k] != v}
+    if merged == pending["changes"]:
+        return current
+    store.set_pending(
+        tx,
+        current["id"],
+        {key: pending[key] for key in ("change_id", "base_version", "announced_on")}
+        | {
+            "effective_on": pending["effective_on"],
+            "changes": merged,
+            "urgent_reason": pending["urgent_reason"],
+        },
+    )
+    audit.append(
+        tx,
+        actor,
+        "subprocessor.change_amend",
+        "subprocessor",
+        current["id"],
+        {"change_id": pending["change_id"], "changes": changes},
+    )
+    store.mark_changed(tx, current["id"], db.bump_revision(tx))
+    return store.get(tx.conn, current["id"])
+
+
+def _apply_due(tx, current: dict, today: date, actor: dict) -> dict:
+    """Write the pending change into the record once it is in force (a new version)."""
+    pending = current["pending_change"]
+    if not pending or date.fromisoformat(pending["effective_on"]) > today:
+        return current
+    store.discard_pending(tx, current["id"])
+    changes = {k: v for k, v in pending["changes"].items() if current[k] != v}
+    if not changes:
+        return store.get(tx.conn, current["id"])
+    record = store.update(tx, current["id"], changes)
+    before, after = version_of(current), version_of(record)
+    diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    audit.append(
+        tx,
+        actor,
+        "subprocessor.change_apply",
+        "subprocessor",
+        current["id"],
+        {"change_id": pending["change_id"], "changes": diff},
+    )
+    changed = {k: v for k, v in diff.items() if k != "version"}
+    # Announced when it was made pending; now only recorded as in force.
+    _written(
+        tx,
+        "subprocessor.changed",
+        record,
+        material=False,
+        changes=changed,
+        applies=pending["change_id"],
+    )
+    return record
+
+
+def apply_due_changes(registry: Registry, actor: dict) -> list[str]:
+    """Write every pending change in force today into its record; the ids written."""
+    today = registry.today()
+    applied = []
+    for subprocessor_id in store.due_pending(registry.db.connection(), today.isoformat()):
+        with registry.db.write() as tx:
+            current = store.get(tx.conn, subprocessor_id)
+            if current["pending_change"] is not None:
+                _apply_due(tx, current, today, actor)
+                applied.append(subprocessor_id)
+    return applied
+
+
+def retire(
+    registry: Registry, subprocessor_id: str, retirement: dict, check_version, actor: dict
+) -> dict:
+    """Retire today, or schedule it for a later `retired_on`, after `check_version(record)`.
+
+    A scheduled record stays in force (active or proposed) until that day and reads as
+    retired from then on with no write (engine.status_on); customers are told at once.
+    """
+    today = registry.today().isoformat()
+    on = retirement.get("retired_on") or today
+    if on < today:
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/retired_on",
+                    f"The past cannot be rewritten: retire today ({today}) or schedule a "
+                    "later day.",
+                )
+            ]
+        )
+    reason = retirement.get("reason")
+    with registry.db.write() as tx:
+        current = store.get(tx.conn, subprocessor_id)
+        check_version(current)
+        current = _apply_due(tx, current, registry.today(), actor)
+        record = store.retire(tx, subprocessor_id, on, reason, today=today)
+        # A change announced but not in force will never be: it goes with the retirement.
+        discarded = store.discard_pending(tx, subprocessor_id)
+        entry = {"retired_on": on, "version": record["version"]}
+        if reason is not None:
+            entry["retired_reason"] = reason
+        if discarded is not None:
+            entry["discarded_change"] = discarded["change_id"]
+        audit.append(tx, actor, "subprocessor.retire", "subprocessor", subprocessor_id, entry)
+        extra = {"discarded_change": discarded["change_id"]} if discarded else {}
+        _written(tx, "subprocessor.retired", record, retired_on=on, retired_reason=reason, **extra)
     return record
 
 

@@ -6,6 +6,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 from .. import clock
 from ..http.problems import Conflict, NotFound
@@ -22,7 +23,10 @@ COLUMNS = (
     "onward_transfers",
     "effective_on",
     "announced_on",
+    "already_in_use",
+    "urgent_reason",
     "retired_on",
+    "retired_reason",
     "version",
     "created_at",
     "updated_at",
@@ -40,11 +44,92 @@ EDITABLE = (
 _JSON = ("data_categories", "locations", "onward_transfers")
 
 
-def _record(row) -> dict:
+def _record(row, pending: dict | None = None) -> dict:
     record = dict(zip(COLUMNS, row, strict=True))
     for column in _JSON:
         record[column] = json.loads(record[column])
+    record["already_in_use"] = bool(record["already_in_use"])
+    record["pending_change"] = pending
     return record
+
+
+PENDING_COLUMNS = (
+    "subprocessor_id",
+    "change_id",
+    "base_version",
+    "changes",
+    "announced_on",
+    "effective_on",
+    "urgent_reason",
+    "created_at",
+)
+_SELECT_PENDING = f"SELECT {', '.join(PENDING_COLUMNS)} FROM pending_changes"
+
+
+def _pending(row) -> dict:
+    pending = dict(zip(PENDING_COLUMNS, row, strict=True))
+    pending["changes"] = json.loads(pending["changes"])
+    del pending["subprocessor_id"]
+    # Customers may object until the day before it takes effect.
+    deadline = date.fromisoformat(pending["effective_on"]) - timedelta(days=1)
+    pending["objection_deadline"] = deadline.isoformat()
+    return pending
+
+
+def pending_of(conn: sqlite3.Connection, subprocessor_id: str) -> dict | None:
+    row = conn.execute(f"{_SELECT_PENDING} WHERE subprocessor_id = ?", [subprocessor_id]).fetchone()
+    return _pending(row) if row else None
+
+
+def _all_pending(conn: sqlite3.Connection) -> dict[str, dict]:
+    return {row[0]: _pending(row) for row in conn.execute(_SELECT_PENDING)}
+
+
+def _records(conn: sqlite3.Connection, rows) -> list[dict]:
+    """Records with their pending changes, read by the records' ids (one keyed query)."""
+    rows = list(rows)
+    if not rows:
+        return []
+    index = COLUMNS.index("id")
+    ids = [row[index] for row in rows]
+    found = conn.execute(
+        f"{_SELECT_PENDING} WHERE subprocessor_id IN ({', '.join('?' * len(ids))})", ids
+    )
+    pending = {row[0]: _pending(row) for row in found}
+    return [_record(row, pending.get(row[index])) for row in rows]
+
+
+def set_pending(db, subprocessor_id: str, pending: dict) -> dict | None:
+    """Make `pending` the sub-processor's pending change; returns the one it replaced."""
+    replaced = pending_of(db.conn, subprocessor_id)
+    values = {
+        "subprocessor_id": subprocessor_id,
+        **pending,
+        "changes": json.dumps(pending["changes"]),
+        "created_at": clock.timestamp(),
+    }
+    db.execute("DELETE FROM pending_changes WHERE subprocessor_id = ?", [subprocessor_id])
+    db.execute(
+        f"INSERT INTO pending_changes ({', '.join(values)})"
+        f" VALUES ({', '.join('?' * len(values))})",
+        list(values.values()),
+    )
+    return replaced
+
+
+def discard_pending(db, subprocessor_id: str) -> dict | None:
+    """Remove the sub-processor's pending change; returns it (None when there was none)."""
+    pending = pending_of(db.conn, subprocessor_id)
+    db.execute("DELETE FROM pending_changes WHERE subprocessor_id = ?", [subprocessor_id])
+    return pending
+
+
+def due_pending(conn: sqlite3.Connection, on: str) -> list[str]:
+    """The sub-processors whose pending change takes effect on or before `on`."""
+    rows = conn.execute(
+        "SELECT subprocessor_id FROM pending_changes WHERE effective_on <= ? ORDER BY 1", [on]
+    )
+    return [row[0] for row in rows]
 
 
 def new_id() -> str:
@@ -88,6 +173,8 @@ def create(db, data: dict) -> dict:
         "onward_transfers": json.dumps(data.get("onward_transfers", [])),
         "effective_on": data["effective_on"],
         "announced_on": data["announced_on"],
+        "already_in_use": int(bool(data.get("already_in_use"))),
+        "urgent_reason": data.get("urgent_reason"),
         "created_at": now,
         "updated_at": now,
     }
@@ -103,7 +190,7 @@ def get(conn: sqlite3.Connection, subprocessor_id: str) -> dict:
     row = conn.execute(f"{_SELECT} WHERE id = ?", [subprocessor_id]).fetchone()
     if row is None:
         raise NotFound(f"No sub-processor has the id {subprocessor_id!r}.")
-    return _record(row)
+    return _record(row, pending_of(conn, subprocessor_id))
 
 
 def update(db, subprocessor_id: str, changes: dict) -> dict:
@@ -131,14 +218,21 @@ def update(db, subprocessor_id: str, changes: dict) -> dict:
     return get(db.conn, subprocessor_id)
 
 
-def retire(db, subprocessor_id: str, on: str) -> dict:
+def retire(db, subprocessor_id: str, on: str, reason: str | None, *, today: str) -> dict:
+    """Set `retired_on` (today, or a later day: scheduled) and the reason, a new version.
+
+    Once set it is never moved: a record retired, or scheduled to be, is 409.
+    """
     current = get(db.conn, subprocessor_id)
-    if current["retired_on"] is not None:
-        raise Conflict("The sub-processor is already retired.")
+    retired_on = current["retired_on"]
+    if retired_on is not None and retired_on <= today:
+        raise Conflict(f"The sub-processor is already retired (since {retired_on}).")
+    if retired_on is not None:
+        raise Conflict(f"The sub-processor is already scheduled to retire on {retired_on}.")
     db.execute(
-        "UPDATE subprocessors SET retired_on = ?, updated_at = ?, version = version + 1"
-        " WHERE id = ?",
-        [on, clock.timestamp(), subprocessor_id],
+        "UPDATE subprocessors SET retired_on = ?, retired_reason = ?, updated_at = ?,"
+        " version = version + 1 WHERE id = ?",
+        [on, reason, clock.timestamp(), subprocessor_id],
     )
     return get(db.conn, subprocessor_id)
 
@@ -176,7 +270,7 @@ def page(
         params += [today, today]
     columns = ", ".join(f"s.{c}" for c in COLUMNS)
     sql = f"SELECT {columns} FROM {source} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
-    return [_record(row) for row in conn.execute(sql, [*params, limit])]
+    return _records(conn, conn.execute(sql, [*params, limit]))
 
 
 def mark_changed(db, subprocessor_id: str, revision: int) -> None:
@@ -189,7 +283,7 @@ def mark_changed(db, subprocessor_id: str, revision: int) -> None:
 def changed_since(conn: sqlite3.Connection, revision: int) -> list[dict]:
     """Every sub-processor written after `revision`, retired ones included."""
     rows = conn.execute(f"{_SELECT} WHERE changed_revision > ? ORDER BY seq", [revision])
-    return [_record(row) for row in rows]
+    return _records(conn, rows)
 
 
 def by_ids(conn: sqlite3.Connection, ids: set[str]) -> list[dict]:
@@ -197,13 +291,15 @@ def by_ids(conn: sqlite3.Connection, ids: set[str]) -> list[dict]:
         return []
     marks = ", ".join("?" * len(ids))
     rows = conn.execute(f"{_SELECT} WHERE id IN ({marks}) ORDER BY seq", sorted(ids))
-    return [_record(row) for row in rows]
+    return _records(conn, rows)
 
 
 def iter_current(conn: sqlite3.Connection, on: str) -> Iterator[dict]:
     """Every sub-processor not retired on `on`, in creation order."""
+    pending = _all_pending(conn)  # few, read before the stream of records
     cursor = conn.execute(
         f"{_SELECT} WHERE retired_on IS NULL OR retired_on > ? ORDER BY seq", [on]
     )
+    index = COLUMNS.index("id")
     for row in cursor:
-        yield _record(row)
+        yield _record(row, pending.get(row[index]))

@@ -32,8 +32,9 @@ def initialise(registry: Registry, *, demo: bool = False) -> dict:
         "law_version": law.version,
         "law_loaded": law_changed,
         "demo_added": added,
-        # After a new law or new rules, and on each start: verdicts changed without a write.
-        "verdicts_changed": compliance.sweep_verdicts(registry),
+        # After a new law or new rules, and on each start: changes now in force written,
+        # verdicts changed without a write announced.
+        **compliance.start_of_day(registry, audit.actor(name="registry init")),
         "temporaries_swept": sweep_documents(registry),
     }
 

@@ -364,3 +364,53 @@ def test_todays_register_is_the_current_version(client, staff, yankee):
     # a certification checked before the framework began: no evidence.
     eve = report(client, staff, at="2026-11-19")
     assert eve["summary"]["by_flag"] == {"ADEQUACY_CONDITION_UNMET": 1}
+
+
+def test_the_register_at_a_date_pages_by_key_without_gaps_or_repeats(client, staff, create):
+    made = [create(nimbus(name=f"Paged {n}"))["id"] for n in range(7)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"at": TODAY.isoformat(), "limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = client.get(URL, query_string=params, headers=staff).get_json()
+        seen += [item["id"] for item in page["items"]]
+        pages += 1
+        assert all(item["pending_change"] is None for item in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made
+    assert pages == 3
+    # A cursor is a position in creation order, not an offset: it survives a new record.
+    first = client.get(URL, query_string={"at": TODAY.isoformat(), "limit": 3}, headers=staff)
+    after = first.get_json()["next_cursor"]
+    create(nimbus(name="Later"))
+    again = client.get(
+        URL, query_string={"at": TODAY.isoformat(), "limit": 3, "cursor": after}, headers=staff
+    ).get_json()
+    assert [item["id"] for item in again["items"]] == made[3:6]
+
+
+def test_the_history_holds_the_pending_change_and_the_answered_objections(
+    client, as_role, staff, create, patch
+):
+    record = create(nimbus(name="Chained", effective_on=None))
+    url = f"{URL}/{record['id']}"
+    objected = client.post(
+        f"{url}/objections", json={"reason": "Not in India"}, headers=as_role("customer_a")
+    )
+    assert objected.status_code == 201, objected.get_json()
+    sweden = [*record["locations"], {"country": "SE", "activity": "backup"}]
+    announced = patch(record["id"], {"locations": sweden})
+
+    def history_of(headers: dict) -> dict:
+        return client.get(f"{url}/history", headers=headers).get_json()
+
+    staff_view = history_of(staff)
+    assert [v["version"] for v in staff_view["versions"]] == [1]
+    assert staff_view["pending_change"]["change_id"] == announced["pending_change"]["change_id"]
+    assert staff_view["pending_change"]["changes"]["locations"] == sweden
+    assert [o["id"] for o in staff_view["objections"]] == [objected.get_json()["id"]]
+    assert staff_view["objections"][0]["status"] == "open"
+    # Customers see their own objections only.
+    assert len(history_of(as_role("customer_a"))["objections"]) == 1
+    assert history_of(as_role("customer_b"))["objections"] == []

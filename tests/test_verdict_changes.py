@@ -188,3 +188,30 @@ def test_verdict_changes_are_in_the_atom_feed(client, staff, registry, clock, po
     atom = client.get("/v1/changes.atom", headers=staff).get_data(as_text=True)
     assert "Island Backup verdict_changed" in atom
     assert "verdict compliant to flagged on 2031-12-28" in atom
+
+
+def test_the_daily_sweep_writes_changes_now_in_force(client, staff, as_role, registry, clock, post):
+    record = post(vendor("Island Backup", NL, effective_on="2025-01-01"))
+    etag = client.get(f"/v1/subprocessors/{record['id']}", headers=staff).headers["ETag"]
+    announced = client.patch(
+        f"/v1/subprocessors/{record['id']}",
+        json={"locations": [NL, GB_BY_LAW]},
+        headers={**staff, "If-Match": etag},
+    ).get_json()
+    effective = date.fromisoformat(announced["pending_change"]["effective_on"])
+    sweep = DailySweep(registry)
+    sweep()
+    assert client.get("/v1/subprocessors?country=GB", headers=staff).get_json()["items"] == []
+
+    clock.today = effective
+    sweep()
+    written = client.get(f"/v1/subprocessors/{record['id']}", headers=staff).get_json()
+    assert written["version"] == 2 and written["pending_change"] is None
+    assert [loc["country"] for loc in written["locations"]] == ["NL", "GB"]
+    # The list's country index follows the written record.
+    listed = client.get("/v1/subprocessors?country=GB", headers=staff).get_json()["items"]
+    assert [item["id"] for item in listed] == [record["id"]]
+    audit = client.get("/v1/audit?action=subprocessor.change_apply", headers=as_role("admin"))
+    (entry,) = audit.get_json()["items"]
+    assert entry["actor"]["name"] == "registry worker"
+    assert entry["change"]["change_id"] == announced["pending_change"]["change_id"]

@@ -19,6 +19,8 @@ def init_command(demo: bool) -> None:
         click.echo(f"applied migration {migration}")
     state = "loaded" if outcome["law_loaded"] else "unchanged"
     click.echo(f"reference law {outcome['law_version'][:12]} {state}")
+    if outcome["changes_applied"]:
+        click.echo(f"announced changes now in force: {len(outcome['changes_applied'])}")
     if outcome["verdicts_changed"]:
         click.echo(f"verdicts changed without a write: {len(outcome['verdicts_changed'])}")
     if outcome["temporaries_swept"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from ..audit import service as audit
 from ..changes import service as change_feed
 from ..documents import service as documents
 from ..history import service as history
@@ -223,8 +224,17 @@ def sweep_verdicts(registry: Registry) -> list[str]:
     return announced
 
 
+def start_of_day(registry: Registry, actor: dict) -> dict:
+    """What a new day (or a new law) asks: pending changes now in force written into their
+    records, then every verdict that changed without a write announced."""
+    return {
+        "changes_applied": subprocessors.apply_due_changes(registry, actor),
+        "verdicts_changed": sweep_verdicts(registry),
+    }
+
+
 class DailySweep:
-    """sweep_verdicts once per day and law version, for a process that runs for long."""
+    """start_of_day once per day and law version, for a process that runs for long."""
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -237,6 +247,6 @@ class DailySweep:
             return []  # no reference law yet: `registry init` has not run
         if key == self.done:
             return []
-        announced = sweep_verdicts(self.registry)
+        outcome = start_of_day(self.registry, audit.actor(name="registry worker"))
         self.done = key
-        return announced
+        return outcome["verdicts_changed"]

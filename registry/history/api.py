@@ -10,8 +10,9 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..http.api import Blueprint
-from ..http.context import registry
+from ..http.context import own_customer, registry
 from ..http.fields import NoArgsSchema
+from ..objections import service as objections
 from ..subprocessors import service as subprocessors
 from . import service
 from .schemas import HistorySchema
@@ -36,10 +37,21 @@ class SubprocessorHistory(MethodView):
     @blp.response(200, HistorySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, subprocessor_id):
-        """List every version of a sub-processor, oldest first, with when it was recorded"""
+        """List every version of a sub-processor, oldest first, with when it was recorded
+
+        With the change announced and not yet in force, if any, and the objections with their
+        answers (a customer sees its own).
+        """
         conn = registry().db.connection()
-        subprocessors.get(conn, subprocessor_id)
+        record = subprocessors.get(conn, subprocessor_id)
+        customer = own_customer()
         return {
             "subprocessor_id": subprocessor_id,
             "versions": service.versions(conn, subprocessor_id),
+            # The version to come, announced and not yet in force.
+            "pending_change": record["pending_change"],
+            "objections": [
+                objections.represent(objection, staff=customer is None)
+                for objection in objections.for_subprocessor(conn, subprocessor_id, customer)
+            ],
         }

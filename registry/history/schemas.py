@@ -33,3 +33,11 @@ class VersionSchema(ma.Schema):
 class HistorySchema(ma.Schema):
     subprocessor_id = ma.fields.String(required=True)
     versions = ma.fields.List(ma.fields.Nested(VersionSchema), required=True)
+    pending_change = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "A material change announced and not yet in force"},
+    )
+    objections = ma.fields.List(
+        ma.fields.Dict(),
+        metadata={"description": "Objections and their answers (a customer sees its own)"},
+    )

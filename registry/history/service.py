@@ -20,3 +20,10 @@ def versions(conn: sqlite3.Connection, subprocessor_id: str) -> list[dict]:
 def register_at(conn: sqlite3.Connection, before: str) -> Iterator[dict]:
     """Each sub-processor's last version recorded before `before` (a stored timestamp)."""
     return store.register_at(conn, before)
+
+
+def register_page(
+    conn: sqlite3.Connection, before: str, after_seq: int, limit: int
+) -> list[tuple[int, dict | None]]:
+    """The next sub-processors after a cursor, each as it stood before `before` (or None)."""
+    return store.register_page(conn, before, after_seq, limit)

@@ -42,3 +42,18 @@ def register_at(conn: sqlite3.Connection, before: str) -> Iterator[dict]:
     )
     for (record,) in rows:
         yield json.loads(record)
+
+
+def register_page(
+    conn: sqlite3.Connection, before: str, after_seq: int, limit: int
+) -> list[tuple[int, dict | None]]:
+    """The next `limit` sub-processors after `after_seq`, in creation order, each with its
+    last version recorded before `before` (None when it did not exist yet): keyed work."""
+    rows = conn.execute(
+        "SELECT s.seq, (SELECT v.record FROM subprocessor_versions v"
+        "   WHERE v.subprocessor_id = s.id AND v.recorded_at < ?"
+        "   ORDER BY v.version DESC LIMIT 1)"
+        " FROM subprocessors s WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
+        [before, after_seq, limit],
+    )
+    return [(seq, json.loads(record) if record else None) for seq, record in rows]

@@ -104,43 +104,72 @@ def _links(*, writable: bool = True) -> dict:
 
 
 def _register_at(args: dict) -> dict:
-    """The list as it stood at the end of `at`: that day's versions, status and verdicts."""
+    """The list as it stood at the end of `at`: that day's versions, status and verdicts.
+
+    Bounded work per page, as for `flagged`: the creation-order key is walked from the
+    cursor, at most FLAGGED_SCAN_LIMIT sub-processors a request.
+    """
     reg, on = registry(), as_of(args)
     conn = reg.db.connection()
+    limit, law = args["limit"], reg.law()
+    items, scanned, last_seq, exhausted = [], 0, int(args.get("cursor", 0)), False
     with reg.db.snapshot():
         before = end_of(args["at"])
-        records = list(history.register_at(conn, before))
         copies = documents.disclosable_copies(conn, before)
-    law = reg.law()
-    matching = []
-    for record in records:
-        status = engine.status_on(record, on)
-        if args.get("status") and status != args["status"]:
-            continue
-        if args.get("service") and record["service"] != args["service"]:
-            continue
-        if args.get("country") and args["country"] not in {
-            loc["country"] for loc in record["locations"]
-        }:
-            continue
-        verdict = engine.evaluate(
-            record,
-            law,
-            on,
-            copies=copies,
-            notice_days=reg.notice_days,
-            role=reg.settings.organisation_role,
-        )
-        flagged = args.get("flagged")
-        if flagged is not None and (verdict["status"] == "flagged") != flagged:
-            continue
-        matching.append(compliance.with_verdict(record, verdict, on))
-    start, limit = int(args.get("cursor", 0)), args["limit"]
-    more = start + limit < len(matching)
-    return {
-        "items": matching[start : start + limit],
-        "next_cursor": str(start + limit) if more else None,
-    }
+        while len(items) < limit and scanned < FLAGGED_SCAN_LIMIT:
+            batch = history.register_page(
+                conn, before, last_seq, min(200, FLAGGED_SCAN_LIMIT - scanned)
+            )
+            if not batch:
+                exhausted = True
+                break
+            for seq, record in batch:
+                scanned, last_seq = scanned + 1, seq
+                represented = _as_it_stood(record, args, on, law, copies, reg)
+                if represented is not None:
+                    items.append(represented)
+                    if len(items) == limit:
+                        break
+        if not exhausted and len(items) == limit:
+            exhausted = not history.register_page(conn, before, last_seq, 1)
+    return {"items": items, "next_cursor": None if exhausted else str(last_seq)}
+
+
+_BEFORE_FIELDS_EXISTED = {
+    "onward_transfers": [],
+    "already_in_use": False,
+    "urgent_reason": None,
+    "retired_reason": None,
+}
+
+
+def _as_it_stood(record, args: dict, on, law, copies, reg) -> dict | None:
+    """The record with its status and verdict on `on`, if it matches the list's filters."""
+    if record is None:  # not on the register yet
+        return None
+    # Versions kept before a field existed lack it: it had its default then.
+    record = {**_BEFORE_FIELDS_EXISTED, **record, "pending_change": None, "upheld_objections": []}
+    status = engine.status_on(record, on)
+    if args.get("status") and status != args["status"]:
+        return None
+    if args.get("service") and record["service"] != args["service"]:
+        return None
+    if args.get("country") and args["country"] not in {
+        loc["country"] for loc in record["locations"]
+    }:
+        return None
+    verdict = engine.evaluate(
+        record,
+        law,
+        on,
+        copies=copies,
+        notice_days=reg.notice_days,
+        role=reg.settings.organisation_role,
+    )
+    flagged = args.get("flagged")
+    if flagged is not None and (verdict["status"] == "flagged") != flagged:
+        return None
+    return compliance.with_verdict(record, verdict, on)
 
 
 @blp.route("")

@@ -106,13 +106,14 @@ class Served:
                 self.process.wait(timeout=5)
 
 
-def prepare(directory: Path, count: int) -> dict:
-    """A database of `count` generated sub-processors and a service token (via the CLI)."""
+def prepare(directory: Path, count: int, pending: float = 0.0) -> dict:
+    """A database of `count` generated sub-processors (a share `pending` with a change
+    announced and not yet in force) and a service token (via the CLI)."""
     database = directory / "registry.db"
     records = register.generate(count)
     _, registry = register.open_registry(str(database))
     started = time.perf_counter()
-    register.insert(registry, register.validate(registry, records))
+    register.insert(registry, register.validate(registry, records), pending=pending)
     loaded_in = time.perf_counter() - started
     registry.db.close()
     env = {**os.environ, "REGISTRY_DATABASE": str(database)}
@@ -151,6 +152,12 @@ def measure(generator, runs: dict, rounds: int, seconds: float, warmup: float) -
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1000)
+    parser.add_argument(
+        "--pending",
+        type=float,
+        default=0.1,
+        help="share of sub-processors with a material change pending (default 0.1)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=5)
@@ -167,9 +174,12 @@ def main(argv: list[str] | None = None) -> dict:
     )
     with tempfile.TemporaryDirectory(prefix="bench-allowed-") as tmp:
         directory = Path(tmp)
-        setup = prepare(directory, args.records)
+        setup = prepare(directory, args.records, args.pending)
         profiles = ", ".join(f"{name} {n}" for name, n in setup["profiles"].most_common())
-        print(f"register: {args.records} sub-processors ({profiles})")
+        print(
+            f"register: {args.records} sub-processors ({profiles}); {args.pending:.0%} with a "
+            "material change pending"
+        )
         print(f"loaded through the store in {setup['loaded_in']:.2f} s")
 
         registry_port, hello_port = free_port(), free_port()

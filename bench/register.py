@@ -268,12 +268,36 @@ def validate(registry, records: list[dict]) -> list[dict]:
     return loaded
 
 
-def insert(registry, bodies: list[dict]) -> None:
-    """Insert validated bodies in one write transaction and bump the revision once."""
-    announced_on = registry.today().isoformat()
+def insert(registry, bodies: list[dict], *, pending: float = 0.0, seed: int = 2026) -> None:
+    """Insert validated bodies in one write transaction and bump the revision once.
+
+    A share `pending` of them get a material change announced and not yet in force (a new
+    data category and a new EEA country, 30 days ahead), as procurement's PATCH would.
+    """
+    today = registry.today()
+    rng = random.Random(seed)
     with registry.db.write() as tx:
-        for body in bodies:
-            store.create(tx, {**body, "announced_on": announced_on})
+        for number, body in enumerate(bodies):
+            record = store.create(tx, {**body, "announced_on": today.isoformat()})
+            if rng.random() < pending:
+                store.set_pending(
+                    tx,
+                    record["id"],
+                    {
+                        "change_id": f"chg_bench{number:010d}",
+                        "base_version": record["version"],
+                        "changes": {
+                            "data_categories": [*record["data_categories"], "user.name"],
+                            "locations": [
+                                *record["locations"],
+                                {"country": "LU", "activity": "backup"},
+                            ],
+                        },
+                        "announced_on": today.isoformat(),
+                        "effective_on": (today + timedelta(days=30)).isoformat(),
+                        "urgent_reason": None,
+                    },
+                )
         db.bump_revision(tx)
 
 

@@ -15,7 +15,7 @@ UV_VERSION ?= 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform linux --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run check test lint format lock bench stress fuzz clean
+.PHONY: run check test lint format lock bench stress fuzz clean faketime
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,12 @@ lint: $(VENV)/.dev
 check: lint
 	$(BIN)/pytest -m "not server and not fuzz and not packaging"
 
-test: lint
+# A real server's clock crosses midnight under libfaketime (Debian's faketime).
+faketime:
+	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq faketime; }
+
+test: lint faketime
 	$(BIN)/pytest
 
 format: $(VENV)/.dev

@@ -415,6 +415,8 @@ def retire(
         record = store.retire(tx, subprocessor_id, on, reason, today=today)
         # A change announced but not in force will never be: it goes with the retirement.
         discarded = store.discard_pending(tx, subprocessor_id)
+        if discarded is not None:
+            record = store.get(tx.conn, subprocessor_id)
         entry = {"retired_on": on, "version": record["version"]}
         if reason is not None:
             entry["retired_reason"] = reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from helpers import NL, TODAY, vendor
@@ -239,3 +239,42 @@ def test_nothing_changes_at_once_without_notice_even_for_staff(client, as_role, 
         f"{URL}/{created['id']}/objections", json={}, headers=as_role("customer_a")
     )
     assert objection.status_code == 201, "objections stay open"
+
+
+def test_the_register_of_a_day_shows_what_was_pending_then(client, staff, post, send_patch, clock):
+    created = post(vendor("Mailer", NL, effective_on="2025-01-01"))
+    announced = send_patch(created["id"], {"data_categories": ["user.contact.email", "user.name"]})
+    change = announced["pending_change"]
+
+    def listed(at: str, **params) -> dict:
+        response = client.get(URL, query_string={"at": at, **params}, headers=staff)
+        page = response.get_json()
+        assert response.status_code == 200, page
+        (item,) = page["items"]
+        return item
+
+    clock.today = TODAY + timedelta(days=1)
+    yesterday = listed(TODAY.isoformat())
+    assert yesterday["pending_change"]["change_id"] == change["change_id"]
+    assert yesterday["pending_change"]["effective_on"] == change["effective_on"]
+    assert yesterday["data_categories"] == ["user.contact.email"]  # in force that day
+    # On its own day the change is in force, written into the record or not.
+    effective = date.fromisoformat(change["effective_on"])
+    clock.today = effective + timedelta(days=1)
+    that_day = listed(effective.isoformat())
+    assert that_day["data_categories"] == ["user.contact.email", "user.name"]
+    assert that_day["pending_change"] is None
+
+
+def test_a_discarded_change_is_not_pending_on_a_later_day(client, staff, post, send_patch, clock):
+    created = post(vendor("Mailer", NL, effective_on="2025-01-01"))
+    send_patch(created["id"], {"data_categories": ["user.contact.email", "user.name"]})
+    etag = client.get(f"{URL}/{created['id']}", headers=staff).headers["ETag"]
+    assert (
+        client.delete(f"{URL}/{created['id']}", headers={**staff, "If-Match": etag}).status_code
+        == 200
+    )
+    clock.today = TODAY + timedelta(days=1)
+    page = client.get(URL, query_string={"at": TODAY.isoformat()}, headers=staff).get_json()
+    (item,) = page["items"]
+    assert item["status"] == "retired" and item["pending_change"] is None

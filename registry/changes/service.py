@@ -52,3 +52,32 @@ def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None)
 def head(conn: sqlite3.Connection) -> int:
     """The newest event's cursor (0 for an empty feed)."""
     return store.head(conn)
+
+
+def pending_at(conn: sqlite3.Connection, subprocessor_id: str, before: str) -> dict | None:
+    """The material change that stood announced, and not yet written into the record, at
+    `before`: replaced by a later announcement, gone once applied or discarded. From its
+    own effective_on it is in force (engine.in_force reads it so)."""
+    pending = None
+    for event in store.of_subprocessor_before(conn, subprocessor_id, before):
+        data = event["data"]
+        if event["type"] == "subprocessor.changed" and data.get("pending"):
+            pending = event
+        elif pending is not None and pending["id"] in (
+            data.get("applies"),
+            data.get("discarded_change"),
+        ):
+            pending = None
+    if pending is None:
+        return None
+    data = pending["data"]
+    return {
+        "change_id": pending["id"],
+        "changes": {field: change["to"] for field, change in data["changes"].items()},
+        "announced_on": pending["at"][:10],
+        "effective_on": data["effective_on"],
+        "objection_deadline": data["objection_deadline"],
+        "urgent_reason": None,
+        "base_version": pending["version"],
+        "replaces": data.get("replaces"),
+    }

@@ -130,3 +130,15 @@ def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None)
 
 def head(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+
+
+def of_subprocessor_before(
+    conn: sqlite3.Connection, subprocessor_id: str, before: str
+) -> list[dict]:
+    """A sub-processor's public change events recorded before `before`, oldest first."""
+    rows = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM changes"
+        " WHERE subprocessor_id = ? AND at < ? AND customer_id IS NULL ORDER BY seq",
+        [subprocessor_id, before],
+    )
+    return [_row(row) for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
+from ..changes import service as change_feed
 from ..compliance import engine
 from ..compliance import service as compliance
 from ..documents import service as documents
@@ -148,7 +149,13 @@ def _as_it_stood(record, args: dict, on, law, copies, reg) -> dict | None:
     if record is None:  # not on the register yet
         return None
     # Versions kept before a field existed lack it: it had its default then.
-    record = {**_BEFORE_FIELDS_EXISTED, **record, "pending_change": None, "upheld_objections": []}
+    pending = change_feed.pending_at(reg.db.connection(), record["id"], end_of(args["at"]))
+    record = {
+        **_BEFORE_FIELDS_EXISTED,
+        **record,
+        "pending_change": pending,
+        "upheld_objections": [],
+    }
     status = engine.status_on(record, on)
     if args.get("status") and status != args["status"]:
         return None

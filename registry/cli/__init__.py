@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import audit, check, documents, init, keys, serve, worker
+from . import audit, backup, check, documents, init, keys, serve, worker
 
 COMMANDS = (
     init.init_command,
@@ -14,6 +14,7 @@ COMMANDS = (
     documents.documents_group,
     audit.audit_group,
     worker.worker_command,
+    backup.backup_command,
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,9 +99,20 @@ class Database:
         self._local = threading.local()
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner alone (0600), unless it
+    exists: SQLite gives the -wal and -shm files it creates beside it the same mode."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)  # an empty file is an empty SQLite database
+
+
 def connect(path: str, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; check_same_thread stays on.
     conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -150,3 +162,43 @@ def bump_revision(db: sqlite_utils.Database) -> int:
 
 def current_revision(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
+
+
+def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
+    """A connection that cannot change the file (a backup being checked, say)."""
+    return sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+
+
+def backup(database: Database, target: str | os.PathLike, *, replace: bool = False) -> dict:
+    """A consistent online copy of the database at `target` (SQLite's backup API).
+
+    Written beside `target` under a temporary name, checked (`PRAGMA integrity_check`),
+    fsynced and renamed into place, so `target` is never a half copy; readers and writers
+    go on meanwhile. FileExistsError when `target` exists and not `replace`.
+    """
+    target = Path(target)
+    if target.exists() and not replace:
+        raise FileExistsError(f"{target} exists; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    started = time.monotonic()
+    copy = sqlite3.connect(partial, isolation_level=None)
+    try:
+        os.chmod(partial, 0o600)  # it holds what the database holds, webhook secrets included
+        database.connection().backup(copy, pages=4096)
+        checked = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        if checked != "ok":
+            raise RuntimeError(f"the copy failed its integrity check: {checked}")
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+    finally:
+        copy.close()
+    with open(partial, "rb") as stream:
+        os.fsync(stream.fileno())
+    os.replace(partial, target)
+    directory = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return {"bytes": target.stat().st_size, "seconds": time.monotonic() - started}

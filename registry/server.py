@@ -2,10 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from flask import Flask
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
+
+from .http.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+
+def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's error page, as problem+json with the headers every answer carries."""
+    body = problem_body(status_int, mesg or reason)
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\n"
+        "Connection: close\r\n"
+        f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        "X-Content-Type-Options: nosniff\r\n"
+        "Cache-Control: no-store\r\n"
+        "\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+@contextmanager
+def _problem_pages() -> Iterator[None]:
+    # gunicorn writes the errors it finds before the app (a request line too long, a header
+    # too large or malformed, an unknown transfer coding) with util.write_error, as HTML.
+    # The sync worker handles one request at a time, so the swap cannot race.
+    html, util.write_error = util.write_error, write_problem
+    try:
+        yield
+    finally:
+        util.write_error = html
+
+
+class ProblemSyncWorker(SyncWorker):
+    """gunicorn's sync worker, whose own errors are problem+json like every other error."""
+
+    def handle_error(self, req, client, addr, exc):
+        with _problem_pages():
+            super().handle_error(req, client, addr, exc)
 
 
 class RegistryServer(BaseApplication):
@@ -32,7 +72,7 @@ def serve(*, host: str, port: int, workers: int, app_factory: Callable[[], Flask
         {
             "bind": f"{host}:{port}",
             "workers": workers,
-            "worker_class": "sync",
+            "worker_class": "registry.server.ProblemSyncWorker",
             "preload_app": False,
             "accesslog": "-",
             "graceful_timeout": 10,

@@ -70,16 +70,15 @@ def summarise(errors: list[dict]) -> str:
     return f"{len(errors)} values failed validation."
 
 
-def problem(
+def problem_body(
     status: int,
     detail: str | None = None,
     *,
     title: str | None = None,
     errors: list[dict] | None = None,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     **extensions,
-) -> Response:
-    """Build an application/problem+json response (RFC 9457)."""
+) -> bytes:
+    """The application/problem+json document (RFC 9457) for `status`."""
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     body = {
         "type": PROBLEM_TYPE_BASE + _TYPE_SLUGS.get(status, str(status)),
@@ -92,7 +91,21 @@ def problem(
     body.update(extensions)
     # ASCII escapes: a pointer may echo a client's field name, lone surrogates included,
     # which cannot be encoded as UTF-8.
-    response = Response(json.dumps(body) + "\n", status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    return (json.dumps(body) + "\n").encode("ascii")
+
+
+def problem(
+    status: int,
+    detail: str | None = None,
+    *,
+    title: str | None = None,
+    errors: list[dict] | None = None,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    **extensions,
+) -> Response:
+    """Build an application/problem+json response (RFC 9457)."""
+    body = problem_body(status, detail, title=title, errors=errors, **extensions)
+    response = Response(body, status=status, mimetype=PROBLEM_MEDIA_TYPE)
     if headers:
         items = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in items:

@@ -1,0 +1,54 @@
+"""Errors gunicorn finds before the app answer as problem+json, with the usual headers."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+pytestmark = pytest.mark.server
+
+
+def raw(server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are; the status, headers and body of the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /v1/compliance?as_of=" + b"9" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),
+        (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Nul: a\x00b\r\n\r\n", 400),
+        (
+            b"POST /v1/subprocessors HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xyzzy"
+            b"\r\nContent-Type: application/json\r\n\r\n0\r\n\r\n",
+            501,
+        ),
+        (b"NOT A REQUEST\r\n\r\n", 400),
+    ],
+    ids=["request-line-too-long", "header-too-large", "nul-in-header", "transfer-coding", "junk"],
+)
+def test_server_level_errors_are_problem_json(server, request_bytes, status):
+    answered, headers, body = raw(server, request_bytes)
+    assert answered == status
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+    problem = json.loads(body)
+    assert problem["status"] == status
+    assert problem["type"].startswith("https://registry.invalid/problems/")
+    assert problem["title"] and problem["detail"]
+    assert b"<html" not in body.lower()

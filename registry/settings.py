@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .compliance.engine import ROLES
@@ -42,12 +43,20 @@ class Settings:
     webhook_max_failures: int = field(default=10, metadata=_env("WEBHOOK_MAX_FAILURES"))
     webhook_max_attempts: int = field(default=20, metadata=_env("WEBHOOK_MAX_ATTEMPTS"))
     webhook_lease: float = field(default=60.0, metadata=_env("WEBHOOK_LEASE"))
+    # Seconds a connection may take to send each part of its request before it is closed.
+    read_timeout: float = field(default=10.0, metadata=_env("READ_TIMEOUT"))
+    # Threads per server worker: a connection stalled mid-request holds one for at most
+    # read_timeout, so there are enough that stalled ones cannot starve the rest.
+    threads: int = field(default=256, metadata=_env("THREADS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module
     # its contracts must use (processor: Module 3, controller: Module 2).
     organisation_role: str = field(default="processor", metadata=_env("ORGANISATION_ROLE"))
     # The registry's day: `effective_on`, objection deadlines and "today" turn at midnight
     # in this IANA zone. Stored timestamps stay UTC.
     timezone: str = field(default="Europe/Brussels", metadata=_env("TIMEZONE"))
+    # Where clients reach the registry (https://registry.example.com): the base of every
+    # absolute link it writes. None: links are relative, never built from the Host header.
+    public_url: str | None = field(default=None, metadata=_env("PUBLIC_URL"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.
@@ -65,6 +74,9 @@ class Settings:
                 f"REGISTRY_ORGANISATION_ROLE must be one of {', '.join(ROLES)}, "
                 f"got {self.organisation_role!r}"
             )
+
+        if self.public_url is not None:
+            _check_public_url(self.public_url)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -90,6 +102,31 @@ class Settings:
             if raw is not None and raw != "":
                 values[spec.name] = _parse(name, raw, spec.type)
         return cls(**values)
+
+
+def _check_public_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- a port that is not a number raises ValueError
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "?" in url
+        or "#" in url
+        or any(ch.isspace() or ord(ch) < 0x20 for ch in url)
+    ):
+        raise SettingsError(
+            "REGISTRY_PUBLIC_URL must be an https (or http) URL with a host and no path, "
+            f"query or fragment, such as https://registry.example.com, got {url!r}"
+        )
 
 
 def _parse(name: str, raw: str, kind: str) -> object:

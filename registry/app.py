@@ -16,6 +16,7 @@ from .health import api as health_api
 from .history import api as history_api
 from .http import auth, bodies
 from .http.api import Api
+from .keys import api as keys_api
 from .law import api as law_api
 from .objections import api as objections_api  # noqa: F401 (adds routes to history_api.blp)
 from .runtime import Registry
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     changes_api.blp,
     audit_api.blp,
     webhooks_api.blp,
+    keys_api.blp,
 )
 
 

@@ -23,12 +23,16 @@ from .subprocessors.schemas import SubprocessorCreateSchema
 def initialise(registry: Registry, *, demo: bool = False) -> dict:
     """Create or migrate the database and load the reference law (and the demo)."""
     applied = db.migrate(registry.db)
+    # Rows written before names had keys (0011) get theirs; a pair that clashes keeps
+    # working, compared by name, and is named here for someone to rename one of them.
+    clashing = subprocessors.fill_name_keys(registry)
     law = load_law(registry.data_dir)
     with registry.db.write() as tx:
         law_changed = law_service.save(tx, law)
     added = load_demo(registry) if demo else []
     return {
         "migrations": applied,
+        "names_clashing": clashing,
         "law_version": law.version,
         "law_loaded": law_changed,
         "demo_added": added,
@@ -54,7 +58,7 @@ def load_demo(registry: Registry) -> list[str]:
     """Add the demo sub-processors not already present by name; returns the names added."""
     schema = SubprocessorCreateSchema()
     existing = {
-        record["name"].casefold()
+        subprocessors.name_key(record["name"])
         for record in subprocessors.iter_current(registry.db.connection(), "9999-12-31")
     }
     added = []
@@ -63,7 +67,7 @@ def load_demo(registry: Registry) -> list[str]:
             data = schema.load(entry)
         except ma.ValidationError as exc:
             raise ValueError(f"demo catalogue entry {index} is invalid: {exc.messages}") from exc
-        if data["name"].casefold() in existing:
+        if subprocessors.name_key(data["name"]) in existing:
             continue
         try:
             subprocessors.create(registry, data, audit.actor(name="registry init --demo"))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
 
 from .http.problems import PROBLEM_MEDIA_TYPE, problem_body
 
@@ -27,30 +27,15 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
-class RegistryWorker(ThreadWorker):
-    """gunicorn's threaded worker: a connection waits for its first bytes in the poller, not
-    in a thread; one that stalls mid-request is closed after `read_deadline` seconds; its
-    own errors are problem+json."""
-
-    # How long a connection may take to send each part of its request (and to take each part
-    # of the answer): a half-sent request cannot hold a thread for longer. Set by serve().
-    read_deadline = 10.0
+class RegistryWorker(SyncWorker):
+    """gunicorn's sync worker, whose own errors are problem+json like every other error."""
 
     def init_process(self):
+        # gunicorn writes the errors it finds before the app (a request line too long, a
+        # header too large or malformed, an unknown transfer coding) with util.write_error,
+        # as HTML; this worker process writes them as problem+json instead.
         util.write_error = write_problem
         super().init_process()
-
-    def handle(self, conn):
-        # gunicorn puts the socket back in blocking mode (no deadline) before it reads the
-        # request; the deadline is set right after, on every request of the connection.
-        init = conn.init
-
-        def init_with_deadline():
-            init()
-            conn.sock.settimeout(self.read_deadline)
-
-        conn.init = init_with_deadline
-        return super().handle(conn)
 
 
 class RegistryServer(BaseApplication):
@@ -77,18 +62,13 @@ def serve(
     port: int,
     workers: int,
     app_factory: Callable[[], Flask],
-    threads: int = 256,
-    read_deadline: float = 10.0,
 ) -> None:
     """Serve until stopped; each worker calls `app_factory` after the fork."""
-    RegistryWorker.read_deadline = read_deadline  # the workers fork from this process
     RegistryServer(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "registry.server.RegistryWorker",
-            # Threads serve requests; waiting connections cost no thread (see RegistryWorker).
-            "threads": threads,
             "preload_app": False,
             "accesslog": "-",
             "graceful_timeout": 10,

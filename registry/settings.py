@@ -43,11 +43,6 @@ class Settings:
     webhook_max_failures: int = field(default=10, metadata=_env("WEBHOOK_MAX_FAILURES"))
     webhook_max_attempts: int = field(default=20, metadata=_env("WEBHOOK_MAX_ATTEMPTS"))
     webhook_lease: float = field(default=60.0, metadata=_env("WEBHOOK_LEASE"))
-    # Seconds a connection may take to send each part of its request before it is closed.
-    read_timeout: float = field(default=10.0, metadata=_env("READ_TIMEOUT"))
-    # Threads per server worker: a connection stalled mid-request holds one for at most
-    # read_timeout, so there are enough that stalled ones cannot starve the rest.
-    threads: int = field(default=256, metadata=_env("THREADS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module
     # its contracts must use (processor: Module 3, controller: Module 2).
     organisation_role: str = field(default="processor", metadata=_env("ORGANISATION_ROLE"))

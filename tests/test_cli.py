@@ -8,6 +8,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import date, timedelta
 
 import pytest
 from helpers import ROOT, TODAY, bearer, nimbus, singapore
@@ -118,6 +119,13 @@ def test_keys_create_prints_a_working_token_last(runner, client, role, extra, al
         ["--role", "root", "--name", "acme"],
         ["--role", "admin", "--name", "   "],
         ["--role", "admin"],
+        ["--role", "customer", "--name", "acme", "--customer", "  "],
+        ["--role", "customer", "--name", "acme", "--customer", "ac me"],
+        ["--role", "customer", "--name", "acme", "--customer", "-acme"],
+        ["--role", "admin", "--name", "ops", "--expires-on", TODAY.isoformat()],
+        ["--role", "admin", "--name", "ops", "--expires-on", "2020-01-01"],
+        ["--role", "admin", "--name", "ops", "--expires-on", "2027-02-30"],
+        ["--role", "admin", "--name", "ops", "--expires-on", "next week"],
     ],
 )
 def test_keys_create_refuses_bad_arguments(app, runner, args):
@@ -154,6 +162,52 @@ def test_keys_list_never_shows_tokens(runner):
     keys = [json.loads(line) for line in result.stdout.splitlines()]
     assert key_id_of(token) in [key["id"] for key in keys]
     assert token.split("_", 3)[3] not in result.output
+
+
+def listed_keys(runner) -> dict[str, dict]:
+    result = runner.invoke(args=["keys", "list"])
+    assert result.exit_code == 0, result.output
+    return {key["id"]: key for key in map(json.loads, result.stdout.splitlines())}
+
+
+def test_keys_create_folds_the_customer_id(runner, client):
+    result = runner.invoke(
+        args=["keys", "create", "--role", "customer", "--name", "acme", "--customer", "Acme"]
+    )
+    token = created_token(result)
+    assert "customer acme" in result.stdout
+    assert listed_keys(runner)[key_id_of(token)]["customer_id"] == "acme"
+    assert client.get("/v1/subprocessors", headers=bearer(token)).status_code == 200
+
+
+def test_keys_create_blank_customer_is_a_clean_usage_error(runner):
+    result = runner.invoke(
+        args=["keys", "create", "--role", "customer", "--name", "acme", "--customer", "  "]
+    )
+    assert result.exit_code == 2
+    assert "--customer" in result.output and "customer id" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_keys_expire_after_their_last_day_and_list_shows_it(runner, client, clock):
+    last_day = date(2026, 12, 31)
+    result = runner.invoke(
+        args=["keys", "create", "--role", "admin", "--name", "temp", "--expires-on", "2026-12-31"]
+    )
+    token = created_token(result)
+    assert "works through 2026-12-31" in result.stdout
+    key = listed_keys(runner)[key_id_of(token)]
+    assert key["expires_on"] == "2026-12-31"
+    assert key["last_used_on"] is None
+    assert client.get("/v1/subprocessors", headers=bearer(token)).status_code == 200
+    assert listed_keys(runner)[key_id_of(token)]["last_used_on"] == TODAY.isoformat()
+    clock.today = last_day
+    assert client.get("/v1/subprocessors", headers=bearer(token)).status_code == 200
+    clock.today = last_day + timedelta(days=1)
+    expired = client.get("/v1/subprocessors", headers=bearer(token))
+    assert expired.status_code == 401
+    assert "expired" in expired.get_json()["detail"]
+    assert listed_keys(runner)[key_id_of(token)]["last_used_on"] == "2026-12-31"
 
 
 @pytest.fixture

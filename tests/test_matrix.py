@@ -111,10 +111,15 @@ def changed_description(values: dict) -> dict:
     return {"description": "Changed"}
 
 
+def new_key(values: dict) -> dict:
+    return {"role": "service", "name": "Created", "expires_on": "2027-12-31"}
+
+
 SP = "/v1/subprocessors/{subprocessor_id}"
 DOC = "/v1/documents/{document_id}"
 HOOK = "/v1/webhooks/{webhook_id}"
 OBJ = "/v1/subprocessors/{subprocessor_id}/objections/{objection_id}"
+KEY = "/v1/keys/{key_id}"
 OBJECTED = {"subprocessor_id": "objected_subprocessor_id"}
 A = "customer A"
 
@@ -178,6 +183,12 @@ MATRIX = [
        owner=A, if_match=True),
     op(f"GET {HOOK}/deliveries",                        401, 401, 200, 403, 403, 200, 404,
        owner=A),
+    op("GET /v1/keys",                                  401, 401, 200, 403, 403, 403, 403),
+    op("POST /v1/keys",                                 401, 401, 201, 403, 403, 403, 403,
+       body=new_key),
+    op(f"GET {KEY}",                                    401, 401, 200, 403, 403, 403, 403),
+    op(f"DELETE {KEY}",                                 401, 401, 200, 403, 403, 403, 403,
+       if_match=True),
 ]
 # fmt: on
 
@@ -222,6 +233,9 @@ def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
     hooked = client.post("/v1/webhooks", json=new_webhook({}), headers=as_role(A))
     assert hooked.status_code == 201, hooked.get_data(as_text=True)
     shared = {"code": "NL"}
+    made = client.post("/v1/keys", json={"role": "service", "name": "Existing"}, headers=admin)
+    assert made.status_code == 201, made.get_data(as_text=True)
+    shared["key_id"] = made.get_json()["id"]
     for key, name in (("subprocessor_id", "Existing"), ("objected_subprocessor_id", "Objected")):
         body = nimbus(name=name, effective_on="2027-06-01")
         created = client.post("/v1/subprocessors", json=body, headers=admin)

@@ -133,6 +133,7 @@ QUERY_PARAMETERS = {
     ("get", "/v1/webhooks"): PAGE | {"customer_id"},
     ("get", "/v1/webhooks/{webhook_id}/deliveries"): PAGE | {"status"},
     ("get", "/v1/objections"): PAGE | {"status", "subprocessor_id", "customer_id"},
+    ("get", "/v1/keys"): PAGE,
 }
 
 

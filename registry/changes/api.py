@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from xml.etree import ElementTree as ET
 
 from flask import Response, url_for
@@ -116,21 +117,40 @@ class ChangesAtom(MethodView):
         return _conditional(_atom(rows), "application/atom+xml")
 
 
+# What XML 1.0 does not allow (controls, surrogates, U+FFFE and U+FFFF), and noncharacters.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` with each character XML 1.0 refuses replaced by U+FFFD: input is checked
+    (registry/http/fields.py), but rows stored before that must not break the feed."""
+    return _NOT_XML.sub("\ufffd", value)
+
+
+def _link(endpoint: str, **values) -> str:
+    """An absolute link under REGISTRY_PUBLIC_URL, else one relative to the host: never
+    built from the request's Host header, which the client chooses."""
+    path = url_for(endpoint, **values)
+    base = registry().settings.public_url
+    return base.rstrip("/") + path if base else path
+
+
 def _atom(rows: list[dict]) -> bytes:
     """Newest first; ids are stable tag URIs so readers never show an entry twice."""
     ET.register_namespace("", ATOM)
 
     def el(parent, tag, text=None, **attrs):
+        attrs = {name: xml_text(value) for name, value in attrs.items()}
         node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
         if text is not None:
-            node.text = text
+            node.text = xml_text(text)
         return node
 
     feed = ET.Element(f"{{{ATOM}}}feed")
     el(feed, "id", "tag:transfer-registry,2026:changes")
     el(feed, "title", "Sub-processor changes")
     el(feed, "updated", rows[0]["at"] if rows else "1970-01-01T00:00:00Z")
-    el(feed, "link", rel="self", href=url_for("changes.ChangesAtom", _external=True))
+    el(feed, "link", rel="self", href=_link("changes.ChangesAtom"))
     author = el(feed, "author")
     el(author, "name", "Transfer registry")
     for row in rows:
@@ -145,9 +165,7 @@ def _atom(rows: list[dict]) -> bytes:
             entry,
             "link",
             rel="related",
-            href=url_for(
-                "subprocessors.SubprocessorById", subprocessor_id=record["id"], _external=True
-            ),
+            href=_link("subprocessors.SubprocessorById", subprocessor_id=record["id"]),
         )
         el(entry, "summary", _summary(change, record))
         el(entry, "content", json.dumps(change, sort_keys=True), type="text")

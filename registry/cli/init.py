@@ -23,6 +23,8 @@ def init_command(demo: bool) -> None:
         click.echo(f"announced changes now in force: {len(outcome['changes_applied'])}")
     if outcome["verdicts_changed"]:
         click.echo(f"verdicts changed without a write: {len(outcome['verdicts_changed'])}")
+    for name in outcome.get("names_clashing", []):
+        click.echo(f"warning: {name!r} clashes with another current name once normalised")
     if outcome["temporaries_swept"]:
         click.echo(f"removed {outcome['temporaries_swept']} unfinished upload(s)")
     if demo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
 from flask.cli import with_appcontext
@@ -10,6 +11,8 @@ from flask.cli import with_appcontext
 from ..audit import service as audit
 from ..keys import service as keys
 from .context import migrated
+
+_OPTION_OF = {"customer_id": "--customer", "expires_on": "--expires-on", "name": "--name"}
 
 
 @click.group("keys")
@@ -20,21 +23,36 @@ def keys_group() -> None:
 @keys_group.command("create")
 @click.option("--role", required=True, type=click.Choice(keys.ROLES))
 @click.option("--name", required=True, help="Who or what uses the token.")
-@click.option("--customer", "customer_id", help="Customer id (required for the customer role).")
+@click.option(
+    "--customer",
+    "customer_id",
+    help="Customer id (required for the customer role): a slug, folded to lower case.",
+)
+@click.option(
+    "--expires-on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The last day the token works (YYYY-MM-DD, after today); default: until revoked.",
+)
 @with_appcontext
-def keys_create(role: str, name: str, customer_id: str | None) -> None:
+def keys_create(role: str, name: str, customer_id: str | None, expires_on: datetime | None) -> None:
     """Create a token; it is printed once, alone on the last line."""
+    registry = migrated()
     try:
-        key_id, token = keys.create(
-            migrated().db,
+        record, token = keys.create(
+            registry.db,
             role=role,
             name=name,
             customer_id=customer_id,
+            expires_on=expires_on.date() if expires_on else None,
+            today=registry.today(),
             actor=audit.actor(name="registry keys create"),
         )
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    click.echo(f"created key {key_id} ({role}{', customer ' + customer_id if customer_id else ''})")
+    except keys.Invalid as exc:
+        option = _OPTION_OF.get(exc.field)
+        raise click.UsageError(f"{option}: {exc}" if option else str(exc)) from exc
+    customer = f", customer {record['customer_id']}" if record["customer_id"] else ""
+    expiry = f", works through {record['expires_on']}" if record["expires_on"] else ""
+    click.echo(f"created key {record['id']} ({role}{customer}{expiry})")
     click.echo(token)
 
 
@@ -51,6 +69,6 @@ def keys_revoke(key_id: str) -> None:
 @keys_group.command("list")
 @with_appcontext
 def keys_list() -> None:
-    """List keys (never their tokens)."""
+    """List keys, one JSON object a line: expiry and last day of use, never their tokens."""
     for key in keys.list_all(migrated().db.connection()):
         click.echo(json.dumps(key))

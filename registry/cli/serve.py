@@ -21,12 +21,4 @@ def serve_command(host: str, port: int, workers: int) -> None:
     registry().db.close()
     # Each worker builds its own app after the fork, with the factory that built this one.
     app_factory = click.get_current_context().find_object(ScriptInfo).create_app
-    settings = registry().settings
-    serve(
-        host=host,
-        port=port,
-        workers=workers,
-        app_factory=app_factory,
-        threads=max(1, settings.threads),
-        read_deadline=settings.read_timeout,
-    )
+    serve(host=host, port=port, workers=workers, app_factory=app_factory)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, request
 
-from ..keys.service import ROLES, Principal, authenticate
+from ..keys.service import ROLES, Principal, verify
 from .problems import RegistryError
 
 PUBLIC = "public"
@@ -72,8 +72,13 @@ def check_request() -> None:
     token = bearer_token(header)
     if token is None:
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
-    principal = authenticate(current_app.extensions["registry"].db.connection(), token)
-    if principal is None:
+    registry = current_app.extensions["registry"]
+    principal = verify(registry.db.connection(), token, registry.today())
+    if not isinstance(principal, Principal):
+        if principal.reason == "expired":
+            raise Unauthenticated(
+                f"The API token expired: it worked through {principal.expires_on}."
+            )
         raise Unauthenticated("The API token is unknown or revoked.")
     g.principal = principal
     if roles == PUBLIC:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 import marshmallow as ma
@@ -10,6 +11,10 @@ import marshmallow as ma
 from ..law import countries, taxonomy
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Dates the registry accepts: far enough either way for any contract, and never near the
+# ends of Python's calendar, where adding a notice period or a day overflows.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
 MAX_PAGE_SIZE = 100
 
 
@@ -24,7 +29,10 @@ class StrictSchema(ma.Schema):
 class IsoDate(ma.fields.String):
     """A calendar date written YYYY-MM-DD, kept as that string."""
 
-    default_error_messages = {"invalid_date": "Not a valid date; expected YYYY-MM-DD."}
+    default_error_messages = {
+        "invalid_date": "Not a valid date; expected YYYY-MM-DD.",
+        "out_of_range": f"Must be a date from {EARLIEST_DATE} to {LATEST_DATE}.",
+    }
 
     def __init__(self, **kwargs):
         metadata = {"format": "date", "example": "2026-01-31", **kwargs.pop("metadata", {})}
@@ -35,9 +43,11 @@ class IsoDate(ma.fields.String):
         if not _DATE.fullmatch(text):
             raise self.make_error("invalid_date")
         try:
-            date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise self.make_error("invalid_date") from None
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise self.make_error("out_of_range")
         return text
 
 
@@ -101,6 +111,15 @@ def _encodable(value: str) -> None:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
+# Unicode noncharacters: U+FDD0-U+FDEF and the last two code points of every plane. XML 1.0
+# forbids U+FFFE and U+FFFF outright; none of them belongs in text meant for people.
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(1, 17)
+    )
+    + "]"
+)
 
 
 def _printable(*, multiline: bool):
@@ -108,8 +127,18 @@ def _printable(*, multiline: bool):
         if _CONTROL.search(value) or (not multiline and _LINE_BREAK.search(value)):
             allowed = "line breaks and tabs" if multiline else "no control characters at all"
             raise ma.ValidationError(f"Must not contain control characters ({allowed} allowed).")
+        if _NONCHARACTER.search(value):
+            raise ma.ValidationError(
+                "Must not contain Unicode noncharacters (U+FDD0 to U+FDEF, U+FFFE, U+FFFF, ...)."
+            )
 
     return check
+
+
+def _not_blank(value: str) -> None:
+    # Invisible format characters (U+200B, U+FEFF, ...) alone are as blank as spaces.
+    if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value):
+        raise ma.ValidationError("Must not be blank.")
 
 
 def text(
@@ -120,13 +149,17 @@ def text(
     multiline: bool = False,
     **metadata,
 ):
-    """A non-blank, printable string of bounded length; one line unless `multiline`."""
+    """A non-blank, printable string of bounded length; one line unless `multiline`.
+
+    Printable: no control characters (but line breaks and tabs when `multiline`), no lone
+    surrogates and no noncharacters, so that every accepted text is also valid in XML 1.0.
+    """
     return ma.fields.String(
         required=required,
         allow_none=allow_none,
         validate=[
             ma.validate.Length(min=1, max=max_length),
-            ma.validate.Regexp(r"(?s).*\S.*", error="Must not be blank."),
+            _not_blank,
             _encodable,
             _printable(multiline=multiline),
         ],

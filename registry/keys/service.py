@@ -1,35 +1,119 @@
-"""API keys: create, revoke and list them (audited), and authenticate a bearer token."""
+"""API keys: create, revoke and list them (audited), and authenticate a bearer token.
+
+A key works from its creation until it is revoked or, with an expiry date, through that day
+(the registry's day) inclusive. Customer ids are slugs, folded to lower case: "Acme" is
+"acme". Keys made before these rules keep their customer id as written.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
+from dataclasses import dataclass
+from datetime import date
 
 from ..audit import service as audit
 from ..db.store import Database
 from . import store
 from .store import ROLES, Principal
 
-__all__ = ["ROLES", "Principal", "authenticate", "create", "list_all", "revoke"]
+__all__ = [
+    "ROLES",
+    "Invalid",
+    "Principal",
+    "Refused",
+    "authenticate",
+    "create",
+    "customer_slug",
+    "get",
+    "list_all",
+    "page",
+    "revoke",
+    "verify",
+]
+
+log = logging.getLogger(__name__)
+CUSTOMER_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+MAX_NAME = 100
+
+
+class Invalid(ValueError):
+    """A value a new key may not have; `field` names it (role, name, customer_id, expires_on)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a token was refused: `expired` (with the day it last worked) or `unknown`."""
+
+    reason: str
+    expires_on: str | None = None
+
+
+def customer_slug(value: str) -> str:
+    """The customer id as stored: lower case; Invalid unless a slug (a-z, 0-9, -, 1 to 64,
+    starting with a letter or digit)."""
+    folded = value.lower() if value.isascii() else value
+    if not CUSTOMER_ID.fullmatch(folded):
+        raise Invalid(
+            "customer_id",
+            f"{value!r} is not a customer id: 1 to 64 lowercase letters, digits and hyphens,"
+            " starting with a letter or digit (upper case is folded to lower case).",
+        )
+    return folded
+
+
+def _checked(
+    role: str, name: str, customer_id: str | None, expires_on: date | None, today: date
+) -> tuple[str, str | None]:
+    if role not in ROLES:
+        raise Invalid("role", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if not name.strip():
+        raise Invalid("name", "a key needs a name")
+    if len(name.strip()) > MAX_NAME:
+        raise Invalid("name", f"a key's name has at most {MAX_NAME} characters")
+    if role == "customer":
+        if customer_id is None:
+            raise Invalid("customer_id", "a customer key needs a customer id")
+        customer_id = customer_slug(customer_id)
+    elif customer_id is not None:
+        raise Invalid("customer_id", "only a customer key has a customer id")
+    if expires_on is not None and expires_on <= today:
+        raise Invalid("expires_on", f"the expiry date must be after today ({today.isoformat()})")
+    return name.strip(), customer_id
 
 
 def create(
-    db: Database, *, role: str, name: str, customer_id: str | None = None, actor: dict
-) -> tuple[str, str]:
-    """Store a new key, audited; returns `(key_id, token)`, the token shown this once.
+    db: Database,
+    *,
+    role: str,
+    name: str,
+    customer_id: str | None = None,
+    expires_on: date | None = None,
+    today: date,
+    actor: dict,
+) -> tuple[dict, str]:
+    """Store a new key, audited; returns its record and its token, the token shown this once.
 
-    ValueError for an unknown role, a blank name, or a customer id given or missing wrongly.
+    Invalid for an unknown role, a blank name, a customer id given or missing wrongly or not
+    a slug, or an expiry date not after `today` (the registry's day).
     """
+    name, customer_id = _checked(role, name, customer_id, expires_on, today)
     with db.write() as tx:
-        key_id, token = store.create_key(tx, role=role, name=name, customer_id=customer_id)
-        audit.append(
-            tx,
-            actor,
-            "key.create",
-            "api_key",
-            key_id,
-            {"role": role, "name": name, "customer_id": customer_id},
+        key_id, token = store.create_key(
+            tx, role=role, name=name, customer_id=customer_id, expires_on=expires_on
         )
-    return key_id, token
+        record = store.get(tx.conn, key_id)
+        # The token stays out of the trail; an expiry is recorded when there is one.
+        change = {"role": role, "name": name, "customer_id": customer_id}
+        if record["expires_on"] is not None:
+            change["expires_on"] = record["expires_on"]
+        audit.append(tx, actor, "key.create", "api_key", key_id, change)
+    return record, token
 
 
 def revoke(db: Database, key_id: str, *, actor: dict) -> bool:
@@ -41,11 +125,55 @@ def revoke(db: Database, key_id: str, *, actor: dict) -> bool:
     return True
 
 
+def revoke_checked(db: Database, key_id: str, check, *, actor: dict) -> dict | None:
+    """Revoke a key after `check(record)` accepts it (raising otherwise), in one transaction;
+    returns the revoked record, or None when there is no such key."""
+    with db.write() as tx:
+        record = store.get(tx.conn, key_id)
+        if record is None:
+            return None
+        check(record)
+        store.revoke_key(tx, key_id)
+        audit.append(tx, actor, "key.revoke", "api_key", key_id, {})
+        return store.get(tx.conn, key_id)
+
+
+def get(conn: sqlite3.Connection, key_id: str) -> dict | None:
+    """A key's record (with its `seq`), never its token; None when unknown."""
+    return store.get(conn, key_id)
+
+
+def page(conn: sqlite3.Connection, *, after_seq: int, limit: int) -> list[dict]:
+    """Keys in the order they were made, with their `seq`, never their tokens."""
+    return store.page(conn, after_seq=after_seq, limit=limit)
+
+
 def list_all(conn: sqlite3.Connection) -> list[dict]:
     """Every key, never its token."""
     return store.list_keys(conn)
 
 
-def authenticate(conn: sqlite3.Connection, token: str) -> Principal | None:
-    """The principal a bearer token belongs to, or None for an unknown or revoked token."""
-    return store.authenticate(conn, token)
+def verify(conn: sqlite3.Connection, token: str, today: date) -> Principal | Refused:
+    """The principal a bearer token belongs to on `today` (the registry's day), or why not.
+
+    Unknown, revoked and expired keys are refused. The key's last use is recorded once a
+    day: a write only on a key's first use of the day, best effort (never failing a request).
+    """
+    found = store.find(conn, token)
+    if found is None:
+        return Refused("unknown")
+    day = today.isoformat()
+    if found.expires_on is not None and day > found.expires_on:
+        return Refused("expired", found.expires_on)
+    if found.last_used_on is None or found.last_used_on < day:
+        try:
+            store.mark_used(conn, found.principal.key_id, day)
+        except sqlite3.OperationalError:  # busy or read-only: the next day's use records it
+            log.warning("could not record the use of key %s", found.principal.key_id)
+    return found.principal
+
+
+def authenticate(conn: sqlite3.Connection, token: str, today: date) -> Principal | None:
+    """The principal a bearer token belongs to, or None: unknown, revoked or expired."""
+    result = verify(conn, token, today)
+    return result if isinstance(result, Principal) else None

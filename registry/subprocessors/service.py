@@ -550,7 +550,20 @@ def check_onward(onward: list[dict], law: Law, own_name: str) -> list[dict]:
 
 
 def _comparable(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    return store.name_key(name)
+
+
+def name_key(name: str) -> str:
+    """What names are compared by: NFKC, case folded, format characters (U+200B, U+FEFF)
+    removed, whitespace runs collapsed."""
+    return store.name_key(name)
+
+
+def fill_name_keys(registry: Registry) -> list[str]:
+    """Give rows written before names had keys their keys (`registry init`); returns the
+    ids of current sub-processors whose names clash with another's under the key."""
+    with registry.db.write() as tx:
+        return store.fill_name_keys(tx)
 
 
 def get(conn: sqlite3.Connection, subprocessor_id: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -148,23 +149,70 @@ def _index_countries(db, seq: int, locations: list[dict]) -> None:
     )
 
 
-def _name_taken(db, name: str, except_id: str | None = None) -> bool:
+def name_key(name: str) -> str:
+    """What names are compared by: two names a reader cannot tell apart have one key."""
+    visible = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", visible).casefold())
+    return " ".join(folded.split())
+
+
+def _name_taken(db, name: str, except_id: str | None = None) -> str | None:
+    """The name of another current sub-processor whose name has `name`'s key, if any."""
+    key = name_key(name)
     row = db.execute(
-        "SELECT id FROM subprocessors WHERE name = ? COLLATE NOCASE AND retired_on IS NULL"
-        " AND id IS NOT ?",
-        [name, except_id],
+        "SELECT name FROM subprocessors WHERE retired_on IS NULL AND id IS NOT ?"
+        " AND (name_key = ? OR name = ? COLLATE NOCASE)",
+        [except_id, key, name],
     ).fetchone()
-    return row is not None
+    if row is not None:
+        return row[0]
+    unkeyed = db.execute(
+        "SELECT name FROM subprocessors WHERE retired_on IS NULL AND name_key IS NULL"
+        " AND id IS NOT ?",
+        [except_id],
+    )
+    return next((other for (other,) in unkeyed if name_key(other) == key), None)
+
+
+def _taken_error(name: str, other: str) -> Conflict:
+    if other == name:
+        return Conflict(f"A current sub-processor is already named {name!r}.")
+    return Conflict(
+        f"A current sub-processor is already named {other!r}, which {name!r} cannot be told "
+        "apart from (names are compared ignoring case, width, invisible characters and "
+        "repeated spaces)."
+    )
+
+
+def fill_name_keys(db) -> list[str]:
+    """Give each row without a name key its key; returns the ids of current rows left
+    without one because another current row has that key already (they still clash)."""
+    rows = db.execute("SELECT id, name, retired_on FROM subprocessors WHERE name_key IS NULL")
+    clashing = []
+    for subprocessor_id, name, retired_on in rows.fetchall():
+        key = name_key(name)
+        if (
+            retired_on is None
+            and db.execute(
+                "SELECT 1 FROM subprocessors WHERE name_key = ? AND retired_on IS NULL", [key]
+            ).fetchone()
+        ):
+            clashing.append(subprocessor_id)
+            continue
+        db.execute("UPDATE subprocessors SET name_key = ? WHERE id = ?", [key, subprocessor_id])
+    return clashing
 
 
 def create(db, data: dict) -> dict:
     """Insert a sub-processor inside the caller's write transaction."""
-    if _name_taken(db, data["name"]):
-        raise Conflict(f"A current sub-processor is already named {data['name']!r}.")
+    other = _name_taken(db, data["name"])
+    if other is not None:
+        raise _taken_error(data["name"], other)
     now = clock.timestamp()
     values = {
         "id": new_id(),
         "name": data["name"],
+        "name_key": name_key(data["name"]),
         "legal_entity": data.get("legal_entity"),
         "service": data["service"],
         "purpose": data.get("purpose"),
@@ -198,13 +246,17 @@ def update(db, subprocessor_id: str, changes: dict) -> dict:
     current = get(db.conn, subprocessor_id)
     if current["retired_on"] is not None:
         raise Conflict("A retired sub-processor cannot be changed.")
-    if "name" in changes and _name_taken(db, changes["name"], except_id=subprocessor_id):
-        raise Conflict(f"A current sub-processor is already named {changes['name']!r}.")
+    if "name" in changes:
+        other = _name_taken(db, changes["name"], except_id=subprocessor_id)
+        if other is not None:
+            raise _taken_error(changes["name"], other)
     values = {}
     for field in EDITABLE:
         if field in changes:
             value = changes[field]
             values[field] = json.dumps(value) if field in _JSON else value
+    if "name" in changes:
+        values["name_key"] = name_key(changes["name"])
     if "effective_on" in changes:
         values["effective_on"] = changes["effective_on"]
     values["updated_at"] = clock.timestamp()

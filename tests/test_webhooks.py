@@ -350,7 +350,9 @@ def test_a_trickling_answer_cannot_hold_the_worker(local_server):
     started = time.monotonic()
     outcome = webhooks.post(local_target(local_server, "/trickle"), b"{}", {}, total_timeout=0.5)
     assert time.monotonic() - started < 1.5
-    assert outcome.status_code == 200  # the status arrived in time; the body is not needed
+    # The status arrived in time, the body did not: not a delivery.
+    assert outcome.status_code == 200 and not outcome.delivered
+    assert "timed out reading the answer" in outcome.error
 
 
 def test_a_huge_answer_is_read_only_up_to_the_limit(local_server):
@@ -1022,3 +1024,65 @@ def test_the_claim_seeks_the_due_index_and_finds_only_what_is_due(
         "SELECT min(seq) FROM webhook_deliveries WHERE status = 'pending'"
     ).fetchone()[0]
     assert claimed[0] == first_due
+
+
+# --- an answer that stalls after its status line ------------------------------------------------
+
+
+@pytest.fixture
+def raw_server():
+    """A raw server that sends the given bytes, then stalls (or closes) until released."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    release = threading.Event()
+    threads = []
+
+    def serve(answer: bytes, stall: bool):
+        try:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answer)
+                if stall:
+                    release.wait(5)
+        except OSError:
+            return
+
+    def start(answer: bytes, *, stall: bool = True) -> webhooks.Target:
+        thread = threading.Thread(target=serve, args=(answer, stall), daemon=True)
+        thread.start()
+        threads.append(thread)
+        port = listener.getsockname()[1]
+        return webhooks.Target("http", "127.0.0.1", port, "/", ("127.0.0.1",))
+
+    yield start
+    release.set()
+    listener.close()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_a_body_that_stalls_after_the_status_is_not_a_delivery(raw_server):
+    target = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+    started = time.monotonic()
+    outcome = webhooks.post(target, b"{}", {}, total_timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    assert not outcome.delivered
+    assert outcome.error == "timed out reading the answer within 0.5 s"
+
+
+def test_headers_that_stall_after_the_status_line_are_not_a_delivery(raw_server):
+    target = raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n")
+    started = time.monotonic()
+    outcome = webhooks.post(target, b"{}", {}, total_timeout=0.5)
+    assert time.monotonic() - started < 1.5
+    # Cut at the deadline, the headers may look ended, but the answer still did not arrive.
+    assert not outcome.delivered
+    assert outcome.error is not None and "within 0.5 s" in outcome.error
+
+
+def test_an_answer_ended_by_closing_the_connection_is_delivered(raw_server):
+    target = raw_server(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nthanks", stall=False)
+    outcome = webhooks.post(target, b"{}", {}, total_timeout=5)
+    assert outcome.delivered and outcome.status_code == 200 and outcome.error is None

@@ -286,7 +286,11 @@ def resolve(
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one attempt got: a status code, or an error before any status arrived."""
+    """What one attempt got: a status code, an error, or both.
+
+    Both when the status arrived but the rest of the answer did not in time: that is no
+    delivery, whatever the status said.
+    """
 
     status_code: int | None
     error: str | None
@@ -295,7 +299,7 @@ class Outcome:
 
     @property
     def delivered(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -315,6 +319,27 @@ def _describe(exc: BaseException, timed_out: bool, total: float) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
+def _read_answer(
+    response: http.client.HTTPResponse, limit: int, expired: threading.Event, total: float
+) -> str | None:
+    """Read the body up to `limit` bytes; an error when it did not end before the deadline."""
+    received = 0
+    try:
+        while received < limit:
+            chunk = response.read(limit - received)
+            if not chunk:
+                break
+            received += len(chunk)
+    except TimeoutError:
+        return f"timed out reading the answer within {total:g} s"
+    except (OSError, http.client.HTTPException):
+        pass  # cut short by the receiver: its status stands, as before
+    # The deadline shuts the socket down, which can also look like the end of a body.
+    if expired.is_set():
+        return f"timed out reading the answer within {total:g} s"
+    return None
+
+
 def post(
     target: Target,
     body: bytes,
@@ -329,6 +354,8 @@ def post(
     The connection goes to the address that was checked (the HTTP client must not look
     the name up again); TLS still verifies the certificate against the URL's host. A
     timer closes the socket at the overall deadline, however slowly the peer trickles.
+    The status, headers and body (up to `read_limit` bytes) must all arrive by then: an
+    answer that stalls after its status line is a failure, not a delivery.
     """
     started = time.monotonic()
     address = target.addresses[0]
@@ -382,9 +409,7 @@ def post(
         response = conn.getresponse()
         status = response.status
         retry_after = _retry_after(response.getheader("Retry-After"))
-        # Read a little so the receiver is not cut off mid-answer; the status decides.
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            response.read(read_limit)
+        error = _read_answer(response, read_limit, expired, total_timeout)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         error = _describe(exc, expired.is_set(), total_timeout)
     finally:

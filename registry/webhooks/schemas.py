@@ -128,7 +128,10 @@ class AttemptSchema(ma.Schema):
     error = ma.fields.String(
         allow_none=True,
         required=True,
-        metadata={"description": "Why no status was obtained (refused, timeout, connection)"},
+        metadata={
+            "description": "Why the attempt failed: without a status (refused, timeout, "
+            "connection), or after one (the answer not read in time)"
+        },
     )
     duration_ms = ma.fields.Integer(required=True)
 

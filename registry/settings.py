@@ -43,6 +43,8 @@ class Settings:
     webhook_max_failures: int = field(default=10, metadata=_env("WEBHOOK_MAX_FAILURES"))
     webhook_max_attempts: int = field(default=20, metadata=_env("WEBHOOK_MAX_ATTEMPTS"))
     webhook_lease: float = field(default=60.0, metadata=_env("WEBHOOK_LEASE"))
+    # Ports webhook URLs may name besides 443, comma-separated (e.g. "8443,9443").
+    webhook_ports: str = field(default="", metadata=_env("WEBHOOK_PORTS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module
     # its contracts must use (processor: Module 3, controller: Module 2).
     organisation_role: str = field(default="processor", metadata=_env("ORGANISATION_ROLE"))
@@ -57,6 +59,7 @@ class Settings:
         # At least one attempt, and one failure before an endpoint is disabled.
         for name in ("webhook_max_failures", "webhook_max_attempts"):
             object.__setattr__(self, name, max(1, getattr(self, name)))
+        _ports(self.webhook_ports)  # refused here, at start, rather than at the first webhook
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -72,6 +75,10 @@ class Settings:
 
         if self.public_url is not None:
             _check_public_url(self.public_url)
+
+    @property
+    def webhook_port_set(self) -> frozenset[int]:
+        return _ports(self.webhook_ports)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -144,3 +151,14 @@ def _parse(name: str, raw: str, kind: str) -> object:
             raise SettingsError(f"{name} must be positive, got {raw!r}")
         return value
     return raw
+
+
+def _ports(raw: str) -> frozenset[int]:
+    ports = set()
+    for part in filter(None, (piece.strip() for piece in raw.split(","))):
+        if not part.isdigit() or not 1 <= int(part) <= 65535:
+            raise SettingsError(
+                f"REGISTRY_WEBHOOK_PORTS must list port numbers 1-65535, got {part!r}"
+            )
+        ports.add(int(part))
+    return frozenset(ports)

@@ -207,10 +207,55 @@ def test_unsafe_targets_are_refused(url):
 
 
 def test_a_public_address_is_accepted_as_is():
-    target = webhooks.resolve("https://93.184.215.14:8443/hooks?x=1", allow_private=False)
+    target = webhooks.resolve(
+        "https://93.184.215.14:8443/hooks?x=1", allow_private=False, ports=frozenset({8443})
+    )
     assert target == webhooks.Target(
         "https", "93.184.215.14", 8443, "/hooks?x=1", ("93.184.215.14",)
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "ports", "refused"),
+    [
+        ("https://93.184.215.14/x", frozenset(), False),
+        ("https://93.184.215.14:443/x", frozenset(), False),
+        ("https://93.184.215.14:22/x", frozenset(), True),
+        ("https://93.184.215.14:8443/x", frozenset(), True),
+        ("https://93.184.215.14:8443/x", frozenset({8443}), False),
+        ("https://93.184.215.14:80/x", frozenset(), True),
+    ],
+)
+def test_only_the_standard_port_unless_allowed(url, ports, refused):
+    if refused:
+        with pytest.raises(webhooks.UnsafeTarget, match="port"):
+            webhooks.resolve(url, allow_private=False, ports=ports)
+    else:
+        assert webhooks.resolve(url, allow_private=False, ports=ports).addresses
+
+
+def test_a_port_is_refused_at_registration_with_its_pointer(client, as_role, app_with):
+    response = create(client, as_role, url="https://93.184.215.14:22/hooks")
+    assert response.status_code == 422
+    (error,) = response.get_json()["errors"]
+    assert error["pointer"] == "/url" and "port 22" in error["detail"]
+    allowed = app_with(webhook_ports="2222").test_client()
+    tokens_headers = as_role("customer_a")
+    assert (
+        allowed.post(
+            "/v1/webhooks", json={"url": "https://93.184.215.14:2222/hooks"}, headers=tokens_headers
+        ).status_code
+        == 201
+    )
+
+
+def test_the_ports_setting_is_checked():
+    from registry.settings import Settings, SettingsError
+
+    assert Settings(webhook_ports=" 8443, 9443 ").webhook_port_set == frozenset({8443, 9443})
+    for bad in ("22a", "0", "70000", "-1"):
+        with pytest.raises(SettingsError, match="REGISTRY_WEBHOOK_PORTS"):
+            Settings(webhook_ports=bad)
 
 
 def fake_dns(*addresses: str):
@@ -909,7 +954,7 @@ def test_each_delivery_resolves_the_name_again(client, as_role, registry, privat
     receiver = ScriptedReceiver({"/a": hook["secret"]})
     settings = Settings(webhook_allow_private=False, webhook_max_failures=10)
 
-    def rebound(url, *, allow_private, timeout):
+    def rebound(url, *, allow_private, ports, timeout):
         # The name now points inside the network (DNS rebinding).
         return webhooks.resolve(
             "https://hooks.example.com/a",

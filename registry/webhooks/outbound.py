@@ -187,8 +187,15 @@ def address_refusal(address: str, *, allow_private: bool) -> str | None:
     return None
 
 
-def parse_url(url: str, *, allow_private: bool) -> Target:
-    """Check a URL's form (no lookup); `addresses` is empty unless the host is an IP literal."""
+STANDARD_PORTS = {"https": 443, "http": 80}
+
+
+def parse_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozenset()) -> Target:
+    """Check a URL's form (no lookup); `addresses` is empty unless the host is an IP literal.
+
+    The port is the scheme's standard one (443; 80 where http is allowed) or one of `ports`;
+    with private targets allowed (development and tests), any port.
+    """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeTarget(f"The URL is longer than {MAX_URL_LENGTH} characters.")
     if not _URL_CHARACTERS.fullmatch(url):
@@ -207,7 +214,12 @@ def parse_url(url: str, *, allow_private: bool) -> Target:
         raise UnsafeTarget("The URL must not have a fragment.")
     if explicit_port == 0:
         raise UnsafeTarget("The URL's port is not a number from 1 to 65535.")
-    port = explicit_port or (443 if scheme == "https" else 80)
+    port = explicit_port or STANDARD_PORTS[scheme]
+    if not allow_private and port != STANDARD_PORTS[scheme] and port not in ports:
+        raise UnsafeTarget(
+            f"The URL's port {port} is refused: only {STANDARD_PORTS[scheme]}, unless "
+            f"REGISTRY_WEBHOOK_PORTS allows it."
+        )
     host = parts.hostname or ""
     if not host:
         raise UnsafeTarget("The URL has no host.")
@@ -260,6 +272,7 @@ def resolve(
     url: str,
     *,
     allow_private: bool,
+    ports: frozenset[int] = frozenset(),
     timeout: float = RESOLVE_TIMEOUT,
     getaddrinfo: Callable = socket.getaddrinfo,
 ) -> Target:
@@ -270,7 +283,7 @@ def resolve(
     registration and again before every delivery, so a name that later resolves
     elsewhere (DNS rebinding) is caught when it matters.
     """
-    target = parse_url(url, allow_private=allow_private)
+    target = parse_url(url, allow_private=allow_private, ports=ports)
     if target.addresses:
         return target
     addresses = _lookup(target.host, target.port, timeout, getaddrinfo)

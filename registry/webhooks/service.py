@@ -13,10 +13,10 @@ MAX_PER_CUSTOMER = 20
 _AUDITED = ("url", "events", "description", "enabled")
 
 
-def check_url(url: str, *, allow_private: bool) -> None:
+def check_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozenset()) -> None:
     """422 at /url unless the URL is one the worker would send to right now."""
     try:
-        outbound.resolve(url, allow_private=allow_private)
+        outbound.resolve(url, allow_private=allow_private, ports=ports)
     except outbound.UnsafeTarget as exc:
         raise ValidationFailed([field_error("/url", str(exc))]) from None
 
@@ -33,7 +33,7 @@ def create(
     registry: Registry, customer_id: str, data: dict, actor: dict, *, allow_private: bool
 ) -> tuple[dict, str]:
     """Register an endpoint; returns it and its secret, which is not shown again."""
-    check_url(data["url"], allow_private=allow_private)
+    check_url(data["url"], allow_private=allow_private, ports=registry.settings.webhook_port_set)
     secret = outbound.new_secret()
     with registry.db.write() as tx:
         if store.count(tx.conn, customer_id) >= MAX_PER_CUSTOMER:
@@ -66,7 +66,9 @@ def update(
 ) -> dict:
     """Apply `changes` after `check_version(record)` accepted the caller's precondition."""
     if "url" in changes:
-        check_url(changes["url"], allow_private=allow_private)
+        check_url(
+            changes["url"], allow_private=allow_private, ports=registry.settings.webhook_port_set
+        )
     with registry.db.write() as tx:
         current = store.get(tx.conn, webhook_id, customer_id)
         check_version(current)

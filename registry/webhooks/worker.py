@@ -113,6 +113,7 @@ class Worker:
             target = self.resolve(
                 delivery["url"],
                 allow_private=self.settings.webhook_allow_private,
+                ports=self.settings.webhook_port_set,
                 timeout=resolve_deadline(self.settings),
             )
         except outbound.UnsafeTarget as exc:

@@ -43,6 +43,8 @@ class Settings:
     webhook_max_failures: int = field(default=10, metadata=_env("WEBHOOK_MAX_FAILURES"))
     webhook_max_attempts: int = field(default=20, metadata=_env("WEBHOOK_MAX_ATTEMPTS"))
     webhook_lease: float = field(default=60.0, metadata=_env("WEBHOOK_LEASE"))
+    # Requests per window for each customer and service key ("COUNT/SECONDS"; empty: none).
+    rate_limit: str = field(default="600/60", metadata=_env("RATE_LIMIT"))
     # Ports webhook URLs may name besides 443, comma-separated (e.g. "8443,9443").
     webhook_ports: str = field(default="", metadata=_env("WEBHOOK_PORTS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module
@@ -60,6 +62,7 @@ class Settings:
         for name in ("webhook_max_failures", "webhook_max_attempts"):
             object.__setattr__(self, name, max(1, getattr(self, name)))
         _ports(self.webhook_ports)  # refused here, at start, rather than at the first webhook
+        _budget(self.rate_limit)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -75,6 +78,11 @@ class Settings:
 
         if self.public_url is not None:
             _check_public_url(self.public_url)
+
+    @property
+    def rate_budget(self) -> tuple[int, int] | None:
+        """(requests, seconds) per window, or None when unlimited."""
+        return _budget(self.rate_limit)
 
     @property
     def webhook_port_set(self) -> frozenset[int]:
@@ -162,3 +170,15 @@ def _ports(raw: str) -> frozenset[int]:
             )
         ports.add(int(part))
     return frozenset(ports)
+
+
+def _budget(raw: str) -> tuple[int, int] | None:
+    text = raw.strip()
+    if not text:
+        return None
+    count, _, seconds = text.partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(count) > 0 and int(seconds) > 0):
+        raise SettingsError(
+            f"REGISTRY_RATE_LIMIT must be COUNT/SECONDS (e.g. 600/60) or empty, got {raw!r}"
+        )
+    return int(count), int(seconds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..http.api import Blueprint, header_parameter, revalidated
+from ..http.auth import unmetered
 from ..http.context import as_of, end_of, registry
 from ..law.service import check_assume_ended
 from ..subprocessors.schemas import RegisterComplianceArgsSchema
@@ -58,6 +59,7 @@ PATH = "/v1/allowed-processors"
 @allowed_blp.route("/allowed-processors")
 class AllowedProcessors(MethodView):
     @allowed_blp.roles("service", "procurement", "admin")
+    @unmetered
     @allowed_blp.arguments(AllowedArgsSchema, location="query", as_kwargs=True)
     @allowed_blp.alt_response(
         200,

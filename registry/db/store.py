@@ -48,9 +48,12 @@ class Database:
     open their own connection after the fork.
     """
 
-    def __init__(self, path: str | os.PathLike, busy_timeout_ms: int = 30_000):
+    def __init__(
+        self, path: str | os.PathLike, busy_timeout_ms: int = 30_000, *, durable: bool = True
+    ):
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.durable = durable
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
@@ -58,7 +61,7 @@ class Database:
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
-            conn = connect(self.path, self.busy_timeout_ms)
+            conn = connect(self.path, self.busy_timeout_ms, durable=self.durable)
             self._local.conn, self._local.pid = conn, os.getpid()
             with self._lock:
                 self._all.append(conn)
@@ -109,7 +112,9 @@ def _create_private(path: str) -> None:
     os.close(fd)  # an empty file is an empty SQLite database
 
 
-def connect(path: str, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
+def connect(
+    path: str, busy_timeout_ms: int = 30_000, *, durable: bool = True
+) -> sqlite3.Connection:
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
@@ -117,8 +122,9 @@ def connect(path: str, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: an acknowledged commit survives a power cut, not only a process crash.
-    conn.execute("PRAGMA synchronous = FULL")
+    # FULL: an acknowledged commit survives a power cut, not only a process crash. OFF for
+    # state that may be lost (request counts), which then costs no fsync.
+    conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Flask, current_app, g, request
 
 from ..keys.service import ROLES, Principal, verify
+from ..ratelimits import service as ratelimits
 from .problems import RegistryError
 
 PUBLIC = "public"
 _ROLES_ATTR = "_registry_roles"
+_UNMETERED_ATTR = "_registry_unmetered"
 
 
 class Unauthenticated(RegistryError):
@@ -85,10 +87,31 @@ def check_request() -> None:
         return
     if not roles or principal.role not in roles:
         raise Forbidden(f"The {principal.role} role may not perform this operation.")
+    if not getattr(view, _UNMETERED_ATTR, False):
+        g.rate_limit_headers = ratelimits.spend(registry, principal)
+
+
+def unmetered(view):
+    """Mark an operation that customer and service keys may call without counting against
+    their budget (the allowed-processors answer, served from memory at any rate)."""
+    setattr(view, _UNMETERED_ATTR, True)
+    return view
+
+
+def is_unmetered(view) -> bool:
+    return getattr(view, _UNMETERED_ATTR, False)
+
+
+def rate_limit_headers(response):
+    """After every request: the caller's budget, where it has one."""
+    for name, value in (g.get("rate_limit_headers") or {}).items():
+        response.headers.setdefault(name, value)
+    return response
 
 
 def init_app(app: Flask) -> None:
     app.before_request(check_request)
+    app.after_request(rate_limit_headers)
 
 
 __all__ = ["PUBLIC", "ROLES", "Forbidden", "Unauthenticated", "current_principal", "init_app"]

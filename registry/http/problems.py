@@ -26,6 +26,7 @@ _TYPE_SLUGS = {
     416: "range-not-satisfiable",
     422: "validation-failed",
     428: "precondition-required",
+    429: "too-many-requests",
     500: "internal-error",
 }
 

@@ -21,6 +21,11 @@ def actor(principal=None, *, name: str | None = None) -> dict:
     }
 
 
+def changed_fields(before: dict, after: dict) -> dict:
+    """What a write changed, as the trail records it: each differing field's from and to."""
+    return {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+
+
 def append(tx, actor: dict, action: str, object_type: str, object_id: str | None, change) -> dict:
     """Add one entry in the caller's write transaction (BEGIN IMMEDIATE holds the head)."""
     return store.append(tx, actor, action, object_type, object_id, change)

@@ -87,7 +87,7 @@ def check_request() -> None:
         return
     if not roles or principal.role not in roles:
         raise Forbidden(f"The {principal.role} role may not perform this operation.")
-    if not getattr(view, _UNMETERED_ATTR, False):
+    if not is_unmetered(view):
         g.rate_limit_headers = ratelimits.spend(registry, principal)
 
 

@@ -225,8 +225,7 @@ def update(
             return current  # nothing to change: no new version, no new revision
         _check_moved_date(current, changes, registry.notice_days)
         record = store.update(tx, subprocessor_id, changes)
-        before, after = version_of(current), version_of(record)
-        diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        diff = audit.changed_fields(version_of(current), version_of(record))
         audit.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
         # Housekeeping: internal, no customer is notified.
         changed = {k: v for k, v in diff.items() if k != "version"}
@@ -351,8 +350,7 @@ def _apply_due(tx, current: dict, today: date, actor: dict) -> dict:
     if not changes:
         return store.get(tx.conn, current["id"])
     record = store.update(tx, current["id"], changes)
-    before, after = version_of(current), version_of(record)
-    diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+    diff = audit.changed_fields(version_of(current), version_of(record))
     audit.append(
         tx,
         actor,

@@ -86,8 +86,7 @@ def update(
             # Re-enabled, or pointed elsewhere: earlier failures say nothing about it now.
             store.enable(tx, webhook_id, clock.now())
             record = store.get(tx.conn, webhook_id)
-        after = _audited(record)
-        diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        diff = audit.changed_fields(before, _audited(record))
         audit.append(tx, actor, "webhook.update", "webhook", webhook_id, diff)
     return record
 

@@ -15,7 +15,7 @@ UV_VERSION ?= 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform linux --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run check test lint format lock bench stress fuzz clean faketime
+.PHONY: run check test lint format lock bench stress fuzz clean faketime chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,16 +41,22 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The fast loop: lint and every test but those that start servers, fuzz, or build the wheel.
+# The fast loop: lint and every test but those that start servers, drive a browser, fuzz, or
+# build the wheel.
 check: lint
-	$(BIN)/pytest -m "not server and not fuzz and not packaging"
+	$(BIN)/pytest -m "not server and not browser and not fuzz and not packaging"
 
 # A real server's clock crosses midnight under libfaketime (Debian's faketime).
 faketime:
 	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq faketime; }
 
-test: lint faketime
+# The browser tests drive Debian's chromium through Playwright, whose own browser download
+# cannot work here.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+test: lint faketime chromium
 	$(BIN)/pytest
 
 format: $(VENV)/.dev

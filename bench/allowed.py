@@ -229,7 +229,7 @@ def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
     processors = body.count(b'"id":')
     print(f"answer for {QUERY}: {processors} processors, {len(body)} bytes, ETag {etag}")
     print(
-        f"servers: gunicorn, {args.workers} sync workers each, the options of "
+        f"servers: gunicorn, {args.workers} threaded workers each, the options of "
         "registry/server.py (hello-world: bench/hello.py, GET /hello, 18-byte JSON); 127.0.0.1"
     )
     print(

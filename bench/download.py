@@ -383,7 +383,7 @@ def run(args, setup: dict, document: dict, servers: dict[str, Served], size: int
         "customer": (servers["registry"], content, setup["customer"]),
     }
     print(
-        f"servers: gunicorn, {args.workers} sync workers each, the options of "
+        f"servers: gunicorn, {args.workers} threaded workers each, the options of "
         "registry/server.py "
         "(bare: bench/sendfile_app.py, one send_file route); 127.0.0.1; client: http.client, "
         f"bodies read into a {BUFFER // MIB} MiB buffer and discarded"

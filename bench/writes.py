@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(
             f"databases under {directory} (WAL, synchronous=FULL, BEGIN IMMEDIATE); "
             f"{args.clients} client processes, http.client, POST {PATH} (procurement token), "
-            f"a new connection per request (gunicorn sync workers close it); "
+            f"a new connection per request (unless the load generator keeps it alive); "
             f"{args.warmup:g} s warm-up, then {args.seconds:g} s measured; "
             f"{args.preload} sub-processors in the database at the start"
         )

@@ -6,6 +6,7 @@ from flask import Flask, request
 
 from . import __version__
 from .audit import api as audit_api
+from .bulk import api as bulk_api
 from .changes import api as changes_api
 from .cli import register_commands
 from .compliance import api as compliance_api
@@ -14,11 +15,16 @@ from .compliance.schemas import AllowedArgsSchema
 from .documents import api as documents_api
 from .health import api as health_api
 from .history import api as history_api
-from .http import auth, bodies
+from .http import auth, bodies, docs
 from .http.api import Api
+from .incidents import api as incidents_api
 from .keys import api as keys_api
 from .law import api as law_api
 from .objections import api as objections_api  # noqa: F401 (adds routes to history_api.blp)
+from .public import api as public_api
+from .public.fastpath import ROUTES as PUBLIC_ROUTES
+from .public.fastpath import PublicFastPath
+from .replication import readonly
 from .runtime import Registry
 from .settings import Settings
 from .subprocessors import api as subprocessors_api
@@ -30,11 +36,13 @@ BLUEPRINTS = (
     health_api.blp,
     law_api.blp,
     subprocessors_api.blp,
+    bulk_api.blp,
     compliance_api.blp,
     compliance_api.allowed_blp,
     documents_api.blp,
     history_api.blp,
     changes_api.blp,
+    incidents_api.blp,
     audit_api.blp,
     webhooks_api.blp,
     keys_api.blp,
@@ -52,8 +60,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     )
     app.json.sort_keys = False
     app.extensions["registry"] = Registry(settings)
@@ -61,7 +67,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = Api(app, spec_kwargs=_spec_kwargs())
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)  # /docs: Swagger UI from the registry's own files
     app.extensions["registry_api"] = api
+    app.register_blueprint(public_api.blp)  # HTML, Atom and SVG: not in the API's spec
 
     app.wsgi_app = AllowedProcessorsFastPath(
         app,
@@ -70,6 +78,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         view=compliance_api.AllowedProcessors.get,
         schema=AllowedArgsSchema(),
     )
+    app.wsgi_app = PublicFastPath(app, app.wsgi_app, PUBLIC_ROUTES)
+    if settings.read_only:  # first: a write is 503 there whoever sends it
+        readonly.init_app(app)
     auth.init_app(app)
     app.before_request(bodies.check_body)
     app.before_request(bodies.refuse_truncated_body)

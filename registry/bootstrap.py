@@ -55,12 +55,15 @@ def sweep_documents(registry: Registry) -> int:
 
 
 def load_demo(registry: Registry) -> list[str]:
-    """Add the demo sub-processors not already present by name; returns the names added."""
+    """Fill an empty register with the demo sub-processors; returns the names added.
+
+    A register that ever held a sub-processor is left alone: adding the demo again would
+    bring back a vendor retired since, and announce it to customers as new.
+    """
+    if not subprocessors.register_is_empty(registry.db.connection()):
+        return []
     schema = SubprocessorCreateSchema()
-    existing = {
-        subprocessors.name_key(record["name"])
-        for record in subprocessors.iter_current(registry.db.connection(), "9999-12-31")
-    }
+    existing: set[str] = set()
     added = []
     for index, entry in enumerate(load_demo_catalogue(registry.data_dir)):
         try:

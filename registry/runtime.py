@@ -22,7 +22,15 @@ class Registry:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.db = Database(settings.database, settings.busy_timeout_ms)
+        self.db = Database(
+            settings.database,
+            settings.busy_timeout_ms,
+            # A read-only node reads a replica that Litestream's follower keeps up to date.
+            read_only=settings.read_only,
+            # Replicated, the primary leaves WAL checkpoints to Litestream (it copies the WAL
+            # before checkpointing it), as Litestream advises for busy writers.
+            autocheckpoint=settings.replica_url is None,
+        )
         self.laws: dict[str, Law] = {}
         self._caches: dict[str, object] = {}
         self._lock = threading.Lock()

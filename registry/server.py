@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.sync import SyncWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 from .http.problems import PROBLEM_MEDIA_TYPE, problem_body
 
@@ -27,15 +28,61 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
-class RegistryWorker(SyncWorker):
-    """gunicorn's sync worker, whose own errors are problem+json like every other error."""
+class _StalledConnections(logging.Filter):
+    """gunicorn logs a read that hit the deadline as a socket error with its traceback; it is
+    a client that stalled, one line at info level (a flood of them is no flood of traces)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], TimeoutError):
+            record.msg, record.args = "Closed a connection that stalled mid-request.", ()
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+def _closed(graceful: bool = False) -> None:
+    """A connection's close once its thread has closed it."""
+
+
+class RegistryWorker(ThreadWorker):
+    """gunicorn's threaded worker with a read deadline; its own errors are problem+json.
+
+    A new connection waits for its first bytes in a thread (at most 5 s, then in the
+    poller), and a request is read and answered in a thread. Every read and write on the
+    socket has `read_deadline` seconds, so a client that stalls mid-request holds its thread
+    that long at most; there are enough threads that 200 stalled clients leave others served.
+    """
+
+    # Set by serve(), in the master, before the workers fork.
+    read_deadline = 10.0
 
     def init_process(self):
         # gunicorn writes the errors it finds before the app (a request line too long, a
         # header too large or malformed, an unknown transfer coding) with util.write_error,
         # as HTML; this worker process writes them as problem+json instead.
         util.write_error = write_problem
+        self.log.error_log.addFilter(_StalledConnections())
         super().init_process()
+
+    def handle(self, conn):
+        # gunicorn puts the socket in blocking mode (no deadline) before each request of the
+        # connection, then initialises it (once): the deadline goes on right after.
+        if not getattr(conn, "deadline_set", False):
+            init = conn.init
+
+            def init_with_deadline():
+                init()
+                conn.sock.settimeout(self.read_deadline)
+
+            conn.init, conn.deadline_set = init_with_deadline, True
+        keep = super().handle(conn)
+        if keep is False:
+            # gunicorn would close it in its one event-loop thread, lingering up to 2 s for
+            # the client to close first: a few stalled clients would freeze every other
+            # connection. Closed here instead, in this request's thread.
+            util.close_graceful(conn.sock, timeout=min(2.0, self.read_deadline))
+            conn.close = _closed
+        return keep
 
 
 class RegistryServer(BaseApplication):
@@ -62,19 +109,23 @@ def serve(
     port: int,
     workers: int,
     app_factory: Callable[[], Flask],
+    threads: int = 256,
+    read_timeout: float = 10.0,
 ) -> None:
     """Serve until stopped; each worker calls `app_factory` after the fork."""
+    RegistryWorker.read_deadline = read_timeout
     RegistryServer(
         {
             "bind": f"{host}:{port}",
             "workers": workers,
             "worker_class": "registry.server.RegistryWorker",
+            "threads": threads,
             "preload_app": False,
             "accesslog": "-",
             "graceful_timeout": 10,
-            # A sync worker streaming a large document to a slow client does not check in
-            # with the master; the default 30 s would kill downloads that are merely slow.
-            "timeout": 300,
+            # The master restarts a worker whose event loop has not checked in for this
+            # long; requests run in threads and do not hold the loop.
+            "timeout": 60,
         },
         app_factory,
     ).run()

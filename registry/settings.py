@@ -47,6 +47,11 @@ class Settings:
     rate_limit: str = field(default="600/60", metadata=_env("RATE_LIMIT"))
     # Ports webhook URLs may name besides 443, comma-separated (e.g. "8443,9443").
     webhook_ports: str = field(default="", metadata=_env("WEBHOOK_PORTS"))
+    # Seconds a client may take over each read or write of its request and answer: a
+    # connection stalled mid-request is closed after this, and holds one thread until then.
+    read_timeout: float = field(default=10.0, metadata=_env("READ_TIMEOUT"))
+    # Threads per server worker, enough that stalled connections cannot starve the rest.
+    threads: int = field(default=256, metadata=_env("THREADS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module
     # its contracts must use (processor: Module 3, controller: Module 2).
     organisation_role: str = field(default="processor", metadata=_env("ORGANISATION_ROLE"))
@@ -56,6 +61,23 @@ class Settings:
     # Where clients reach the registry (https://registry.example.com): the base of every
     # absolute link it writes. None: links are relative, never built from the Host header.
     public_url: str | None = field(default=None, metadata=_env("PUBLIC_URL"))
+    # Where Litestream ships the database (`registry replicate`): file:///path or s3://bucket/path.
+    # Set on the primary, its processes leave WAL checkpoints to Litestream.
+    replica_url: str | None = field(default=None, metadata=_env("REPLICA_URL"))
+    # Seconds between Litestream's shipments of new changes, and a follower's polls for them.
+    replica_sync_interval: float = field(default=1.0, metadata=_env("REPLICA_SYNC_INTERVAL"))
+    # A read-only node (`registry serve --read-only`) on a replica: it writes nothing and answers
+    # every write with 503, naming the primary (an http(s) origin) where writes go.
+    read_only: bool = field(default=False, metadata=_env("READ_ONLY"))
+    primary_url: str | None = field(default=None, metadata=_env("PRIMARY_URL"))
+    # Largest file `POST /v1/subprocessors/import` takes (CSV, XLSX or JSON); larger is 413.
+    max_import: int = field(default=20 * MIB, metadata=_env("MAX_IMPORT"))
+    # Seconds from a disclosure in which more downloads of the same copy by the same key are
+    # that one disclosure (a resumed or ranged download is not a second hand-over).
+    disclosure_window: int = field(default=3600, metadata=_env("DISCLOSURE_WINDOW"))
+    # Hours from a breach's detection within which customers concerned must be told of it;
+    # an incident still open after that is INCIDENT_NOTICE_OVERDUE (an error).
+    incident_notice_hours: int = field(default=24, metadata=_env("INCIDENT_NOTICE_HOURS"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.
@@ -63,6 +85,13 @@ class Settings:
             object.__setattr__(self, name, max(1, getattr(self, name)))
         _ports(self.webhook_ports)  # refused here, at start, rather than at the first webhook
         _budget(self.rate_limit)
+        if not 0 < self.read_timeout <= 300:
+            raise SettingsError(
+                f"REGISTRY_READ_TIMEOUT must be seconds above 0 and at most 300, "
+                f"got {self.read_timeout!r}"
+            )
+        if not 1 <= self.threads <= 1024:
+            raise SettingsError(f"REGISTRY_THREADS must be 1 to 1024, got {self.threads!r}")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -78,6 +107,16 @@ class Settings:
 
         if self.public_url is not None:
             _check_public_url(self.public_url)
+        _check_replication(self)
+        if not self.disclosure_window > 0:
+            raise SettingsError(
+                f"REGISTRY_DISCLOSURE_WINDOW must be positive, got {self.disclosure_window!r}"
+            )
+        if not self.incident_notice_hours >= 1:
+            raise SettingsError(
+                "REGISTRY_INCIDENT_NOTICE_HOURS must be at least 1, "
+                f"got {self.incident_notice_hours!r}"
+            )
 
     @property
     def rate_budget(self) -> tuple[int, int] | None:
@@ -182,3 +221,36 @@ def _budget(raw: str) -> tuple[int, int] | None:
             f"REGISTRY_RATE_LIMIT must be COUNT/SECONDS (e.g. 600/60) or empty, got {raw!r}"
         )
     return int(count), int(seconds)
+
+
+def _check_replication(settings: Settings) -> None:
+    url = settings.replica_url
+    if url is not None:
+        parts = urlsplit(url)
+        if (
+            not parts.scheme
+            or not (parts.netloc or parts.path)
+            or any(ch.isspace() for ch in url)
+            or (
+                parts.scheme == "file"
+                and (parts.netloc not in ("", "localhost") or not parts.path.startswith("/"))
+            )
+        ):
+            raise SettingsError(
+                "REGISTRY_REPLICA_URL must be a Litestream replica URL such as "
+                f"file:///var/backups/registry or s3://bucket/registry, got {url!r}"
+            )
+    if not 0 < settings.replica_sync_interval <= 3600:
+        raise SettingsError(
+            "REGISTRY_REPLICA_SYNC_INTERVAL must be seconds above 0 and at most 3600, "
+            f"got {settings.replica_sync_interval!r}"
+        )
+    if settings.primary_url is not None:
+        try:
+            _check_public_url(settings.primary_url)
+        except SettingsError:
+            raise SettingsError(
+                "REGISTRY_PRIMARY_URL must be an https (or http) URL with a host and no path, "
+                f"query or fragment, such as https://registry.example.com, got "
+                f"{settings.primary_url!r}"
+            ) from None

@@ -163,6 +163,24 @@ def test_data_category_matches_any_of_several_declared_categories(create, allowe
     assert ids(allowed(data_category="user.account")) == []
 
 
+def test_repeated_data_categories_must_all_be_allowed(create, allowed):
+    contact = create(name="Contact", data_categories=["user.contact"])
+    both = create(name="Both", data_categories=["user.contact.email", "user.device"])
+    device = create(name="Device", data_categories=["user.device.ip_address"])
+    payload = ["user.contact.email", "user.device.ip_address"]
+    assert ids(allowed(data_category=payload)) == [both["id"]]
+    assert ids(allowed(data_category=list(reversed(payload)))) == [both["id"]]
+    assert ids(allowed(data_category=["user.contact.email", "user.contact.email"])) == [
+        contact["id"],
+        both["id"],
+    ]
+    assert ids(allowed(data_category=["user.device.ip_address"])) == [both["id"], device["id"]]
+    # The same question asked in another order is the same answer, with the same ETag.
+    assert etag_of(allowed(data_category=payload)) == etag_of(
+        allowed(data_category=list(reversed(payload)))
+    )
+
+
 def test_service_and_country_filters(create, allowed):
     hosting = create(name="Hosting", service="hosting", locations=[NL, IN_DEROGATION])
     mail = create(name="Mail", service="email_delivery", locations=[NL])
@@ -189,15 +207,16 @@ def test_service_and_country_filters(create, allowed):
 @pytest.mark.parametrize(
     ("params", "pointer"),
     [
-        ({"data_category": "user.shoe_size"}, "/data_category"),
-        ({"data_category": ""}, "/data_category"),
+        ({"data_category": "user.shoe_size"}, "/data_category/0"),
+        ({"data_category": ""}, "/data_category/0"),
         ({"service": "catering"}, "/service"),
         ({"country": "XX"}, "/country"),
         ({"country": "nl"}, "/country"),
         ({"category": "user.contact.email"}, "/category"),
         ({"as_of": "2026-01-01"}, "/as_of"),
         ({"service": ["hosting", "other"]}, "/service"),
-        ({"data_category": ["user.contact.email", "user.name"]}, "/data_category"),
+        ({"data_category": ["user.contact.email", "user.shoe_size"]}, "/data_category/1"),
+        ({"data_category": ["user.contact.email"] * 21}, "/data_category"),
     ],
 )
 def test_invalid_parameters_are_422_problems_with_a_pointer(client, as_role, params, pointer):

@@ -65,20 +65,39 @@ def test_init_demo_twice_adds_the_demo_once(uninitialised_app):
     assert f"demo catalogue: {len(demo_names())} sub-processors added" in first.output
     second = invoke(uninitialised_app, "init", "--demo")
     assert second.exit_code == 0, second.output
-    assert "demo catalogue: 0 sub-processors added" in second.output
+    assert "demo catalogue: not added, the register is not empty" in second.output
     names = [row[0] for row in query(path, "SELECT name FROM subprocessors ORDER BY seq")]
     assert names == demo_names()
 
 
-def test_demo_keeps_a_name_taken_by_a_user(runner, client, as_role):
+def test_demo_fills_only_an_empty_register(runner, client, as_role):
     taken = demo_names()[0]
     created = client.post("/v1/subprocessors", json=nimbus(name=taken), headers=as_role("admin"))
     assert created.status_code == 201
     result = runner.invoke(args=["init", "--demo"])
     assert result.exit_code == 0, result.output
+    assert "not added, the register is not empty" in result.output
     listed = client.get("/v1/subprocessors", headers=as_role("admin")).get_json()["items"]
-    assert [item["name"] for item in listed].count(taken) == 1
+    assert [item["name"] for item in listed] == [taken]
     assert listed[0]["legal_entity"] == "Nimbus Hosting Inc."
+
+
+def test_a_retired_demo_vendor_stays_retired(runner, client, as_role):
+    """`make run` runs `init --demo` at every start: it must not bring a vendor back."""
+    assert runner.invoke(args=["init", "--demo"]).exit_code == 0
+    first = client.get("/v1/subprocessors", headers=as_role("admin")).get_json()["items"][0]
+    url = f"/v1/subprocessors/{first['id']}"
+    etag = client.get(url, headers=as_role("admin")).headers["ETag"]
+    assert client.delete(url, headers=as_role("admin", **{"If-Match": etag})).status_code == 200
+    changes_before = client.get("/v1/changes", headers=as_role("admin")).get_json()["items"]
+    again = runner.invoke(args=["init", "--demo"])
+    assert again.exit_code == 0, again.output
+    current = client.get("/v1/subprocessors", headers=as_role("admin")).get_json()["items"]
+    names = [item["name"] for item in current if item["status"] != "retired"]
+    assert first["name"] not in names
+    assert client.get("/v1/changes", headers=as_role("admin")).get_json()["items"] == (
+        changes_before
+    )
 
 
 def created_token(result) -> str:
@@ -228,9 +247,14 @@ def check_json(runner, *args: str) -> tuple[int, dict]:
 def test_check_exits_1_when_an_active_sub_processor_is_flagged(runner, demo):
     result = check(runner)
     assert result.exit_code == 1
-    assert "FLAGGED" in result.output
-    assert "Relaywise" in result.output
-    assert "NO_SAFEGUARD SG" in result.output
+    lines = result.output.splitlines()
+    [error] = [line for line in lines if line.startswith("ERROR")]
+    assert error.startswith("ERROR   NO_SAFEGUARD SG Relaywise (sp_")
+    assert ", active): No safeguard is recorded for SG" in error
+    # Warnings are printed too, each on its own line, after the errors.
+    warnings = [line for line in lines if line.startswith("WARNING")]
+    assert warnings and lines.index(error) < lines.index(warnings[0])
+    assert any(" SCC_COPY_MISSING IN Tallybird Support " in line for line in warnings)
 
 
 def test_check_exits_0_once_the_flagged_one_is_retired(runner, demo, client, as_role):
@@ -241,7 +265,18 @@ def test_check_exits_0_once_the_flagged_one_is_retired(runner, demo, client, as_
     assert client.delete(url, headers=as_role("admin", **{"If-Match": etag})).status_code == 200
     result = check(runner)
     assert result.exit_code == 0, result.output
-    assert "FLAGGED" not in result.output
+    assert "ERROR" not in result.output
+    assert "WARNING" in result.output
+    # An active sub-processor still has a warning: failing on warnings, the check fails.
+    strict = check(runner, "--fail-on", "warning")
+    assert strict.exit_code == 1, strict.output
+    assert check(runner, "--fail-on", "error").exit_code == 0
+
+
+def test_check_fail_on_takes_error_or_warning_only(runner, demo):
+    result = check(runner, "--fail-on", "info")
+    assert result.exit_code == 2
+    assert "'error', 'warning'" in result.output or "error, warning" in result.output
 
 
 def test_check_of_an_empty_register_exits_0(runner):
@@ -306,7 +341,7 @@ def test_check_usage_errors_exit_2(runner, demo, args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
-    assert "FLAGGED" not in result.output
+    assert "NO_SAFEGUARD" not in result.output
 
 
 def test_check_on_an_uninitialised_database_says_so(uninitialised_app):

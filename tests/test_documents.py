@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import threading
 import time
 import tracemalloc
 import zipfile
@@ -20,10 +21,14 @@ from werkzeug.test import encode_multipart
 
 from registry import clock as registry_clock
 from registry.app import create_app
+from registry.audit import service as audit_service
 from registry.audit import store as audit_store
 from registry.audit.chain import verify
+from registry.documents import service as documents_service
 from registry.documents.blobs import TEMP_PREFIX, BlobStore
+from registry.keys.service import verify as verify_token
 from registry.keys.store import list_keys
+from registry.runtime import Registry
 from registry.settings import Settings
 
 URL = "/v1/documents"
@@ -36,6 +41,9 @@ PDF_TYPE = "application/pdf"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ODT_TYPE = "application/vnd.oasis.opendocument.text"
 TEXT_TYPE = "text/plain; charset=utf-8"
+PNG_TYPE = "image/png"
+JPEG_TYPE = "image/jpeg"
+TIFF_TYPE = "image/tiff"
 
 
 # Real minimal files of each kind
@@ -96,6 +104,21 @@ def png() -> bytes:
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
         b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\x00IEND\xaeB`\x82"
     )
+
+
+def jpeg() -> bytes:
+    """A scan's start: SOI, a JFIF APP0 segment, ... EOI."""
+    return (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        b"\xff\xfe\x00\x0fSigned SCCs\x00\x00\xff\xd9"
+    )
+
+
+def tiff(order: str = "II") -> bytes:
+    """A header and one image file directory with no entries, in either byte order."""
+    endian = "little" if order == "II" else "big"
+    magic = b"II*\x00" if order == "II" else b"MM\x00*"
+    return magic + (8).to_bytes(4, endian) + (0).to_bytes(2, endian) + (0).to_bytes(4, endian)
 
 
 def plain_zip() -> bytes:
@@ -300,8 +323,17 @@ def item_for(request: dict, subprocessor_id: str, country: str) -> dict:
 
 @pytest.mark.parametrize(
     ("make", "media_type"),
-    [(pdf, PDF_TYPE), (docx, DOCX_TYPE), (odt, ODT_TYPE), (text, TEXT_TYPE)],
-    ids=["pdf", "docx", "odt", "text"],
+    [
+        (pdf, PDF_TYPE),
+        (docx, DOCX_TYPE),
+        (odt, ODT_TYPE),
+        (text, TEXT_TYPE),
+        (png, PNG_TYPE),
+        (jpeg, JPEG_TYPE),
+        (tiff, TIFF_TYPE),
+        (lambda: tiff("MM"), TIFF_TYPE),
+    ],
+    ids=["pdf", "docx", "odt", "text", "png", "jpeg", "tiff-ii", "tiff-mm"],
 )
 def test_each_accepted_type_is_stored_with_the_media_type_of_its_content(
     client, staff, nimbus_id, root, make, media_type
@@ -327,7 +359,7 @@ def test_each_accepted_type_is_stored_with_the_media_type_of_its_content(
         nimbus_id,
         "IN",
     )
-    assert document["filename"].endswith((".pdf", ".docx", ".odt", ".txt"))
+    assert document["filename"].endswith((".pdf", ".docx", ".odt", ".txt", ".png", ".jpg", ".tif"))
 
     path = root / sha256[:2] / sha256
     assert blob_files(root) == [path]
@@ -336,7 +368,11 @@ def test_each_accepted_type_is_stored_with_the_media_type_of_its_content(
 
     read = client.get(response.headers["Location"], headers=staff)
     assert read.status_code == 200
-    assert read.get_json() == {k: v for k, v in document.items() if k != "fulfilled_requests"}
+    assert read.get_json() == {
+        **{k: v for k, v in document.items() if k != "fulfilled_requests"},
+        "disclosed_to": [],
+    }
+    assert document["withdrawn_at"] is None and document["supersedes"] is None
 
 
 def test_uploaded_by_and_summary_are_kept(client, staff, registry, stored):
@@ -349,7 +385,10 @@ def test_uploaded_by_and_summary_are_kept(client, staff, registry, stored):
 @pytest.mark.parametrize(
     "content",
     [
-        png(),
+        b"\x89PNG\r\n\x1a\n<html><script>alert(1)</script></html>",
+        b"\xff\xd8\xff<svg onload=alert(1)>",
+        b"II*\x00\xff\xff\xff\x7f",
+        b"MM\x00*",
         plain_zip(),
         exe(),
         bytes(range(256)) * 4,
@@ -358,7 +397,19 @@ def test_uploaded_by_and_summary_are_kept(client, staff, registry, stored):
         b"PK\x03\x04 a truncated archive",
         b"text with a NUL \x00 inside",
     ],
-    ids=["png", "zip", "exe", "binary", "latin-1", "empty", "broken-zip", "nul"],
+    ids=[
+        "fake-png",
+        "fake-jpeg",
+        "tiff-offset-outside",
+        "tiff-truncated",
+        "zip",
+        "exe",
+        "binary",
+        "latin-1",
+        "empty",
+        "broken-zip",
+        "nul",
+    ],
 )
 def test_content_of_no_accepted_type_is_415_and_leaves_nothing(
     client, staff, registry, root, content
@@ -780,6 +831,7 @@ def test_a_disclosable_copy_fulfils_the_pending_items_of_every_customer(
         "size": document["size"],
         "sha256": document["sha256"],
         "summary": None,
+        "withdrawn_at": None,
         "download_url": f"{URL}/{document['id']}/content",
     }
     b_now = read_request(client, cust_b, b["id"])
@@ -1034,31 +1086,117 @@ def delivered(cust_a, catalogue, ask, stored):
     return request, document
 
 
-def test_every_download_by_a_customer_is_a_disclosure(client, cust_a, registry, delivered):
+def test_a_download_by_a_customer_is_a_disclosure(client, cust_a, registry, delivered):
     request, document = delivered
     started = registry_clock.timestamp()[:16]
 
-    response, body = download(client, document["content_url"], cust_a)
-    assert response.status_code == 200 and body == pdf()
     response, body = download(client, document["content_url"], cust_a, Range="bytes=0-3")
     assert response.status_code == 206 and body == b"%PDF"
 
-    disclosures = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
-    assert [d["range"] for d in disclosures] == [None, "bytes=0-3"]
-    for disclosure in disclosures:
-        assert disclosure["customer_id"] == "cust-a"
-        assert disclosure["key_id"] == key_id(registry, "customer A")
-        assert disclosure["document_id"] == document["id"]
-        assert disclosure["request_id"] == request["id"]
-        assert disclosure["disclosed_at"][:16] >= started
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", disclosure["disclosed_at"])
-        assert re.fullmatch(r"dis_[0-9a-f]{16}", disclosure["id"])
+    [disclosure] = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
+    assert disclosure["customer_id"] == "cust-a"
+    assert disclosure["key_id"] == key_id(registry, "customer A")
+    assert disclosure["document_id"] == document["id"]
+    assert disclosure["request_id"] == request["id"]
+    assert disclosure["range"] == "bytes=0-3"
+    assert disclosure["downloads"] == 1
+    assert disclosure["last_downloaded_at"] == disclosure["disclosed_at"]
+    assert disclosure["disclosed_at"][:16] >= started
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", disclosure["disclosed_at"])
+    assert re.fullmatch(r"dis_[0-9a-f]{16}", disclosure["id"])
 
     entries = audit_entries(registry, "document.disclose")
-    assert [e["object_id"] for e in entries] == [document["id"]] * 2
-    assert [e["change"]["id"] for e in entries] == [d["id"] for d in disclosures]
+    assert [e["object_id"] for e in entries] == [document["id"]]
+    assert [e["change"]["id"] for e in entries] == [disclosure["id"]]
     assert entries[0]["actor"]["customer_id"] == "cust-a"
     assert verify(audit_store.iter_all(registry.db.connection()))[1] is None
+
+
+def test_repeated_downloads_within_the_window_are_one_disclosure(
+    client, clock, cust_a, registry, delivered
+):
+    _, document = delivered
+    clock.stop()
+    size = len(pdf())
+    # A download manager fetching the copy in ranges, then the whole of it again.
+    for start in range(100):
+        response, body = download(
+            client, document["content_url"], cust_a, Range=f"bytes={start % size}-"
+        )
+        assert response.status_code == 206 and body == pdf()[start % size :]
+    clock.advance(seconds=registry.settings.disclosure_window - 1)
+    response, body = download(client, document["content_url"], cust_a)
+    assert response.status_code == 200 and body == pdf()
+
+    [disclosure] = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
+    assert disclosure["downloads"] == 101
+    assert disclosure["range"] == "bytes=0-"
+    assert disclosure["last_downloaded_at"] == registry_clock.timestamp()
+    assert len(audit_entries(registry, "document.disclose")) == 1
+
+    # The window runs from the disclosure: a download after it is a new disclosure.
+    clock.advance(seconds=1)
+    download(client, document["content_url"], cust_a)
+    disclosures = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
+    assert [d["downloads"] for d in disclosures] == [101, 1]
+    entries = audit_entries(registry, "document.disclose")
+    assert [e["change"]["id"] for e in entries] == [d["id"] for d in disclosures]
+    assert verify(audit_store.iter_all(registry.db.connection()))[1] is None
+
+
+def test_concurrent_downloads_are_one_disclosure(registry, cust_a, delivered):
+    """Workers recording the same download at once (each its own connections) make one row."""
+    _, document = delivered
+    token = cust_a["Authorization"].removeprefix("Bearer ")
+    threads, rounds = 6, 5
+    start = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        own = Registry(registry.settings)
+        try:
+            principal = verify_token(own.db.connection(), token, own.today())
+            start.wait()
+            for _ in range(rounds):
+                documents_service.record_disclosure(
+                    own, principal, document, audit_service.actor(principal), "bytes=0-3"
+                )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own.db.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert errors == []
+    assert rows(registry, "disclosures") == 1
+    (downloads,) = registry.db.connection().execute("SELECT downloads FROM disclosures").fetchone()
+    assert downloads == threads * rounds
+    assert len(audit_entries(registry, "document.disclose")) == 1
+
+
+def test_another_key_or_another_copy_is_another_disclosure(
+    client, registry, cust_a, catalogue, ask, stored, delivered
+):
+    _, document = delivered
+    other_copy = stored(text(), subprocessor_id=catalogue["bcrcorp"], kind="bcr")
+    ask(cust_a, {"subprocessor_ids": [catalogue["bcrcorp"]]})
+    second_key = bearer(make_token(registry, "customer", "cust-a", name="customer A, laptop"))
+    for headers in (cust_a, cust_a, second_key, second_key):
+        download(client, document["content_url"], headers)
+    download(client, other_copy["content_url"], cust_a)
+    download(client, other_copy["content_url"], cust_a)
+
+    disclosures = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
+    assert [(d["key_id"], d["document_id"], d["downloads"]) for d in disclosures] == [
+        (key_id(registry, "customer A"), document["id"], 2),
+        (key_id(registry, "customer A, laptop"), document["id"], 2),
+        (key_id(registry, "customer A"), other_copy["id"], 2),
+    ]
+    assert len(audit_entries(registry, "document.disclose")) == 3
 
 
 def test_metadata_a_304_a_head_and_a_416_are_no_disclosures(client, cust_a, registry, delivered):
@@ -1076,13 +1214,14 @@ def test_metadata_a_304_a_head_and_a_416_are_no_disclosures(client, cust_a, regi
 
 
 def test_a_download_naming_its_request_records_that_request(
-    client, cust_a, catalogue, ask, delivered
+    client, clock, registry, cust_a, catalogue, ask, delivered
 ):
     first, document = delivered
     second = ask(cust_a, {"subprocessor_ids": [catalogue["nimbus"]]})
     assert item_for(second, catalogue["nimbus"], "IN")["document"]["id"] == document["id"]
 
     download(client, f"{document['content_url']}?request_id={first['id']}", cust_a)
+    clock.advance(seconds=registry.settings.disclosure_window)  # else the same disclosure
     download(client, document["content_url"], cust_a)
     disclosures = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
     # Unnamed, the newest request that delivered it.
@@ -1271,8 +1410,8 @@ def test_cli_documents_add_stores_and_fulfils(app, client, cust_a, registry, roo
 def test_cli_errors_are_clean(app, registry, root, tmp_path, nimbus_id):
     good = tmp_path / "scc.pdf"
     good.write_bytes(pdf())
-    image = tmp_path / "scan.pdf"
-    image.write_bytes(png())
+    program = tmp_path / "scan.pdf"
+    program.write_bytes(exe())
     base = ["--kind", "scc", "--audience", "disclosable"]
 
     output = assert_clean_failure(invoke(app, str(good), "--subprocessor", "sp_nope", *base))
@@ -1281,7 +1420,7 @@ def test_cli_errors_are_clean(app, registry, root, tmp_path, nimbus_id):
         invoke(app, str(good), "--subprocessor", nimbus_id, "--country", "BR", *base)
     )
     assert "/country" in output
-    output = assert_clean_failure(invoke(app, str(image), *base))
+    output = assert_clean_failure(invoke(app, str(program), *base))
     assert "PDF, DOCX, ODT" in output
     output = assert_clean_failure(invoke(app, str(good), "--title", "a\r\nb", *base), code=2)
     assert "title" in output

@@ -26,7 +26,8 @@ def seeded(client, as_role):
 def both(app):
     """(through the fast path, straight to Flask)"""
     fast = app.wsgi_app
-    assert isinstance(fast, AllowedProcessorsFastPath)
+    while not isinstance(fast, AllowedProcessorsFastPath):
+        fast = fast.next  # the public pages' fast path wraps it
     return Client(app), Client(fast.next)
 
 
@@ -44,6 +45,8 @@ def comparable(response):
         ("country=IN", "admin"),
         ("data_category=user.contact", "service"),
         ("service=email_delivery&country=NL", "service"),
+        ("data_category=user.contact.email&data_category=user.name", "service"),
+        ("data_category=user.contact&country=NL&data_category=user.contact.email", "admin"),
     ],
 )
 def test_the_fast_path_answers_as_flask_would(seeded, both, tokens, query, role):
@@ -71,6 +74,8 @@ def test_the_fast_path_answers_as_flask_would(seeded, both, tokens, query, role)
         ("unknown=1", "service"),
         ("country=nl", "service"),
         ("data_category=%FF", "service"),
+        ("data_category=user.contact&data_category=user.shoe_size", "service"),
+        ("country=NL&country=NL", "service"),
     ],
 )
 def test_every_failure_is_left_to_flask(seeded, both, tokens, query, headers):

@@ -231,10 +231,17 @@ def summary(items: list[dict]) -> list[tuple]:
 def test_the_list_at_a_date_shows_that_days_versions_status_and_verdict(
     client, as_role, past, day, expected
 ):
-    items = listed_at(client, as_role("customer_a"), day)
+    items = listed_at(client, as_role("procurement"), day)
 
     assert summary(items) == expected
     assert all(item["compliance"]["as_of"] == day for item in items)
+    # A customer reads the same day's register as facts, never the verdict.
+    seen = listed_at(client, as_role("customer_a"), day)
+    assert [item["name"] for item in seen] == [item["name"] for item in items]
+    assert all("compliance" not in item and "flags" not in str(item) for item in seen)
+    assert [item["status"] for item in seen] == [
+        {"proposed": "upcoming"}.get(item["status"], item["status"]) for item in items
+    ]
 
 
 def test_each_listed_version_is_the_one_in_the_history(client, staff, past):

@@ -13,6 +13,8 @@ from flask import Request
 from helpers import TODAY, URL, bearer, category_keys, nimbus, server_on_template
 from werkzeug.test import EnvironBuilder
 
+from registry.db import store as db
+from registry.http import cursors as cursor_codec
 from registry.http.problems import NotFound
 from registry.subprocessors import api as resource
 from registry.subprocessors import store
@@ -194,8 +196,9 @@ def test_safeguard_strings_are_bounded(client, as_role, field, value, pointer):
         ("limit=0", "/limit"),
         ("limit=100", None),
         ("limit=101", "/limit"),
-        ("cursor=" + "9" * 18, None),
+        ("cursor=" + "9" * 18, "/cursor"),  # positions are no cursors
         ("cursor=" + "9" * 19, "/cursor"),
+        ("cursor=" + "A" * 200, "/cursor"),
     ],
 )
 def test_page_size_and_cursor_are_bounded(client, as_role, query, pointer):
@@ -361,4 +364,8 @@ def test_a_flagged_page_reads_at_most_the_scan_limit(
         cursors.append(cursor)
         assert len(cursors) < 10
     assert found == [created[5]]
-    assert cursors == [str(seq[created[2]]), str(seq[created[5]])]
+    secret = db.cursor_secret(registry.db.connection())
+    assert cursors == [
+        cursor_codec.encode(secret, "role:admin", "subprocessors.Subprocessors?", seq[created[n]])
+        for n in (2, 5)
+    ]

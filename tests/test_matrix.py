@@ -78,6 +78,11 @@ def changed_purpose(values: dict) -> dict:
     return {"purpose": "Changed"}
 
 
+def imported_register(values: dict) -> list[dict]:
+    """An import as a JSON array: one new sub-processor."""
+    return [nimbus(name="Imported")]
+
+
 def scc_copy(values: dict) -> dict:
     """A disclosable copy of the SCCs for the sub-processor's transfer to India."""
     return {
@@ -88,6 +93,21 @@ def scc_copy(values: dict) -> dict:
         "country": "IN",
         "audience": "disclosable",
     }
+
+
+def internal_copy(values: dict) -> dict:
+    """An internal copy of the sub-processor's DPA: staff's alone, nothing customers own."""
+    return {
+        "file": (io.BytesIO(b"Data processing agreement, signed."), "dpa.txt"),
+        "kind": "dpa",
+        "title": "DPA",
+        "subprocessor_id": values["subprocessor_id"],
+        "audience": "internal",
+    }
+
+
+def withdrawal(values: dict) -> dict:
+    return {"reason": "Uploaded by mistake: the draft, not the signed copy."}
 
 
 def documentation_request(values: dict) -> dict:
@@ -111,6 +131,27 @@ def changed_description(values: dict) -> dict:
     return {"description": "Changed"}
 
 
+def rotation(values: dict) -> dict:
+    return {"overlap_hours": 1}
+
+
+def new_incident(values: dict) -> dict:
+    """A breach at the sub-processor, concerning every customer."""
+    return {
+        "subprocessor_id": values["subprocessor_id"],
+        "detected_on": "2026-11-24T08:00:00Z",
+        "nature": "A misconfigured bucket exposed login records.",
+        "data_categories": ["user.contact.email"],
+        "likely_consequences": "Phishing aimed at the users concerned.",
+        "measures_taken": "Bucket closed.",
+        "contact": {"name": "Data protection officer", "email": "dpo@example.com"},
+    }
+
+
+def changed_measures(values: dict) -> dict:
+    return {"measures_taken": "Bucket closed; passwords reset."}
+
+
 def new_key(values: dict) -> dict:
     return {"role": "service", "name": "Created", "expires_on": "2027-12-31"}
 
@@ -120,7 +161,9 @@ DOC = "/v1/documents/{document_id}"
 HOOK = "/v1/webhooks/{webhook_id}"
 OBJ = "/v1/subprocessors/{subprocessor_id}/objections/{objection_id}"
 KEY = "/v1/keys/{key_id}"
+INC = "/v1/incidents/{incident_id}"
 OBJECTED = {"subprocessor_id": "objected_subprocessor_id"}
+INTERNAL_COPY = {"document_id": "internal_document_id"}
 A = "customer A"
 
 # fmt: off
@@ -134,6 +177,8 @@ MATRIX = [
     op("GET /v1/subprocessors",                         401, 401, 200, 200, 200, 200, 200),
     op("POST /v1/subprocessors",                        401, 401, 201, 201, 403, 403, 403,
        body=new_subprocessor),
+    op("POST /v1/subprocessors/import",                 401, 401, 200, 200, 403, 403, 403,
+       body=imported_register),
     op(f"GET {SP}",                                     401, 401, 200, 200, 200, 200, 200),
     op(f"PATCH {SP}",                                   401, 401, 200, 200, 403, 403, 403,
        body=changed_purpose, if_match=True),
@@ -147,6 +192,8 @@ MATRIX = [
        form=scc_copy),
     op(f"GET {DOC}",                                    401, 401, 200, 200, 403, 200, 404,
        owner=A),
+    op(f"DELETE {DOC}",                                 401, 401, 200, 200, 403, 403, 403,
+       bind=INTERNAL_COPY, body=withdrawal, if_match=True),
     op(f"GET {DOC}/content",                            401, 401, 200, 200, 403, 200, 404,
        owner=A),
     op("GET /v1/documentation-requests",                401, 401, 200, 200, 403, 200, 200,
@@ -160,6 +207,15 @@ MATRIX = [
     op("GET /v1/audit",                                 401, 401, 200, 403, 403, 403, 403),
     op("GET /v1/changes",                               401, 401, 200, 200, 200, 200, 200),
     op("GET /v1/changes.atom",                          401, 401, 200, 200, 200, 200, 200),
+    op("GET /v1/incidents",                             401, 401, 200, 200, 403, 200, 200,
+       owner=A),
+    op("POST /v1/incidents",                            401, 401, 201, 201, 403, 403, 403,
+       body=new_incident),
+    op(f"GET {INC}",                                    401, 401, 200, 200, 403, 200, 404,
+       owner=A),
+    op(f"PATCH {INC}",                                  401, 401, 200, 200, 403, 403, 403,
+       body=changed_measures, if_match=True),
+    op(f"GET {INC}/versions",                           401, 401, 200, 200, 403, 403, 403),
     op(f"GET {SP}/history",                             401, 401, 200, 200, 200, 200, 200),
     op(f"GET {SP}/objections",                          401, 401, 200, 200, 403, 200, 200,
        owner=A, bind=OBJECTED),
@@ -183,6 +239,8 @@ MATRIX = [
        owner=A, if_match=True),
     op(f"GET {HOOK}/deliveries",                        401, 401, 200, 403, 403, 200, 404,
        owner=A),
+    op(f"POST {HOOK}/rotate-secret",                    401, 401, 403, 403, 403, 200, 404,
+       owner=A, body=rotation),
     op("GET /v1/keys",                                  401, 401, 200, 403, 403, 403, 403),
     op("POST /v1/keys",                                 401, 401, 201, 403, 403, 403, 403,
        body=new_key),
@@ -224,9 +282,9 @@ def as_role(tokens):
 def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
     """Path values by owner: None for shared objects, else the customer who may see them.
 
-    A proposed sub-processor with an SCC transfer to India and a disclosable copy of
-    those SCCs; customer A asked for documentation, which delivered the copy, downloaded
-    it, and objected to another proposed sub-processor.
+    A proposed sub-processor with an SCC transfer to India, a disclosable copy of those
+    SCCs and an internal copy of its DPA; customer A asked for documentation, which
+    delivered the copy, downloaded it, and objected to another proposed sub-processor.
     """
     admin = as_role("admin")
     # Customer A's endpoint comes first, so the changes below queue deliveries to it.
@@ -244,6 +302,9 @@ def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
     uploaded = client.post("/v1/documents", data=scc_copy(shared), headers=admin)
     assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
     document_id = uploaded.get_json()["id"]
+    internal = client.post("/v1/documents", data=internal_copy(shared), headers=admin)
+    assert internal.status_code == 201, internal.get_data(as_text=True)
+    shared["internal_document_id"] = internal.get_json()["id"]
     asked = client.post(
         "/v1/documentation-requests", json=documentation_request(shared), headers=as_role(A)
     )
@@ -257,8 +318,21 @@ def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
         headers=as_role(A),
     )
     assert objected.status_code == 201, objected.get_data(as_text=True)
+    # A breach communicated to customer A alone.
+    incident = client.post(
+        "/v1/incidents", json={**new_incident(shared), "customer_ids": ["cust-a"]}, headers=admin
+    )
+    assert incident.status_code == 201, incident.get_data(as_text=True)
+    shared["incident_id"] = incident.get_json()["id"]
+    told = client.patch(
+        f"/v1/incidents/{shared['incident_id']}",
+        json={"status": "communicated"},
+        headers={**admin, "If-Match": incident.headers["ETag"]},
+    )
+    assert told.status_code == 200, told.get_data(as_text=True)
     owned = {
         "customer_id": asked.get_json()["customer_id"],
+        "incident_id": shared["incident_id"],
         "document_id": document_id,
         "request_id": asked.get_json()["id"],
         "disclosure_id": disclosure["id"],

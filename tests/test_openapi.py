@@ -101,8 +101,8 @@ def test_the_statuses_each_operation_can_answer_are_documented(committed):
             assert operation["security"] == [{"bearerAuth": []}]
         if "requestBody" in operation:
             assert {"400", "413", "415", "422"} <= statuses, (method, path)
-            expected = MULTIPART_BODIES.get((method, path), "application/json")
-            assert list(operation["requestBody"]["content"]) == [expected]
+            expected = BODY_MEDIA_TYPES.get((method, path), ["application/json"])
+            assert list(operation["requestBody"]["content"]) == expected
         parameters = [resolve(committed, p) for p in operation.get("parameters", [])]
         if any(p["in"] == "query" for p in parameters):
             assert "422" in statuses, (method, path)
@@ -115,11 +115,19 @@ def test_the_statuses_each_operation_can_answer_are_documented(committed):
                 assert "409" in statuses, (method, path)
 
 
-MULTIPART_BODIES = {("post", "/v1/documents"): "multipart/form-data"}
+BODY_MEDIA_TYPES = {
+    ("post", "/v1/documents"): ["multipart/form-data"],
+    ("post", "/v1/subprocessors/import"): [
+        "text/csv",
+        "application/json",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ],
+}
 PAGE = {"limit", "cursor"}
 QUERY_PARAMETERS = {
     ("get", "/v1/adequacy-decisions"): {"as_of"},
     ("get", "/v1/subprocessors"): PAGE | {"service", "country", "status", "flagged", "at"},
+    ("post", "/v1/subprocessors/import"): {"dry_run"},
     ("get", "/v1/subprocessors/{subprocessor_id}/compliance"): {"as_of", "assume_ended"},
     ("get", "/v1/compliance"): {"as_of", "assume_ended", "at"},
     ("get", "/v1/allowed-processors"): {"data_category", "service", "country"},
@@ -129,6 +137,8 @@ QUERY_PARAMETERS = {
     ("get", "/v1/disclosures"): PAGE | {"customer_id", "document_id"},
     ("get", "/v1/changes"): {"since", "limit"},
     ("get", "/v1/changes.atom"): {"since"},
+    ("get", "/v1/incidents"): PAGE | {"status", "subprocessor_id"},
+    ("get", "/v1/incidents/{incident_id}/versions"): PAGE,
     ("get", "/v1/audit"): PAGE | {"action", "object_type", "object_id"},
     ("get", "/v1/webhooks"): PAGE | {"customer_id"},
     ("get", "/v1/webhooks/{webhook_id}/deliveries"): PAGE | {"status"},

@@ -38,8 +38,16 @@ def raw(server, request: bytes) -> tuple[int, dict[str, str], bytes]:
             501,
         ),
         (b"NOT A REQUEST\r\n\r\n", 400),
+        (b"GET /v1/health HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n", 417),
     ],
-    ids=["request-line-too-long", "header-too-large", "nul-in-header", "transfer-coding", "junk"],
+    ids=[
+        "request-line-too-long",
+        "header-too-large",
+        "nul-in-header",
+        "transfer-coding",
+        "junk",
+        "expectation",
+    ],
 )
 def test_server_level_errors_are_problem_json(server, request_bytes, status):
     answered, headers, body = raw(server, request_bytes)
@@ -52,3 +60,21 @@ def test_server_level_errors_are_problem_json(server, request_bytes, status):
     assert problem["type"].startswith("https://registry.invalid/problems/")
     assert problem["title"] and problem["detail"]
     assert b"<html" not in body.lower()
+
+
+def test_every_operation_documents_the_server_errors():
+    """What the HTTP server answers before the app is in the spec for every operation."""
+    from helpers import ROOT
+
+    from registry.http.api import SERVER_ERRORS
+
+    spec = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete", "head"):
+                continue
+            documented = set(operation["responses"])
+            expected = {str(status) for status in SERVER_ERRORS}
+            if "requestBody" in operation:
+                expected.add("408")
+            assert expected <= documented, (method, path, expected - documented)

@@ -18,6 +18,8 @@ from helpers import (
     vendor,
 )
 
+from registry.db import store as db
+from registry.http import cursors
 from registry.law.loader import load_law
 
 
@@ -275,8 +277,10 @@ def test_default_page_size_is_50(client, admin, create):
     assert second["next_cursor"] is None
 
 
-def test_cursor_past_the_end_gives_an_empty_last_page(client, admin, many):
-    body = client.get(f"{URL}?cursor=999999", headers=admin).get_json()
+def test_cursor_past_the_end_gives_an_empty_last_page(client, registry, admin, many):
+    secret = db.cursor_secret(registry.db.connection())
+    past = cursors.encode(secret, cursors.caller("admin"), "subprocessors.Subprocessors?", 999999)
+    body = client.get(f"{URL}?cursor={past}", headers=admin).get_json()
     assert body == {"items": [], "next_cursor": None}
 
 
@@ -292,6 +296,8 @@ def test_cursor_past_the_end_gives_an_empty_last_page(client, admin, many):
         ("cursor=-1", "/cursor"),
         ("cursor=1.5", "/cursor"),
         ("cursor=" + "9" * 30, "/cursor"),
+        ("cursor=12", "/cursor"),
+        ("cursor=" + "A" * 23, "/cursor"),
         ("service=storage", "/service"),
         ("country=EL", "/country"),
         ("status=deleted", "/status"),

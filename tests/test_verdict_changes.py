@@ -106,12 +106,18 @@ def test_a_newly_loaded_act_is_announced_with_reason_law(
     assert [f["code"] for f in change["verdict"]["to"]["flags"]] == ["ADEQUACY_NOT_IN_FORCE"]
 
 
-def test_verdict_changes_reach_subscribed_webhooks(client, as_role, registry, clock, post):
+def test_verdict_changes_never_reach_customers(client, as_role, staff, registry, clock, post):
+    """Verdicts are staff's: a customer cannot subscribe to them, nor read them in the feed."""
     registry.settings = registry.settings.replace(webhook_allow_private=True)
-    hook = client.post(
+    refused = client.post(
         "/v1/webhooks",
         json={"url": "http://127.0.0.1:9/hook", "events": ["subprocessor.verdict_changed"]},
         headers=as_role("customer_a"),
+    )
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["pointer"] == "/events/0"
+    hook = client.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}, headers=as_role("customer_a")
     )
     assert hook.status_code == 201, hook.get_json()
     clock.today = date(2031, 12, 27)
@@ -119,11 +125,16 @@ def test_verdict_changes_reach_subscribed_webhooks(client, as_role, registry, cl
     sweep_verdicts(registry)
     clock.today = date(2031, 12, 28)
     sweep_verdicts(registry)
+    assert len(verdict_changes(client, staff)) == 1
 
     deliveries = client.get(
         f"/v1/webhooks/{hook.get_json()['id']}/deliveries", headers=as_role("customer_a")
     ).get_json()["items"]
-    assert len(deliveries) == 1  # only the event it subscribed to, not the announcement
+    # Subscribed to everything: the vendor recorded as in use is internal, its verdict staff's.
+    assert deliveries == []
+    assert verdict_changes(client, as_role("customer_a")) == []
+    atom = client.get("/v1/changes.atom", headers=as_role("customer_a")).get_data(as_text=True)
+    assert "verdict" not in atom
 
 
 def test_the_daily_sweep_runs_once_per_day_and_law(client, staff, registry, clock, post):

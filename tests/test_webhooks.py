@@ -130,6 +130,7 @@ def test_new_secrets_follow_the_format_and_differ():
 def test_event_body_is_the_change_with_its_id_and_cursor():
     change = {
         "seq": 42,
+        "cursor": "AU0JbcTPXIA_hsZAiVFPLY8",
         "id": "chg_0123456789abcdef",
         "at": "2026-11-24T10:00:00Z",
         "type": "subprocessor.announced",
@@ -144,7 +145,7 @@ def test_event_body_is_the_change_with_its_id_and_cursor():
             "subprocessor": {"id": "sp_1", "name": "Nimbus"},
             "effective_on": "2026-12-24",
             "change_id": "chg_0123456789abcdef",
-            "cursor": "42",
+            "cursor": "AU0JbcTPXIA_hsZAiVFPLY8",
         },
     }
 
@@ -488,6 +489,106 @@ def test_unsafe_urls_are_422_at_url(client, as_role, registry, url):
     assert response.mimetype == PROBLEM
     assert [e["pointer"] for e in response.get_json()["errors"]] == ["/url"]
     assert audit_entries(registry, "webhook.create") == []
+
+
+class HangingResolver:
+    """socket.getaddrinfo as a resolver that never answers in time: 5 s per lookup."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+        self.release = threading.Event()
+
+    def __call__(self, host, port, *args, **kwargs):
+        self.calls.append(host)
+        self.release.wait(5)  # let go at the end of the test: no thread outlives it for long
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+
+@pytest.fixture
+def hanging_dns(monkeypatch):
+    resolver = HangingResolver()
+    # The module attribute itself: whatever looks a name up through the socket module waits.
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", resolver)
+    yield resolver
+    resolver.release.set()
+
+
+def test_registration_never_waits_on_dns(client, as_role, registry, hanging_dns, clock):
+    a = as_role("customer_a")
+    started = time.monotonic()
+    created = client.post(URL, json={"url": "https://hooks.example.com/registry"}, headers=a)
+    assert created.status_code == 201, created.get_json()
+    changed = client.patch(
+        f"{URL}/{created.get_json()['id']}",
+        json={"url": "https://other.example.com/registry"},
+        headers={**a, "If-Match": created.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert time.monotonic() - started < 1
+    assert hanging_dns.calls == []
+
+    # The name is looked up by the worker, before the attempt, within its own deadline.
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
+    clock.stop()
+    sent = []
+    settings = Settings(webhook_lease=0.9, webhook_max_failures=10)
+    run = Worker(registry.db, settings, jitter=lambda: 0.0, post=lambda *a, **k: sent.append(a))
+    started = time.monotonic()
+    assert run.step() == 1
+    assert time.monotonic() - started < 1
+    assert hanging_dns.calls == ["other.example.com"] and sent == []
+    (delivery,) = deliveries(client, as_role, created.get_json()["id"])
+    assert delivery["status"] == "pending"
+    assert delivery["attempt_log"][0]["error"] == (
+        "refused: The URL's host other.example.com did not resolve within 0.3 s."
+    )
+
+
+def test_a_name_of_private_addresses_is_registered_but_never_sent_to(
+    client, as_role, registry, monkeypatch, clock
+):
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", fake_dns("93.184.215.14", "10.0.0.7"))
+    created = create(client, as_role, url="https://hooks.example.com/registry")
+    assert created.status_code == 201, created.get_json()
+    client.post("/v1/subprocessors", json=nimbus(effective_on=None), headers=as_role("admin"))
+    clock.stop()
+    sent = []
+    settings = Settings(webhook_max_failures=2)
+    run = Worker(registry.db, settings, jitter=lambda: 0.0, post=lambda *a, **k: sent.append(a))
+    for _ in range(2):
+        assert run.step() == 1
+        clock.advance(hours=1)
+    assert sent == [], "no attempt reached the network"
+    hook = client.get(f"{URL}/{created.get_json()['id']}", headers=as_role("customer_a"))
+    body = hook.get_json()
+    # Staff and the customer see why: in the delivery log and the reason it was disabled.
+    assert body["enabled"] is False
+    reason = "refused: The URL's host hooks.example.com is refused: 10.0.0.7"
+    assert reason in body["disabled_reason"]
+    (delivery,) = deliveries(client, as_role, created.get_json()["id"], role="admin")
+    assert [a["error"] for a in delivery["attempt_log"]] == [
+        "refused: The URL's host hooks.example.com is refused: 10.0.0.7 is a loopback, "
+        "private, link-local or reserved address."
+    ] * 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://intranet/hook",
+        "https://localhost./hook",
+        "https://api.localhost/hook",
+        "https://printer.local/hook",
+        "https://metadata.google.internal/computeMetadata/v1/",
+        "https://router.home.arpa/hook",
+    ],
+)
+def test_local_only_names_are_refused_without_a_lookup(client, as_role, hanging_dns, url):
+    started = time.monotonic()
+    response = create(client, as_role, url=url)
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.get_json()["errors"]] == ["/url"]
+    assert time.monotonic() - started < 1 and hanging_dns.calls == []
 
 
 def test_loopback_is_accepted_only_when_private_targets_are_allowed(app, client, as_role):

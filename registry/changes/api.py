@@ -12,10 +12,11 @@ from flask.views import MethodView
 
 from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.auth import current_principal
-from ..http.context import registry
+from ..http.context import cursor, registry
 from ..http.problems import ValidationFailed, field_error
 from . import service
 from .schemas import ChangePageSchema, ChangeQueryArgsSchema
+from .service import FEED
 
 blp = Blueprint(
     "changes",
@@ -36,7 +37,7 @@ def _change(row: dict) -> dict:
     data = row["data"]
     return {
         "id": row["id"],
-        "cursor": str(row["seq"]),
+        "cursor": cursor(row["seq"], FEED),
         "type": row["type"],
         "at": row["at"],
         "subprocessor_id": row["subprocessor_id"],
@@ -82,11 +83,11 @@ class Changes(MethodView):
     @blp.doc(parameters=_CONDITIONAL_GET)
     def get(self, limit, since=None):
         """Read the changes after a cursor, oldest first; poll with `next_cursor`"""
-        after = int(since or 0)
+        after = since or 0
         conn = registry().db.connection()
         _check_cursor(conn, after)
         rows = service.since(conn, after, limit, _audience())
-        next_cursor = str(rows[-1]["seq"]) if rows else str(after)
+        next_cursor = cursor(rows[-1]["seq"] if rows else after, FEED)
         body = {"items": [_change(r) for r in rows], "next_cursor": next_cursor}
         return _conditional(
             json.dumps(ChangePageSchema().dump(body), separators=(",", ":")).encode(),
@@ -112,8 +113,8 @@ class ChangesAtom(MethodView):
         if since is None:
             rows = service.latest(conn, ATOM_ENTRIES, _audience())
         else:
-            _check_cursor(conn, int(since))
-            rows = list(reversed(service.since(conn, int(since), ATOM_ENTRIES, _audience())))
+            _check_cursor(conn, since)
+            rows = list(reversed(service.since(conn, since, ATOM_ENTRIES, _audience())))
         return _conditional(_atom(rows), "application/atom+xml")
 
 
@@ -180,6 +181,8 @@ _REASONS = {
 
 
 def _title(change: dict, record: dict) -> str:
+    if change["type"].startswith("incident."):
+        return f"Personal-data breach at {record['name']} ({change['incident']['status']})"
     verb = change["type"].split(".", 1)[1]
     return f"{record['name']} {verb}"
 
@@ -192,6 +195,12 @@ def _summary(change: dict, record: dict) -> str:
             f"{record['name']} ({record['service']}, {countries}): verdict "
             f"{verdict['from']['status']} to {verdict['to']['status']} on {change['as_of']}, "
             f"because of {_REASONS[change['reason']]}."
+        )
+    if change["type"].startswith("incident."):
+        incident = change["incident"]
+        return (
+            f"A personal-data breach at {record['name']}, detected {incident['detected_on']} "
+            f"(version {incident['version']}, {incident['status']}): {incident['nature']}"
         )
     if change["type"] == "objection.resolved":
         objection = change["objection"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..history.schemas import VersionRecordSchema
-from ..http.fields import StrictSchema
+from ..http import cursors
+from ..http.fields import CURSOR_DESCRIPTION, Cursor, StrictSchema
+from ..incidents.schemas import IncidentSchema
+from .service import FEED
 
 CHANGE_TYPES = (
     "subprocessor.announced",
@@ -17,6 +20,9 @@ CHANGE_TYPES = (
     "subprocessor.verdict_changed",
     # To the objecting customer alone: staff upheld or dismissed its objection, or it withdrew it.
     "objection.resolved",
+    # To each customer concerned alone: a personal-data breach communicated, then each update.
+    "incident.reported",
+    "incident.updated",
 )
 
 
@@ -37,7 +43,13 @@ class ObjectionResolvedSchema(ma.Schema):
 
 class ChangeSchema(ma.Schema):
     id = ma.fields.String(required=True)
-    cursor = ma.fields.String(required=True, metadata={"description": "Pass as `since`"})
+    cursor = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Pass as `since` for the changes after this one; " + CURSOR_DESCRIPTION,
+            "pattern": cursors.PATTERN,
+        },
+    )
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(CHANGE_TYPES))
     at = ma.fields.String(required=True, metadata={"format": "date-time"})
     subprocessor_id = ma.fields.String(required=True)
@@ -110,19 +122,35 @@ class ChangeSchema(ma.Schema):
             "objected to takes effect"
         },
     )
+    incident = ma.fields.Nested(
+        IncidentSchema,
+        metadata={
+            "description": "For incident.reported and incident.updated (seen by each customer "
+            "concerned and staff only): the incident's version as communicated, without the "
+            "staff-only fields"
+        },
+    )
 
 
 class ChangePageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ChangeSchema), required=True)
     next_cursor = ma.fields.String(
         required=True,
-        metadata={"description": "Pass as `since` to get what comes next (also when empty)"},
+        metadata={
+            "description": "Pass as `since` to get what comes next (also when empty); "
+            + CURSOR_DESCRIPTION
+            + "; it stays valid, keep it to poll with",
+            "pattern": cursors.PATTERN,
+        },
     )
 
 
 class ChangeQueryArgsSchema(StrictSchema):
-    since = ma.fields.String(
-        validate=ma.validate.Regexp(r"^[0-9]{1,18}$", error="Not a cursor from this API."),
-        metadata={"description": "A `cursor` or `next_cursor` seen before; default: the start"},
+    since = Cursor(
+        FEED,
+        metadata={
+            "description": "A `cursor` or `next_cursor` the caller was given before; default: "
+            "the start"
+        },
     )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))

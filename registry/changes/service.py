@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
+from ..db import store as db
+from ..http import cursors
 from . import store
 
 # The audience of a read that sees no customer's own changes (a service).
 PUBLIC_ONLY = store.PUBLIC_ONLY
+# Change types customers never read (in the feed or by webhook): verdicts are staff's.
+STAFF_ONLY_TYPES = store.STAFF_ONLY_TYPES
+# The list the JSON feed, the Atom feed and webhook events share: one cursor serves all three.
+FEED = "changes"
 
 
 def record(
@@ -52,6 +58,13 @@ def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None)
 def head(conn: sqlite3.Connection) -> int:
     """The newest event's cursor (0 for an empty feed)."""
     return store.head(conn)
+
+
+def customer_cursor(conn, customer_id: str, seq: int) -> str:
+    """The cursor of an event as the customer's keys read it in the feed (for its webhooks)."""
+    return cursors.encode(
+        db.cursor_secret(conn), cursors.caller("customer", customer_id), FEED, seq
+    )
 
 
 def pending_at(conn: sqlite3.Connection, subprocessor_id: str, before: str) -> dict | None:

@@ -54,8 +54,9 @@ def record_change(
         list(change.values()),
     )
     seq = cursor.lastrowid
-    if not material:
-        return get(db.conn, seq)  # housekeeping: internal, no customer is notified
+    if not material or change_type in STAFF_ONLY_TYPES:
+        # Housekeeping is internal and verdicts are for staff: no customer is notified.
+        return get(db.conn, seq)
     sql, params = "SELECT id, events FROM webhooks WHERE status = 'enabled'", []
     if customer_id is not None:
         sql, params = sql + " AND customer_id = ?", [customer_id]
@@ -95,6 +96,9 @@ def by_id(conn: sqlite3.Connection, change_id: str) -> dict | None:
 
 # The audience of a read that sees no customer's own changes (a service).
 PUBLIC_ONLY = ""
+# Verdicts are for staff and services: a customer never reads one, in the feed or a webhook.
+STAFF_ONLY_TYPES = ("subprocessor.verdict_changed",)
+_NOT_STAFF_ONLY = "type NOT IN ({})".format(", ".join(f"'{t}'" for t in STAFF_ONLY_TYPES))
 
 
 def _visible(customer_id: str | None) -> tuple[str, list]:
@@ -104,7 +108,7 @@ def _visible(customer_id: str | None) -> tuple[str, list]:
         return "1", []
     if customer_id == PUBLIC_ONLY:
         return "customer_id IS NULL", []
-    return "(customer_id IS NULL OR customer_id = ?)", [customer_id]
+    return f"(customer_id IS NULL OR customer_id = ?) AND {_NOT_STAFF_ONLY}", [customer_id]
 
 
 def since(

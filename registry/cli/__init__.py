@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import audit, backup, check, documents, init, keys, serve, worker
+from . import audit, backup, bulk, check, documents, init, keys, replication, serve, worker
 
 COMMANDS = (
     init.init_command,
@@ -12,9 +12,12 @@ COMMANDS = (
     keys.keys_group,
     check.check_command,
     documents.documents_group,
+    bulk.import_command,
     audit.audit_group,
     worker.worker_command,
     backup.backup_command,
+    replication.replicate_command,
+    replication.restore_command,
 )
 
 

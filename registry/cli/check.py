@@ -40,9 +40,18 @@ class CheckNotRun(click.ClickException):
     help="What if this adequacy decision had ended (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when an active sub-processor has a flag of this severity (warning: or worse).",
+)
 @with_appcontext
-def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: bool) -> None:
-    """Report compliance; exit 1 when an active sub-processor has an error flag."""
+def check_command(
+    as_of: str | None, assume_ended: tuple[str, ...], as_json: bool, fail_on: str
+) -> None:
+    """Print every flag, one per line; exit 1 when an active sub-processor fails."""
     state = registry()
     try:
         law = state.law()
@@ -53,12 +62,46 @@ def check_command(as_of: str | None, assume_ended: tuple[str, ...], as_json: boo
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
     on = date.fromisoformat(as_of) if as_of else state.today()
     report = compliance.register_report(state, on, assume_ended=frozenset(assume_ended))
+    verdicts = compliance.register_verdicts(state, on, assume_ended=frozenset(assume_ended))
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
         _print_report(report)
-    if report["summary"]["active_flagged"]:
+        _print_flags(verdicts, report["incidents"]["flags"])
+    failing = FAILING[fail_on]
+    if report["incidents"]["overdue"] or any(
+        status == "active" and any(flag["severity"] in failing for flag in verdict["flags"])
+        for _, status, verdict in verdicts
+    ):
         sys.exit(1)
+
+
+# The severities that fail the check, by --fail-on.
+FAILING = {"error": {"error"}, "warning": {"error", "warning"}}
+
+
+def _print_flags(verdicts: list[tuple[dict, str, dict]], incident_flags: list[dict]) -> None:
+    """One line per flag, errors first, for grep and for people."""
+    lines = [
+        (
+            False,
+            f"ERROR   {flag['code']} {flag['incident_id']} {flag['subprocessor_name']} "
+            f"({flag['subprocessor_id']}): {flag['message']}",
+        )
+        for flag in incident_flags
+    ]
+    for record, status, verdict in verdicts:
+        for flag in verdict["flags"]:
+            place = flag["country"] + (f" onward {flag['onward']}" if flag.get("onward") else "")
+            lines.append(
+                (
+                    flag["severity"] != "error",
+                    f"{flag['severity'].upper():<7} {flag['code']} {place} "
+                    f"{record['name']} ({record['id']}, {status}): {flag['message']}",
+                )
+            )
+    for _, line in sorted(lines, key=lambda item: item[0]):
+        click.echo(line)
 
 
 def _print_report(report: dict) -> None:
@@ -72,8 +115,3 @@ def _print_report(report: dict) -> None:
         f"{summary['proposed']} proposed; {summary['compliant']} compliant, "
         f"{summary['flagged']} flagged ({summary['active_flagged']} active)"
     )
-    for item in report["flagged"]:
-        click.echo(f"FLAGGED {item['id']} {item['name']} [{item['status']}]")
-        for flag in item["compliance"]["flags"]:
-            if flag["severity"] == "error":
-                click.echo(f"  {flag['code']} {flag['country']}: {flag['message']}")

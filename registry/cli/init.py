@@ -9,7 +9,9 @@ from .context import initialised, registry
 
 
 @click.command("init")
-@click.option("--demo", is_flag=True, help="Also load the demo catalogue from data/.")
+@click.option(
+    "--demo", is_flag=True, help="Also load the demo catalogue from data/ into an empty register."
+)
 @with_appcontext
 def init_command(demo: bool) -> None:
     """Create or migrate the database and load the reference law. Safe to run twice."""
@@ -29,4 +31,7 @@ def init_command(demo: bool) -> None:
         click.echo(f"removed {outcome['temporaries_swept']} unfinished upload(s)")
     if demo:
         added = outcome["demo_added"]
-        click.echo(f"demo catalogue: {len(added)} sub-processors added")
+        if added:
+            click.echo(f"demo catalogue: {len(added)} sub-processors added")
+        else:
+            click.echo("demo catalogue: not added, the register is not empty")

@@ -78,5 +78,6 @@ class AllowedProcessors(MethodView):
     )
     def get(self, data_category=None, service=None, country=None):
         """Ask which processors may receive a data category, cacheably (ETag, 304)"""
-        body, etag = compliance.snapshot(registry()).allowed_answer(data_category, service, country)
+        categories = tuple(sorted(set(data_category))) if data_category else None
+        body, etag = compliance.snapshot(registry()).allowed_answer(categories, service, country)
         return revalidated(body, etag, "application/json")

@@ -73,14 +73,26 @@ class AllowedProcessorsFastPath:
             pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
             return None
-        values = dict(pairs)
-        if len(values) != len(pairs) or not values.keys() <= self.fields:
+        values: dict[str, object] = {}
+        for name, value in pairs:
+            if name == "data_category":
+                values.setdefault(name, []).append(value)  # type: ignore[union-attr]
+            elif name in values:
+                return None  # a scalar given twice: Flask answers 422
+            else:
+                values[name] = value
+        if not values.keys() <= self.fields:
             return None
         try:
             loaded = self.schema.load(values)
         except ma.ValidationError:
             return None
-        args = (loaded.get("data_category"), loaded.get("service"), loaded.get("country"))
+        categories = loaded.get("data_category")
+        args = (
+            tuple(sorted(set(categories))) if categories else None,
+            loaded.get("service"),
+            loaded.get("country"),
+        )
         if len(self._args) >= ARGS_CACHE_SIZE:
             self._args.clear()  # distinct valid queries are few; bound memory simply
         self._args[query] = args

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..http.fields import CountryCode, DataCategory, StrictSchema
+from ..incidents.schemas import IncidentNoticeReportSchema
 from ..subprocessors.schemas import SERVICES, ComplianceSchema
 
 
@@ -30,11 +31,28 @@ class RegisterReportSchema(ma.Schema):
     assumed_ended = ma.fields.List(ma.fields.String(), required=True)
     summary = ma.fields.Nested(SummarySchema, required=True)
     flagged = ma.fields.List(ma.fields.Nested(FlaggedSchema), required=True)
+    incidents = ma.fields.Nested(
+        IncidentNoticeReportSchema,
+        required=True,
+        metadata={
+            "description": "Personal-data breaches not yet communicated to customers, as of "
+            "now (not `as_of`): INCIDENT_NOTICE_OVERDUE past REGISTRY_INCIDENT_NOTICE_HOURS"
+        },
+    )
+
+
+# A payload rarely holds more kinds of data than this; more is a query to refuse, not to run.
+MAX_CATEGORIES = 20
 
 
 class AllowedArgsSchema(StrictSchema):
-    data_category = DataCategory(
-        metadata={"description": "Only processors approved for it (it or an ancestor declared)"}
+    data_category = ma.fields.List(
+        DataCategory(),
+        validate=ma.validate.Length(max=MAX_CATEGORIES),
+        metadata={
+            "description": "Only processors approved for it (it or an ancestor declared); "
+            f"repeat it (at most {MAX_CATEGORIES} times) for processors approved for every one"
+        },
     )
     service = ma.fields.String(validate=ma.validate.OneOf(SERVICES))
     country = CountryCode(metadata={"description": "Only processors with a location there"})

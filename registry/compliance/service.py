@@ -8,7 +8,10 @@ from ..audit import service as audit
 from ..changes import service as change_feed
 from ..documents import service as documents
 from ..history import service as history
+from ..incidents import service as incidents
+from ..law.model import Law
 from ..runtime import Registry
+from ..subprocessors import customer_view as customer_facts
 from ..subprocessors import service as subprocessors
 from . import engine, store
 from .snapshot import Snapshot, current
@@ -52,6 +55,26 @@ def represent(registry: Registry, record: dict) -> dict:
             role=registry.settings.organisation_role,
         )
     return with_verdict(record, verdict, on)
+
+
+def customer_view(
+    registry: Registry,
+    represented: dict,
+    *,
+    law: Law | None = None,
+    on: date | None = None,
+    copies=None,
+) -> dict:
+    """What a customer sees of a represented record (see `represent`): the facts of its
+    transfers and never the verdict. Default: today, with the snapshot's law and copies."""
+    if law is None or on is None or copies is None:
+        current_snapshot = snapshot(registry)
+        law = current_snapshot.law if law is None else law
+        copies = current_snapshot.copies if copies is None else copies
+        on = registry.today() if on is None else on
+    return customer_facts.project(
+        represented, law, on, copies, verdict=represented.get("compliance")
+    )
 
 
 def represent_written(registry: Registry, record: dict) -> dict:
@@ -114,7 +137,7 @@ def register_report(
             if before
             else subprocessors.iter_current(conn, on.isoformat())
         )
-        return engine.evaluate_register(
+        report = engine.evaluate_register(
             records,
             registry.law(),
             on,
@@ -122,6 +145,28 @@ def register_report(
             copies=documents.disclosable_copies(conn, before),
             notice_days=registry.notice_days,
             role=registry.settings.organisation_role,
+        )
+        # Breach notices are owed now, whatever date the transfers are judged on.
+        report["incidents"] = incidents.notice_report(conn, registry.settings.incident_notice_hours)
+        return report
+
+
+def register_verdicts(
+    registry: Registry, on: date, *, assume_ended: frozenset[str] = frozenset()
+) -> list[tuple[dict, str, dict]]:
+    """`(record, status, compliance)` for every sub-processor not retired on `on`."""
+    with registry.db.snapshot():
+        conn = registry.db.connection()
+        return list(
+            engine.evaluate_each(
+                subprocessors.iter_current(conn, on.isoformat()),
+                registry.law(),
+                on,
+                assume_ended=assume_ended,
+                copies=documents.disclosable_copies(conn),
+                notice_days=registry.notice_days,
+                role=registry.settings.organisation_role,
+            )
         )
 
 

@@ -50,10 +50,12 @@ class Snapshot:
         return cached[2] if cached is not None and cached[1] == record["version"] else None
 
     def allowed_answer(
-        self, data_category: str | None, service: str | None, country: str | None
+        self, categories: tuple[str, ...] | None, service: str | None, country: str | None
     ) -> tuple[bytes, str]:
-        """The allowed-processors body and its strong ETag (unquoted), built once per query."""
-        key = (data_category, service, country)
+        """The allowed-processors body and its strong ETag (unquoted), built once per query.
+
+        `categories` (sorted, distinct): processors approved for every one of them."""
+        key = (categories, service, country)
         with self._lock:
             hit = self._answers.get(key)
             if hit is not None:
@@ -65,8 +67,11 @@ class Snapshot:
             if (service is None or p["service"] == service)
             and (country is None or country in p["countries"])
             and (
-                data_category is None
-                or any(taxonomy.covers(c, data_category) for c in p["data_categories"])
+                categories is None
+                or all(
+                    any(taxonomy.covers(c, wanted) for c in p["data_categories"])
+                    for wanted in categories
+                )
             )
         ]
         body = json.dumps(

@@ -41,6 +41,10 @@ MIGRATIONS = _migrations()
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+class ReadOnlyDatabase(sqlite3.OperationalError):
+    """A write was attempted on a read-only node's database."""
+
+
 class Database:
     """Connections to one SQLite file: one per thread and per process, opened lazily.
 
@@ -49,11 +53,22 @@ class Database:
     """
 
     def __init__(
-        self, path: str | os.PathLike, busy_timeout_ms: int = 30_000, *, durable: bool = True
+        self,
+        path: str | os.PathLike,
+        busy_timeout_ms: int = 30_000,
+        *,
+        durable: bool = True,
+        read_only: bool = False,
+        autocheckpoint: bool = True,
     ):
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self.durable = durable
+        # A replica's file, kept up to date underneath by another process: opened read-only,
+        # and each connection released after use (see release()).
+        self.read_only = read_only
+        # False when Litestream replicates the file: it alone checkpoints the WAL.
+        self.autocheckpoint = autocheckpoint
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
@@ -61,11 +76,33 @@ class Database:
     def connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
-            conn = connect(self.path, self.busy_timeout_ms, durable=self.durable)
+            if self.read_only:
+                conn = connect_read_only(self.path, self.busy_timeout_ms)
+            else:
+                conn = connect(self.path, self.busy_timeout_ms, durable=self.durable)
+                if not self.autocheckpoint:
+                    conn.execute("PRAGMA wal_autocheckpoint = 0")
             self._local.conn, self._local.pid = conn, os.getpid()
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    def release(self) -> None:
+        """Close this thread's connection, if any; the next use opens a new one.
+
+        A read-only node calls it after every request: an open connection to a WAL database
+        holds a shared lock on the file, which Litestream's follower needs to be free to
+        apply new changes, and a new connection also sees the file as it is now, even after
+        a restore replaced it.
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._lock:
+            self._all = [kept for kept in self._all if kept is not conn]
+        if self._local.pid == os.getpid():
+            conn.close()
 
     @contextmanager
     def write(self) -> Iterator[sqlite_utils.Database]:
@@ -74,6 +111,8 @@ class Database:
         A deferred BEGIN that reads and then writes fails at once with "database is
         locked" when another writer got there first, whatever the busy timeout.
         """
+        if self.read_only:
+            raise ReadOnlyDatabase(f"{self.path} is a read-only replica")
         conn = self.connection()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -170,9 +209,29 @@ def current_revision(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT value FROM meta WHERE key = 'revision'").fetchone()[0])
 
 
-def open_read_only(path: str | os.PathLike) -> sqlite3.Connection:
+def cursor_secret(conn: sqlite3.Connection) -> bytes:
+    """The secret list cursors are made with, stored once by a migration; never served."""
+    return bytes.fromhex(
+        conn.execute("SELECT value FROM meta WHERE key = 'cursor_secret'").fetchone()[0]
+    )
+
+
+def connect_read_only(path: str, busy_timeout_ms: int = 30_000) -> sqlite3.Connection:
+    """A connection that cannot change the file, waiting out a follower applying changes.
+
+    FileNotFoundError when there is no file (SQLite would say only "unable to open")."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no database at {path}")
+    conn = open_read_only(path, timeout=busy_timeout_ms / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    return conn
+
+
+def open_read_only(path: str | os.PathLike, *, timeout: float = 5.0) -> sqlite3.Connection:
     """A connection that cannot change the file (a backup being checked, say)."""
-    return sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    return sqlite3.connect(
+        f"file:{Path(path).resolve()}?mode=ro", uri=True, isolation_level=None, timeout=timeout
+    )
 
 
 def backup(database: Database, target: str | os.PathLike, *, replace: bool = False) -> dict:

@@ -23,11 +23,13 @@ from .schemas import (
     DocumentationRequestPageSchema,
     DocumentationRequestQueryArgsSchema,
     DocumentationRequestSchema,
+    DocumentDetailSchema,
     DocumentPageSchema,
     DocumentQueryArgsSchema,
-    DocumentSchema,
     DocumentUploadSchema,
+    DocumentWithdrawSchema,
     UploadedDocumentSchema,
+    WithdrawnDocumentSchema,
 )
 
 blp = Blueprint(
@@ -73,10 +75,19 @@ def _document(document: dict) -> dict:
     }
 
 
+def _detail(document: dict) -> dict:
+    """A copy as its reader sees it: staff also see the customers who downloaded it."""
+    view = _document(document)
+    if current_principal().role != "customer":
+        view["disclosed_to"] = service.recipients(registry(), document["id"])
+    return view
+
+
 def _linked_document(document_id: str | None, conn) -> dict | None:
     if document_id is None:
         return None
     document = store.get_document(conn, document_id)
+    withdrawn = document["withdrawn_at"] is not None
     return {
         "id": document["id"],
         "title": document["title"],
@@ -84,7 +95,10 @@ def _linked_document(document_id: str | None, conn) -> dict | None:
         "size": document["size"],
         "sha256": document["sha256"],
         "summary": document["summary"],
-        "download_url": url_for("documents.DocumentContent", document_id=document["id"]),
+        "withdrawn_at": document["withdrawn_at"],
+        "download_url": None
+        if withdrawn
+        else url_for("documents.DocumentContent", document_id=document["id"]),
     }
 
 
@@ -147,11 +161,17 @@ class Documents(MethodView):
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, form):
         """Upload a copy (multipart); pending requests for its transfer become fulfilled
 
-        The media type is read from the content: PDF, DOCX, ODT or UTF-8 text, else 415.
-        Files are stored once by SHA-256, written atomically.
+        The media type is read from the content: PDF, DOCX, ODT, UTF-8 text, or a scan as
+        PNG, JPEG or TIFF (signature and first structure checked), else 415; the file's name
+        and declared type are not believed. Files are stored once by SHA-256, written
+        atomically. With `supersedes`, the named copy (same sub-processor, country and kind,
+        else 422) is withdrawn in the same transaction, as "superseded by" this one: the
+        requests it delivered and that never downloaded it are delivered with this one. A
+        copy already withdrawn is 409.
         """
         upload = form.pop("file")
         try:
@@ -175,12 +195,50 @@ class Documents(MethodView):
 @blp.route("/documents/<string:document_id>")
 class DocumentById(MethodView):
     @blp.roles(*STAFF, "customer")
+    @blp.etag
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, DocumentSchema)
+    @blp.response(200, DocumentDetailSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, document_id):
-        """Read a copy's metadata; customers only copies their requests delivered"""
-        return _document(service.readable_document(registry(), current_principal(), document_id))
+        """Read a copy's metadata; customers only copies their requests delivered
+
+        A withdrawn copy is 404 to customers; staff see it with `withdrawn_at`, `withdrawn_by`,
+        `withdrawn_reason` and its SHA-256, and `disclosed_to` lists the customers who
+        downloaded it.
+        """
+        view = _detail(service.readable_document(registry(), current_principal(), document_id))
+        blp.set_etag(view, DocumentDetailSchema)
+        return view
+
+    @blp.roles(*STAFF)
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(DocumentWithdrawSchema)
+    @blp.response(200, WithdrawnDocumentSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    def delete(self, body, document_id):
+        """Withdraw a copy: no longer served to customers nor counted as on file
+
+        Needs If-Match with its current ETag and a `reason`. The record stays, with its
+        SHA-256, `withdrawn_at`, `withdrawn_by` and `withdrawn_reason`; staff may still read
+        and download it. Customers get 404 for it at once, in every worker, and verdicts
+        count it no more (SCC_COPY_MISSING when it was the only copy). Requests it delivered
+        and that never downloaded it are delivered with another disclosable copy of the same
+        transfer (`redelivered_requests`), else go back to pending (`reopened_requests`);
+        those that downloaded it stay fulfilled, their customers in `disclosed_to`. A copy
+        already withdrawn is 409. Audited as `document.withdraw`.
+        """
+
+        def check(document: dict) -> None:
+            blp.check_etag(_detail(document), DocumentDetailSchema)
+
+        withdrawn = service.withdraw(registry(), document_id, body["reason"], actor(), check)
+        return {
+            **_detail(withdrawn),
+            "reopened_requests": withdrawn["reopened"],
+            "redelivered_requests": withdrawn["redelivered"],
+        }
 
 
 @blp.route("/documents/<string:document_id>/content")
@@ -204,9 +262,11 @@ class DocumentContent(MethodView):
         ]
     )
     def get(self, document_id, request_id=None):
-        """Download a copy; every download by a customer is recorded as a disclosure
+        """Download a copy; a customer's download is recorded as a disclosure
 
-        Conditional (If-None-Match) and range requests are honoured.
+        Conditional (If-None-Match) and range requests are honoured. Repeated downloads of
+        the same copy by the same key within the disclosure window (REGISTRY_DISCLOSURE_WINDOW,
+        an hour by default, from the first) are that one disclosure, its `downloads` counted.
         """
         principal = current_principal()
         document = service.readable_document(registry(), principal, document_id)

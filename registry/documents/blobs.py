@@ -19,7 +19,21 @@ PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ODT = "application/vnd.oasis.opendocument.text"
 TEXT = "text/plain; charset=utf-8"
-EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", ODT: ".odt", TEXT: ".txt"}
+PNG = "image/png"
+JPEG = "image/jpeg"
+TIFF = "image/tiff"
+EXTENSIONS = {
+    PDF: ".pdf",
+    DOCX: ".docx",
+    ODT: ".odt",
+    TEXT: ".txt",
+    PNG: ".png",
+    JPEG: ".jpg",
+    TIFF: ".tif",
+}
+ACCEPTED = "PDF, DOCX, ODT, UTF-8 plain text, and scans as PNG, JPEG or TIFF"
+# Enough of the head to check each type's signature and first structure.
+HEAD = 32
 
 
 class TooLarge(Exception):
@@ -129,8 +143,8 @@ class _Sniffer:
         self.decoder = codecs.getincrementaldecoder("utf-8")()
 
     def feed(self, chunk: bytes) -> None:
-        if len(self.head) < 8:
-            self.head += chunk[: 8 - len(self.head)]
+        if len(self.head) < HEAD:
+            self.head += chunk[: HEAD - len(self.head)]
         if self.text:
             try:
                 decoded = self.decoder.decode(chunk)
@@ -145,6 +159,9 @@ class _Sniffer:
             return PDF
         if self.head.startswith(b"PK\x03\x04"):
             return _office_type(path)
+        image = _image_type(self.head, path)
+        if image is not None:
+            return image
         if self.text and self.head:
             try:
                 self.decoder.decode(b"", final=True)
@@ -152,10 +169,7 @@ class _Sniffer:
                 self.text = False
             else:
                 return TEXT
-        raise UnsupportedType(
-            "Only PDF, DOCX, ODT and UTF-8 plain text documents are accepted; "
-            "the content is none of these."
-        )
+        raise UnsupportedType(f"Only {ACCEPTED} are accepted; the content is none of these.")
 
 
 _BINARY_CONTROLS = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f") | {"\x7f"}
@@ -177,6 +191,43 @@ def _office_type(path: Path) -> str:
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, NotImplementedError):
         pass
     raise UnsupportedType(
-        "The archive is neither a DOCX nor an ODT document; only PDF, DOCX, ODT and plain "
-        "text are accepted."
+        f"The archive is neither a DOCX nor an ODT document; only {ACCEPTED} are accepted."
     )
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Every PNG starts with its 13-byte IHDR chunk (PNG specification, 5.6).
+_PNG_IHDR = b"\x00\x00\x00\x0dIHDR"
+_JPEG_SOI = b"\xff\xd8\xff"
+_TIFF_ORDERS = {b"II*\x00": "little", b"MM\x00*": "big"}
+
+
+def _not_valid(kind: str) -> UnsupportedType:
+    return UnsupportedType(
+        f"The file starts like a {kind} image but is not a valid one; only {ACCEPTED} are accepted."
+    )
+
+
+def _image_type(head: bytes, path: Path) -> str | None:
+    """PNG, JPEG or TIFF by signature, their first structure checked; None for other content.
+
+    A file that starts like an image but is not one is refused rather than read as another type.
+    """
+    if head.startswith(_PNG_SIGNATURE):
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        if head[8:16] != _PNG_IHDR or len(head) < 24 or not (width and height):
+            raise _not_valid("PNG")
+        return PNG
+    if head.startswith(_JPEG_SOI):
+        # The start-of-image marker is followed by another marker (APPn, DQT, SOF, COM, ...).
+        if len(head) < 4 or not 0xC0 <= head[3] <= 0xFE:
+            raise _not_valid("JPEG")
+        return JPEG
+    order = _TIFF_ORDERS.get(head[:4])
+    if order is not None:
+        # The header's offset of the first image file directory must point into the file.
+        first_ifd = int.from_bytes(head[4:8], order) if len(head) >= 8 else 0
+        if not 8 <= first_ifd < path.stat().st_size - 2:
+            raise _not_valid("TIFF")
+        return TIFF
+    return None

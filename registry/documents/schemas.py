@@ -29,7 +29,10 @@ class DocumentUploadSchema(StrictSchema):
 
     file = FilePart(
         required=True,
-        metadata={"description": "PDF, DOCX, ODT or UTF-8 plain text; the type is read from it"},
+        metadata={
+            "description": "PDF, DOCX, ODT, UTF-8 plain text, or a scan as PNG, JPEG or TIFF; "
+            "the type is read from the content, never from the name or the declared type"
+        },
     )
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
     title = text(200, required=True, example="SCCs 2021/914 module 3 with Tallybird Support")
@@ -49,6 +52,37 @@ class DocumentUploadSchema(StrictSchema):
         multiline=True,
         description="For a redacted copy: a meaningful summary of what was redacted and why",
     )
+    supersedes = ma.fields.String(
+        validate=_ID,
+        metadata={
+            "description": "The id of a copy on file this one replaces, for the same "
+            "sub-processor, country and kind: it is withdrawn in the same write"
+        },
+    )
+
+
+class DocumentWithdrawSchema(StrictSchema):
+    """Why a copy is withdrawn."""
+
+    reason = text(
+        1000,
+        required=True,
+        multiline=True,
+        example="Uploaded as disclosable by mistake: the unredacted copy",
+        description="Kept on the copy and in the audit trail; never shown to customers",
+    )
+
+
+class RecipientSchema(ma.Schema):
+    customer_id = ma.fields.String(required=True)
+    request_ids = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "The documentation requests its downloads answered"},
+    )
+    downloads = ma.fields.Integer(required=True)
+    first_disclosed_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    last_downloaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
 
 
 class DocumentSchema(ma.Schema):
@@ -65,7 +99,52 @@ class DocumentSchema(ma.Schema):
     sha256 = ma.fields.String(required=True)
     uploaded_by = ma.fields.String(required=True)
     uploaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    withdrawn_at = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "When the copy was withdrawn (or superseded); null while on file",
+        },
+    )
+    withdrawn_by = ma.fields.String(allow_none=True, required=True)
+    withdrawn_reason = ma.fields.String(allow_none=True, required=True)
+    supersedes = ma.fields.String(
+        allow_none=True, required=True, metadata={"description": "The copy this one replaced"}
+    )
+    superseded_by = ma.fields.String(
+        allow_none=True, required=True, metadata={"description": "The copy that replaced this one"}
+    )
     content_url = ma.fields.String(required=True)
+
+
+class DocumentDetailSchema(DocumentSchema):
+    disclosed_to = ma.fields.List(
+        ma.fields.Nested(RecipientSchema),
+        metadata={
+            "description": "Staff only: the customers who downloaded this copy (every "
+            "disclosure: GET /v1/disclosures?document_id=), to be told of a withdrawal"
+        },
+    )
+
+
+class WithdrawnDocumentSchema(DocumentDetailSchema):
+    reopened_requests = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "Requests this copy delivered, never downloaded, whose items went "
+            "back to pending (no other disclosable copy of the transfer is on file)"
+        },
+    )
+    redelivered_requests = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={
+            "description": "Requests this copy delivered, never downloaded, now delivered "
+            "with another disclosable copy of the transfer on file"
+        },
+    )
 
 
 class UploadedDocumentSchema(DocumentSchema):
@@ -114,7 +193,16 @@ class LinkedDocumentSchema(ma.Schema):
     size = ma.fields.Integer(required=True)
     sha256 = ma.fields.String(required=True)
     summary = ma.fields.String(allow_none=True)
-    download_url = ma.fields.String(required=True)
+    withdrawn_at = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "Set when the copy was withdrawn after it was downloaded: it is "
+            "no longer served, and download_url is null",
+        },
+    )
+    download_url = ma.fields.String(required=True, allow_none=True)
 
 
 class LinkedDecisionSchema(ma.Schema):
@@ -162,8 +250,22 @@ class DisclosureSchema(ma.Schema):
     key_id = ma.fields.String(required=True)
     document_id = ma.fields.String(required=True)
     request_id = ma.fields.String(required=True)
-    disclosed_at = ma.fields.String(required=True, metadata={"format": "date-time"})
-    range = ma.fields.String(allow_none=True, metadata={"description": "The Range served, if any"})
+    disclosed_at = ma.fields.String(
+        required=True, metadata={"format": "date-time", "description": "The first download"}
+    )
+    range = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The Range served by the first download, if any"},
+    )
+    downloads = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Downloads of this copy by this key that this disclosure stands for: "
+            "repeated ones within the disclosure window (REGISTRY_DISCLOSURE_WINDOW seconds "
+            "from the first) are no new disclosure"
+        },
+    )
+    last_downloaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
 
 
 class DisclosurePageSchema(PageSchema):

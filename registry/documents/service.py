@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,7 +12,7 @@ from .. import clock
 from ..audit import service as audit
 from ..compliance import engine
 from ..db import store as db
-from ..http.problems import NotFound, ValidationFailed, field_error
+from ..http.problems import Conflict, NotFound, ValidationFailed, field_error
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import store
@@ -57,11 +58,67 @@ def check_target(registry: Registry, subprocessor_id: str | None, country: str |
         )
 
 
+def _by(actor: dict) -> str:
+    return actor.get("key_id") or actor["name"]
+
+
+def _unique(ids) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _already_withdrawn(document: dict) -> Conflict:
+    how = (
+        f"superseded by {document['superseded_by']}"
+        if document["superseded_by"]
+        else f"withdrawn: {document['withdrawn_reason']}"
+    )
+    return Conflict(
+        f"The document {document['id']} was already withdrawn at {document['withdrawn_at']} "
+        f"({how})."
+    )
+
+
+def check_superseded(conn: sqlite3.Connection, meta: dict) -> None:
+    """A copy replaces one on file for the same sub-processor, country and kind."""
+    old_id = meta.get("supersedes")
+    if old_id is None:
+        return
+    try:
+        old = store.get_document(conn, old_id)
+    except NotFound:
+        raise ValidationFailed([field_error("/supersedes", "No document has this id.")]) from None
+    new = (meta.get("subprocessor_id"), meta.get("country"), meta["kind"])
+    was = (old["subprocessor_id"], old["country"], old["kind"])
+    if new != was:
+        names = ("subprocessor_id", "country", "kind")
+        differ = [
+            f"{name} {old_value or '(none)'}"
+            for name, old_value, new_value in zip(names, was, new, strict=True)
+            if old_value != new_value
+        ]
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/supersedes",
+                    f"A copy supersedes one for the same sub-processor, country and kind; "
+                    f"{old_id} has {', '.join(differ)}.",
+                )
+            ]
+        )
+    if old["withdrawn_at"] is not None:
+        raise _already_withdrawn(old)
+
+
 def upload(
     registry: Registry, stream: BinaryIO, meta: dict, actor: dict, *, max_size: int
 ) -> tuple[dict, list[str]]:
-    """Store a copy and its metadata; returns it and the requests it fulfilled."""
+    """Store a copy and its metadata; returns it and the requests it fulfilled.
+
+    With `supersedes`, the copy it replaces is withdrawn in the same transaction: requests
+    it delivered but never downloaded are delivered with the new copy (if disclosable).
+    """
     check_target(registry, meta.get("subprocessor_id"), meta.get("country"))
+    check_superseded(registry.db.connection(), meta)
     # The file is written before the transaction so no write lock is held during the upload;
     # a crash in between leaves only an unreferenced, complete file.
     stored = blob_store(registry).put(stream, max_size=max_size)
@@ -76,11 +133,25 @@ def upload(
         "country": meta.get("country"),
         "audience": meta["audience"],
         "summary": meta.get("summary"),
-        "uploaded_by": actor.get("key_id") or actor["name"],
+        "uploaded_by": _by(actor),
+        "supersedes": meta.get("supersedes"),
     }
     with registry.db.write() as tx:
+        # Checked again under the write lock: another worker may have withdrawn it since.
+        check_superseded(tx.conn, meta)
         document = store.add_document(tx, values)
-        fulfilled = store.fulfil_pending(tx, document)
+        redelivered: list[str] = []
+        if document["supersedes"]:
+            outcome = _withdraw(
+                tx,
+                store.get_document(tx.conn, document["supersedes"]),
+                actor,
+                f"superseded by {document['id']}",
+                superseded_by=document["id"],
+                at=document["uploaded_at"],
+            )
+            redelivered = [r for r, copy in outcome["redelivered"] if copy == document["id"]]
+        fulfilled = _unique([*redelivered, *store.fulfil_pending(tx, document)])
         audit.append(
             tx,
             actor,
@@ -94,12 +165,89 @@ def upload(
     return document, fulfilled
 
 
+def withdraw(registry: Registry, document_id: str, reason: str, actor: dict, check) -> dict:
+    """Withdraw a copy after `check(document)` accepts it (raising otherwise), in one write.
+
+    The row stays, with its SHA-256 and who withdrew it, when and why; the file stays on disk
+    (identical content may back another copy). Requests it delivered that never downloaded
+    it are delivered with another disclosable copy of the transfer, or go back to pending;
+    those that downloaded it stay fulfilled, and their customers are listed on the copy.
+    Returns the withdrawn document with `reopened` and `redelivered` request ids.
+    """
+    with registry.db.write() as tx:
+        document = store.get_document(tx.conn, document_id)
+        check(document)
+        if document["withdrawn_at"] is not None:
+            raise _already_withdrawn(document)
+        outcome = _withdraw(tx, document, actor, reason)
+        # Copies on file change SCC_COPY_MISSING in every verdict, in every worker.
+        db.bump_revision(tx)
+    return {
+        **outcome["document"],
+        "reopened": outcome["reopened"],
+        "redelivered": _unique(r for r, _ in outcome["redelivered"]),
+    }
+
+
+def _withdraw(
+    tx,
+    document: dict,
+    actor: dict,
+    reason: str,
+    *,
+    superseded_by: str | None = None,
+    at: str | None = None,
+) -> dict:
+    withdrawn = store.withdraw(
+        tx, document["id"], by=_by(actor), reason=reason, superseded_by=superseded_by, at=at
+    )
+    if withdrawn is None:
+        raise _already_withdrawn(store.get_document(tx.conn, document["id"]))
+    reopened, redelivered = [], []
+    for item in store.undownloaded_deliveries(tx, document["id"]):
+        copy = store.disclosable_copy(
+            tx, item["subprocessor_id"], item["country"], item["mechanism"]
+        )
+        store.redeliver_item(tx, item, copy["id"] if copy else None)
+        if copy:
+            redelivered.append((item["request_id"], copy["id"]))
+        else:
+            reopened.append(item["request_id"])
+    reopened = _unique(reopened)
+    audit.append(
+        tx,
+        actor,
+        "document.withdraw",
+        "document",
+        document["id"],
+        {
+            "sha256": withdrawn["sha256"],
+            "withdrawn_at": withdrawn["withdrawn_at"],
+            "withdrawn_by": withdrawn["withdrawn_by"],
+            "reason": reason,
+            "superseded_by": superseded_by,
+            "reopened": reopened,
+            "redelivered": [{"request_id": r, "document_id": c} for r, c in redelivered],
+            "disclosed_to": [r["customer_id"] for r in store.recipients(tx.conn, document["id"])],
+        },
+    )
+    return {"document": withdrawn, "reopened": reopened, "redelivered": redelivered}
+
+
+def recipients(registry: Registry, document_id: str) -> list[dict]:
+    """The customers a copy was disclosed to (downloaded by), with their requests."""
+    return store.recipients(registry.db.connection(), document_id)
+
+
 def document_path(registry: Registry, document: dict) -> Path:
     return blob_store(registry).path(document["sha256"])
 
 
 def readable_document(registry: Registry, principal, document_id: str) -> dict:
-    """The document if this caller may see it; customers only copies delivered to them."""
+    """The document if this caller may see it; customers only copies delivered to them.
+
+    A withdrawn copy is delivered to no one: customers get 404, staff still read it.
+    """
     conn = registry.db.connection()
     document = store.get_document(conn, document_id)
     if principal.role != "customer":
@@ -118,13 +266,29 @@ def record_disclosure(
     byte_range: str | None,
     request_id: str | None = None,
 ) -> dict:
-    """Log that a customer received a copy (which request delivered it, when, what range)."""
+    """Log that a customer received a copy (which request delivered it, when, what range).
+
+    Repeated downloads of the same copy by the same key within REGISTRY_DISCLOSURE_WINDOW
+    seconds of its disclosure are that one disclosure: counted on it, never logged or audited
+    again. The check and the insert share one write transaction, so concurrent downloads
+    (several workers, or the ranges of one download) cannot make two.
+    """
+    window = timedelta(seconds=registry.settings.disclosure_window)
     with registry.db.write() as tx:
         request_id = store.delivering_request(
             tx.conn, principal.customer_id, document["id"], request_id
         )
         if request_id is None:  # not delivered by the named request
             raise NotFound(f"No document has the id {document['id']!r}.")
+        earlier = store.disclosure_after(
+            tx,
+            key_id=principal.key_id,
+            document_id=document["id"],
+            sha256=document["sha256"],
+            after=clock.timestamp(clock.now() - window),
+        )
+        if earlier is not None:
+            return store.count_download(tx, earlier)
         disclosure = store.add_disclosure(
             tx,
             {

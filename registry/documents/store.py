@@ -24,7 +24,14 @@ DOCUMENT_COLUMNS = (
     "summary",
     "uploaded_by",
     "uploaded_at",
+    "withdrawn_at",
+    "withdrawn_by",
+    "withdrawn_reason",
+    "supersedes",
+    "superseded_by",
 )
+# A copy on file: neither withdrawn nor superseded.
+ON_FILE = "withdrawn_at IS NULL"
 REQUEST_COLUMNS = ("seq", "id", "customer_id", "requested_by", "created_at", "scope")
 ITEM_COLUMNS = (
     "position",
@@ -48,6 +55,8 @@ DISCLOSURE_COLUMNS = (
     "request_id",
     "disclosed_at",
     "range",
+    "downloads",
+    "last_downloaded_at",
 )
 # Which kind of copy fulfils a transfer relying on which mechanism.
 KIND_FOR_MECHANISM = {"scc": "scc", "bcr": "bcr"}
@@ -105,7 +114,7 @@ def disclosable_copy(db_or_conn, subprocessor_id: str, country: str, mechanism: 
         return None
     row = db_or_conn.execute(
         f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM documents"
-        " WHERE subprocessor_id = ? AND kind = ? AND audience = 'disclosable'"
+        f" WHERE subprocessor_id = ? AND kind = ? AND audience = 'disclosable' AND {ON_FILE}"
         " AND (country = ? OR country IS NULL) ORDER BY seq DESC LIMIT 1",
         [subprocessor_id, kind, country],
     ).fetchone()
@@ -117,13 +126,13 @@ def disclosable_copies(
 ) -> set[tuple[str, str | None, str]]:
     """Every (sub-processor, country or None for all, kind) with a disclosable copy on file.
 
-    With `before` (a UTC timestamp), only copies uploaded before then.
+    With `before` (a UTC timestamp), only copies uploaded before then and not withdrawn by then.
     """
     rows = conn.execute(
         "SELECT DISTINCT subprocessor_id, country, kind FROM documents"
         " WHERE audience = 'disclosable' AND subprocessor_id IS NOT NULL"
-        " AND uploaded_at < ?",
-        [before or "9999"],
+        " AND uploaded_at < ? AND (withdrawn_at IS NULL OR withdrawn_at >= ?)",
+        [before or "9999", before or "9999"],
     )
     return {(sid, country, kind) for sid, country, kind in rows}
 
@@ -132,15 +141,60 @@ def copies_of(conn: sqlite3.Connection, subprocessor_id: str) -> list[list[str |
     """The (country or None, kind) of each disclosable copy on file for one sub-processor."""
     rows = conn.execute(
         "SELECT DISTINCT country, kind FROM documents"
-        " WHERE subprocessor_id = ? AND audience = 'disclosable' ORDER BY country, kind",
+        f" WHERE subprocessor_id = ? AND audience = 'disclosable' AND {ON_FILE}"
+        " ORDER BY country, kind",
         [subprocessor_id],
     )
     return [list(row) for row in rows]
 
 
 def referenced_blobs(conn: sqlite3.Connection) -> set[str]:
-    """The SHA-256 of every stored file some document refers to."""
+    """The SHA-256 of every stored file some document refers to, withdrawn ones included."""
     return {row[0] for row in conn.execute("SELECT DISTINCT sha256 FROM documents")}
+
+
+def withdraw(
+    db,
+    document_id: str,
+    *,
+    by: str,
+    reason: str,
+    superseded_by: str | None = None,
+    at: str | None = None,
+) -> dict | None:
+    """Mark a copy on file withdrawn (now, or `at`); None if it already was (left as it is)."""
+    changed = db.execute(
+        "UPDATE documents SET withdrawn_at = ?, withdrawn_by = ?, withdrawn_reason = ?,"
+        f" superseded_by = ? WHERE id = ? AND {ON_FILE}",
+        [at or clock.timestamp(), by, reason, superseded_by, document_id],
+    ).rowcount
+    return get_document(db.conn, document_id) if changed else None
+
+
+def recipients(conn: sqlite3.Connection, document_id: str) -> list[dict]:
+    """The customers a copy was disclosed to, first disclosed first, with their downloads."""
+    rows = conn.execute(
+        "SELECT customer_id, request_id, downloads, disclosed_at, last_downloaded_at"
+        " FROM disclosures WHERE document_id = ? ORDER BY seq",
+        [document_id],
+    )
+    found: dict[str, dict] = {}
+    for customer_id, request_id, downloads, disclosed_at, last_downloaded_at in rows:
+        entry = found.setdefault(
+            customer_id,
+            {
+                "customer_id": customer_id,
+                "request_ids": [],
+                "downloads": 0,
+                "first_disclosed_at": disclosed_at,
+                "last_downloaded_at": last_downloaded_at,
+            },
+        )
+        if request_id not in entry["request_ids"]:
+            entry["request_ids"].append(request_id)
+        entry["downloads"] += downloads
+        entry["last_downloaded_at"] = max(entry["last_downloaded_at"], last_downloaded_at)
+    return list(found.values())
 
 
 # Documentation requests
@@ -257,14 +311,50 @@ def fulfil_pending(db, document: dict) -> list[str]:
     return [row[0] for row in touched]
 
 
+def undownloaded_deliveries(db, document_id: str) -> list[dict]:
+    """Fulfilled items pointing at the copy whose request never downloaded it."""
+    rows = db.execute(
+        "SELECT i.request_seq, i.position, r.id, i.subprocessor_id, i.country, i.mechanism"
+        " FROM documentation_request_items i"
+        " JOIN documentation_requests r ON r.seq = i.request_seq"
+        " WHERE i.document_id = ? AND i.status = 'fulfilled' AND NOT EXISTS ("
+        "SELECT 1 FROM disclosures s WHERE s.request_id = r.id AND s.document_id = i.document_id)"
+        " ORDER BY i.request_seq, i.position",
+        [document_id],
+    ).fetchall()
+    columns = ("request_seq", "position", "request_id", "subprocessor_id", "country", "mechanism")
+    return [_row(columns, row) for row in rows]
+
+
+def redeliver_item(db, item: dict, document_id: str | None) -> None:
+    """Point a fulfilled item at another copy, or with None put it back to pending."""
+    if document_id is None:
+        db.execute(
+            "UPDATE documentation_request_items SET status = 'pending', document_id = NULL,"
+            " fulfilled_at = NULL WHERE request_seq = ? AND position = ?",
+            [item["request_seq"], item["position"]],
+        )
+        return
+    db.execute(
+        "UPDATE documentation_request_items SET document_id = ?, fulfilled_at = ?"
+        " WHERE request_seq = ? AND position = ?",
+        [document_id, clock.timestamp(), item["request_seq"], item["position"]],
+    )
+
+
 def delivering_request(
     conn: sqlite3.Connection, customer_id: str, document_id: str, request_id: str | None = None
 ) -> str | None:
-    """The customer's (newest, or the named) request that delivered this document, if any."""
+    """The customer's (newest, or the named) request that delivered this copy, if any.
+
+    A withdrawn copy is delivered by no request any more.
+    """
     sql = (
         "SELECT r.id FROM documentation_request_items i"
         " JOIN documentation_requests r ON r.seq = i.request_seq"
+        " JOIN documents d ON d.id = i.document_id"
         " WHERE r.customer_id = ? AND i.document_id = ? AND i.status = 'fulfilled'"
+        " AND d.withdrawn_at IS NULL"
     )
     params = [customer_id, document_id]
     if request_id is not None:
@@ -278,9 +368,38 @@ def delivering_request(
 
 
 def add_disclosure(db, values: dict) -> dict:
-    disclosure = {"id": "dis_" + secrets.token_hex(8), **values, "disclosed_at": clock.timestamp()}
+    at = clock.timestamp()
+    disclosure = {
+        "id": "dis_" + secrets.token_hex(8),
+        **values,
+        "disclosed_at": at,
+        "downloads": 1,
+        "last_downloaded_at": at,
+    }
     _insert(db, "disclosures", disclosure)
     return disclosure
+
+
+def disclosure_after(db, *, key_id: str, document_id: str, sha256: str, after: str) -> dict | None:
+    """The newest disclosure of this copy (id and content) to this key made after `after`."""
+    row = db.execute(
+        f"SELECT {', '.join('s.' + c for c in DISCLOSURE_COLUMNS)} FROM disclosures s"
+        " JOIN documents d ON d.id = s.document_id"
+        " WHERE s.key_id = ? AND s.document_id = ? AND d.sha256 = ? AND s.disclosed_at > ?"
+        " ORDER BY s.seq DESC LIMIT 1",
+        [key_id, document_id, sha256, after],
+    ).fetchone()
+    return None if row is None else _row(DISCLOSURE_COLUMNS, row)
+
+
+def count_download(db, disclosure: dict) -> dict:
+    """One more download within a disclosure's window: counted, no new disclosure."""
+    at = clock.timestamp()
+    db.execute(
+        "UPDATE disclosures SET downloads = downloads + 1, last_downloaded_at = ? WHERE seq = ?",
+        [at, disclosure["seq"]],
+    )
+    return {**disclosure, "downloads": disclosure["downloads"] + 1, "last_downloaded_at": at}
 
 
 def list_disclosures(

@@ -12,7 +12,12 @@ import marshmallow as ma
 from flask import Response, g, request
 from flask_smorest.exceptions import NotModified, PreconditionFailed, PreconditionRequired
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import (
+    ClientDisconnected,
+    HTTPException,
+    MethodNotAllowed,
+    RequestEntityTooLarge,
+)
 
 from . import auth
 from .bodies import JSON, accepts
@@ -37,6 +42,12 @@ class ProblemErrorSchema(ma.Schema):
     detail = ma.fields.String(required=True)
     location = ma.fields.String(
         metadata={"description": "Where the value was sent when not in the JSON body"}
+    )
+    row = ma.fields.Integer(
+        metadata={
+            "description": "In an import: the row at fault as a spreadsheet shows it (the "
+            "header is row 1), or the element's 1-based place in a JSON array"
+        }
     )
 
 
@@ -93,6 +104,10 @@ class Api(flask_smorest.Api):
         if error.code == 422 and "messages" in data:
             errors = _webargs_errors(data["messages"])
             return problem(422, summarise(errors), errors=errors, headers=headers)
+        if isinstance(error, ClientDisconnected):
+            # The body stopped arriving: the server's read deadline passed mid-body (or the
+            # client went away, and no one reads this).
+            return problem(408, "The request body did not arrive in full in time; send it again.")
         if error.code == 400 and "messages" in data:
             detail = "The request body is not valid JSON."
         if isinstance(error, MethodNotAllowed):
@@ -193,6 +208,18 @@ class StrictParser(FlaskParser):
             raise json.JSONDecodeError("nested too deeply", "(body)", 0) from None
 
 
+# What the HTTP server itself answers, for any operation, before the app sees the request:
+# a malformed request (400), a request line over 4094 bytes (414), an Expect other than
+# 100-continue (417), header fields over their limits (431), an unknown transfer coding (501).
+SERVER_ERRORS = {
+    400: "BAD_REQUEST",
+    414: "REQUEST_URI_TOO_LONG",
+    417: "EXPECTATION_FAILED",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+    501: "NOT_IMPLEMENTED",
+}
+
+
 class Blueprint(flask_smorest.Blueprint):
     """A resource's blueprint: roles per operation, error responses documented."""
 
@@ -201,6 +228,7 @@ class Blueprint(flask_smorest.Blueprint):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_extra_parameters_doc)
+        self._prepare_doc_cbks.append(self._prepare_server_errors_doc)
 
     def doc(self, **kwargs):
         """Like flask-smorest's, but `parameters` add to the generated ones.
@@ -223,6 +251,19 @@ class Blueprint(flask_smorest.Blueprint):
             return func
 
         return decorator
+
+    @staticmethod
+    def _prepare_server_errors_doc(doc, doc_info, **kwargs):
+        """Every operation can meet the errors the HTTP server answers before the app (as
+        problem+json, see registry.server), and one taking a body can time out reading it."""
+        responses = doc.setdefault("responses", {})
+        statuses = dict(SERVER_ERRORS)
+        if "requestBody" in doc:
+            statuses[408] = "REQUEST_TIMEOUT"
+        for status, name in statuses.items():
+            if status not in responses and str(status) not in responses:
+                responses[status] = name
+        return doc
 
     @staticmethod
     def _prepare_extra_parameters_doc(doc, doc_info, **kwargs):

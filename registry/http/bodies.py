@@ -21,11 +21,12 @@ class UnsupportedMediaType(RegistryError):
     status = 415
 
 
-def accepts(media_type: str, *, limit_setting: str | None = None):
-    """Mark an operation's body type and the setting that holds its size limit."""
+def accepts(media_type: str | tuple[str, ...], *, limit_setting: str | None = None):
+    """Mark an operation's body type (or types) and the setting that holds its size limit."""
+    media_types = (media_type,) if isinstance(media_type, str) else tuple(media_type)
 
     def decorator(func):
-        setattr(func, _ATTR, (media_type, limit_setting))
+        setattr(func, _ATTR, (media_types, limit_setting))
         return func
 
     return decorator
@@ -40,15 +41,16 @@ def check_body() -> None:
     view = resolve_view()
     if request.method == "DELETE" and not hasattr(view, _ATTR):
         return  # takes no body: one sent is ignored, as it always was
-    media_type, limit_setting = getattr(view, _ATTR, (JSON, None))
+    media_types, limit_setting = getattr(view, _ATTR, ((JSON,), None))
     if limit_setting:
         settings = current_app.extensions["registry"].settings
-        request.max_content_length = getattr(settings, limit_setting) + MULTIPART_OVERHEAD
+        overhead = MULTIPART_OVERHEAD if MULTIPART in media_types else 0
+        request.max_content_length = getattr(settings, limit_setting) + overhead
     if request.content_length == 0 or (request.content_length is None and not request.data):
         return  # an empty body fails validation with field pointers
-    if request.mimetype != media_type and not (media_type == JSON and request.is_json):
+    if request.mimetype not in media_types and not (JSON in media_types and request.is_json):
         sent = f", not {request.mimetype}." if request.mimetype else " with its Content-Type."
-        raise UnsupportedMediaType(f"Send the body as {media_type}{sent}")
+        raise UnsupportedMediaType(f"Send the body as {' or '.join(media_types)}{sent}")
 
 
 def refuse_truncated_body():

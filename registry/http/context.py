@@ -1,14 +1,16 @@
-"""What every API module asks of a request: the registry, caller, evaluation date, a page."""
+"""What every API module asks of a request: registry, caller, evaluation date, pages, cursors."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import current_app
+from flask import current_app, g, request
 
 from .. import clock
 from ..audit import service as audit
+from ..db import store
 from ..runtime import Registry
+from . import cursors
 from .auth import current_principal
 from .problems import ValidationFailed, field_error
 
@@ -51,11 +53,45 @@ def actor() -> dict:
     return audit.actor(current_principal())
 
 
+def _list_name(list_name: str | None) -> str:
+    """The list a cursor belongs to: named, or this operation with its path's values (the
+    deliveries of one webhook are not those of another)."""
+    if list_name is not None:
+        return list_name
+    values = "&".join(f"{k}={v}" for k, v in sorted((request.view_args or {}).items()))
+    return f"{request.endpoint}?{values}"
+
+
+def _bound_to() -> str:
+    principal = g.get("principal")
+    if principal is None:
+        return cursors.caller(None)
+    return cursors.caller(principal.role, principal.customer_id)
+
+
+def _secret() -> bytes:
+    """The stored secret, read once a request (all workers share it: it is in the database)."""
+    if "cursor_secret" not in g:
+        g.cursor_secret = store.cursor_secret(registry().db.connection())
+    return g.cursor_secret
+
+
+def cursor(position: int, list_name: str | None = None) -> str:
+    """The opaque cursor of a list position, for this caller and this list."""
+    return cursors.encode(_secret(), _bound_to(), _list_name(list_name), position)
+
+
+def cursor_position(value: str, list_name: str | None = None) -> int:
+    """The list position of a cursor given to this caller for this list; cursors.Invalid
+    otherwise."""
+    return cursors.decode(_secret(), _bound_to(), _list_name(list_name), value)
+
+
 def page(rows: list[dict], limit: int, represent=None) -> dict:
     """A list page from `limit + 1` rows read after the cursor: the extra row means more."""
     more = len(rows) > limit
     rows = rows[:limit]
     return {
         "items": [represent(row) for row in rows] if represent else rows,
-        "next_cursor": str(rows[-1]["seq"]) if more else None,
+        "next_cursor": cursor(rows[-1]["seq"]) if more else None,
     }

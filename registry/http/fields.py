@@ -9,6 +9,7 @@ from datetime import date
 import marshmallow as ma
 
 from ..law import countries, taxonomy
+from . import context, cursors
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Dates the registry accepts: far enough either way for any contract, and never near the
@@ -167,12 +168,43 @@ def text(
     )
 
 
+class Cursor(ma.fields.String):
+    """An opaque cursor this API gave the caller for this list, loaded as the list position
+    it stands for (an int): any other string, another caller's cursor or another list's, is
+    an error."""
+
+    default_error_messages = {"invalid_cursor": "Not a cursor from this API."}
+
+    def __init__(self, list_name: str | None = None, **kwargs):
+        self.list_name = list_name
+        # No example: any example would be another caller's cursor, refused, and the docs'
+        # "Try it out" would send it.
+        metadata = {"pattern": cursors.PATTERN, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return context.cursor_position(text, self.list_name)
+        except cursors.Invalid:
+            raise self.make_error("invalid_cursor") from None
+
+
+CURSOR_DESCRIPTION = (
+    "opaque (base64url), valid only for the caller it was given to and on the same list"
+)
+
+
 class PageSchema(ma.Schema):
     """A page of a list; subclasses declare `items`."""
 
     next_cursor = ma.fields.String(
         allow_none=True,
-        metadata={"description": "Pass as `cursor` for the next page; null at the end"},
+        metadata={
+            "description": "Pass as `cursor` for the next page; null at the end; "
+            + CURSOR_DESCRIPTION,
+            "pattern": cursors.PATTERN,
+        },
     )
 
 
@@ -186,7 +218,6 @@ class PageArgsSchema(StrictSchema):
         validate=ma.validate.Range(min=1, max=MAX_PAGE_SIZE),
         metadata={"description": f"Page size, at most {MAX_PAGE_SIZE}"},
     )
-    cursor = ma.fields.String(
-        validate=ma.validate.Regexp(r"^[0-9]{1,18}$", error="Not a cursor from this API."),
-        metadata={"description": "The `next_cursor` of the previous page"},
+    cursor = Cursor(
+        metadata={"description": "The `next_cursor` of the previous page; " + CURSOR_DESCRIPTION}
     )

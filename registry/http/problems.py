@@ -19,15 +19,20 @@ _TYPE_SLUGS = {
     404: "not-found",
     405: "method-not-allowed",
     406: "not-acceptable",
+    408: "request-timeout",
     409: "conflict",
     412: "precondition-failed",
     413: "content-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     416: "range-not-satisfiable",
+    417: "expectation-failed",
     422: "validation-failed",
     428: "precondition-required",
     429: "too-many-requests",
+    431: "header-fields-too-large",
     500: "internal-error",
+    501: "not-implemented",
 }
 
 
@@ -46,6 +51,10 @@ class RegistryError(Exception):
 
 class NotFound(RegistryError):
     status = 404
+
+
+class Forbidden(RegistryError):
+    status = 403
 
 
 class Conflict(RegistryError):

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
+from ..bulk import service as bulk
 from ..changes import service as change_feed
 from ..compliance import engine
 from ..compliance import service as compliance
 from ..documents import service as documents
 from ..history import service as history
 from ..http.api import Blueprint
-from ..http.context import actor, as_of, end_of, own_customer, page, registry
+from ..http.auth import current_principal
+from ..http.context import actor, as_of, cursor, end_of, own_customer, page, registry
 from ..http.fields import NoArgsSchema
+from ..http.problems import Forbidden
 from ..law.service import check_assume_ended
 from ..objections import service as objections
 from . import service, store
+from .customer_schemas import CustomerSubprocessorPageSchema, CustomerSubprocessorSchema
 from .schemas import (
     ComplianceArgsSchema,
     ComplianceSchema,
@@ -53,6 +57,8 @@ def _etag_data(record: dict, today, law_version: str) -> dict:
         "pending": record["pending_change"]
         and {k: record["pending_change"][k] for k in ("change_id", "effective_on", "changes")},
         "upheld": [o["id"] for o in _upheld(record)],
+        # Customers read another representation of the same state: another ETag.
+        "view": "customer" if _customer() else "staff",
     }
 
 
@@ -62,7 +68,34 @@ def _upheld(record: dict) -> list[dict]:
 
 
 def _represent(record: dict) -> dict:
-    return {**compliance.represent(registry(), record), "upheld_objections": _upheld(record)}
+    represented = {**compliance.represent(registry(), record), "upheld_objections": _upheld(record)}
+    if _customer():
+        return _customer_facts(represented)
+    return represented
+
+
+def _customer() -> bool:
+    return current_principal().role == "customer"
+
+
+def _customer_facts(represented: dict, **context) -> dict:
+    """A customer's view: the facts of each transfer, never the verdict (see customer_view)."""
+    facts = compliance.customer_view(registry(), represented, **context)
+    return {**facts, "upheld_objections": represented.get("upheld_objections", [])}
+
+
+def _answer(body: dict, *, many: bool):
+    """Staff and services get the body as documented by SubprocessorSchema; a customer its
+    customer view, serialised by the customer schemas (the 200 documents both)."""
+    if not _customer():
+        return body
+    schema = CustomerSubprocessorPageSchema() if many else CustomerSubprocessorSchema()
+    return current_app.json.response(schema.dump(body))
+
+
+def _one_of(staff_schema, customer_schema) -> dict:
+    """The 200's body: the staff representation, or what a customer sees."""
+    return {"content": {"application/json": {"schema": {"anyOf": [staff_schema, customer_schema]}}}}
 
 
 def _represent_written(record: dict) -> dict:
@@ -133,7 +166,7 @@ def _register_at(args: dict) -> dict:
                         break
         if not exhausted and len(items) == limit:
             exhausted = not history.register_page(conn, before, last_seq, 1)
-    return {"items": items, "next_cursor": None if exhausted else str(last_seq)}
+    return {"items": items, "next_cursor": None if exhausted else cursor(last_seq)}
 
 
 _BEFORE_FIELDS_EXISTED = {
@@ -176,7 +209,18 @@ def _as_it_stood(record, args: dict, on, law, copies, reg) -> dict | None:
     flagged = args.get("flagged")
     if flagged is not None and (verdict["status"] == "flagged") != flagged:
         return None
-    return compliance.with_verdict(record, verdict, on)
+    represented = compliance.with_verdict(record, verdict, on)
+    if _customer():
+        return _customer_facts(represented, law=law, on=on, copies=copies)
+    return represented
+
+
+def _spreadsheet(media_type: str, args: dict) -> Response:
+    """The current register as a CSV (streamed) or XLSX file: bulk.export."""
+    export = bulk.export(registry(), media_type, args, role=current_principal().role)
+    disposition = f'attachment; filename="{export.filename}"'
+    headers = {"Content-Disposition": disposition, "Vary": "Accept"}
+    return Response(export.chunks, mimetype=export.media_type, headers=headers)
 
 
 @blp.route("")
@@ -184,11 +228,34 @@ class Subprocessors(MethodView):
     @blp.roles(*READERS)
     @blp.arguments(SubprocessorQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SubprocessorPageSchema)
+    @blp.doc(
+        responses={
+            200: {
+                "content": {
+                    **_one_of(SubprocessorPageSchema, CustomerSubprocessorPageSchema)["content"],
+                    **bulk.EXPORT_CONTENT,
+                }
+            }
+        }
+    )
     def get(self, **args):
         """List sub-processors in the order they were added, filtered and paginated
 
-        Follow `next_cursor` for the next page.
+        Follow `next_cursor` for the next page. Customers see the facts of each transfer
+        (country, activity, mechanism, the act or clauses relied on, whether a copy is
+        available on request), never verdicts. With `Accept: text/csv` or XLSX (admin and
+        procurement): the whole current register in the import's columns, a file to edit and
+        send back to `POST /v1/subprocessors/import`.
         """
+        media_type = request.accept_mimetypes.best_match(("application/json", *bulk.EXPORT_TYPES))
+        if media_type in bulk.EXPORT_TYPES:
+            return _spreadsheet(media_type, args)
+        if args.get("flagged") is not None and _customer():
+            raise Forbidden("Verdicts are for staff: customers cannot filter on `flagged`.")
+        return _answer(self._list(args), many=True)
+
+    @staticmethod
+    def _list(args: dict) -> dict:
         if args.get("at"):
             return _register_at(args)
         limit = args["limit"]
@@ -218,7 +285,7 @@ class Subprocessors(MethodView):
                         break
         if not exhausted and len(items) == limit:
             exhausted = not store.page(conn, today=today, after_seq=last_seq, limit=1, **filters)
-        return {"items": items, "next_cursor": None if exhausted else str(last_seq)}
+        return {"items": items, "next_cursor": None if exhausted else cursor(last_seq)}
 
     @blp.roles(*EDITORS)
     @blp.etag
@@ -252,12 +319,19 @@ class SubprocessorById(MethodView):
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SubprocessorSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.doc(responses={200: {"links": _links()}})
+    @blp.doc(
+        responses={
+            200: {"links": _links(), **_one_of(SubprocessorSchema, CustomerSubprocessorSchema)}
+        }
+    )
     def get(self, subprocessor_id):
-        """Read one sub-processor with its status and today's compliance verdict"""
+        """Read one sub-processor with its status and today's compliance verdict
+
+        Customers see the facts of each transfer, never the verdict.
+        """
         record = store.get(registry().db.connection(), subprocessor_id)
         _set_etag(record)
-        return _represent(record)
+        return _answer(_represent(record), many=False)
 
     @blp.roles(*EDITORS)
     @blp.etag

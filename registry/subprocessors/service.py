@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import nullcontext
 from datetime import date, timedelta
 
 from ..audit import service as audit
@@ -86,11 +87,17 @@ def _notice_errors(data: dict, today: date, notice_days: int, what: str) -> list
     return errors
 
 
-def create(registry: Registry, data: dict, actor: dict) -> dict:
+def _transaction(registry: Registry, tx):
+    """The caller's write transaction (an import writes many records in one), else a new one."""
+    return registry.db.write() if tx is None else nullcontext(tx)
+
+
+def create(registry: Registry, data: dict, actor: dict, *, tx=None) -> dict:
     """Validate `data` (already schema-loaded) against the law and the notice, and store it.
 
     A vendor already in use (`already_in_use`) is recorded, not announced: no objection
     window, no customer notification, the claim kept in the audit trail and on the record.
+    With `tx`, in the caller's write transaction.
     """
     law = registry.law()
     today = registry.today()
@@ -121,7 +128,7 @@ def create(registry: Registry, data: dict, actor: dict) -> dict:
     data = {**data, "announced_on": today.isoformat()}
     if not data.get("urgent"):
         data.pop("urgent_reason", None)
-    with registry.db.write() as tx:
+    with _transaction(registry, tx) as tx:
         record = store.create(tx, data)
         audit.append(
             tx, actor, "subprocessor.create", "subprocessor", record["id"], version_of(record)
@@ -178,13 +185,14 @@ def _places(locations: list[dict], named: bool) -> dict[tuple, str | None]:
 
 
 def update(
-    registry: Registry, subprocessor_id: str, changes: dict, check_version, actor: dict
+    registry: Registry, subprocessor_id: str, changes: dict, check_version, actor: dict, *, tx=None
 ) -> dict:
     """Apply `changes` after `check_version(record)` accepted the caller's precondition.
 
     Housekeeping applies at once and is internal. A material change (see material_reasons)
     becomes the sub-processor's pending change, announced with its own `effective_on` and
-    objection window; a second one replaces the first and restarts the notice.
+    objection window; a second one replaces the first and restarts the notice. With `tx`, in
+    the caller's write transaction.
     """
     law = registry.law()
     today = registry.today()
@@ -193,7 +201,7 @@ def update(
         if errors:
             raise ValidationFailed(errors)
     urgent = {k: changes.pop(k) for k in ("urgent", "urgent_reason") if k in changes}
-    with registry.db.write() as tx:
+    with _transaction(registry, tx) as tx:
         current = store.get(tx.conn, subprocessor_id)
         check_version(current)
         current = _apply_due(tx, current, today, actor)
@@ -586,3 +594,8 @@ def changed_since(conn: sqlite3.Connection, revision: int) -> list[dict]:
 
 def by_ids(conn: sqlite3.Connection, ids: set[str]) -> list[dict]:
     return store.by_ids(conn, ids)
+
+
+def register_is_empty(conn: sqlite3.Connection) -> bool:
+    """No sub-processor was ever recorded, retired ones included."""
+    return store.is_empty(conn)

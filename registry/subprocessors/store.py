@@ -355,3 +355,8 @@ def iter_current(conn: sqlite3.Connection, on: str) -> Iterator[dict]:
     index = COLUMNS.index("id")
     for row in cursor:
         yield _record(row, pending.get(row[index]))
+
+
+def is_empty(conn: sqlite3.Connection) -> bool:
+    """No sub-processor was ever recorded (retired ones count: they stay on record)."""
+    return conn.execute("SELECT 1 FROM subprocessors LIMIT 1").fetchone() is None

@@ -17,6 +17,7 @@ from .schemas import (
     WebhookCreateSchema,
     WebhookPageSchema,
     WebhookQueryArgsSchema,
+    WebhookRotateSecretSchema,
     WebhookSchema,
     WebhookUpdateSchema,
 )
@@ -40,11 +41,13 @@ def _allow_private() -> bool:
 
 
 def _etag_data(record: dict) -> dict:
-    # The failure count changes with every attempt, without a new version of the endpoint.
+    # The failure count changes with every attempt, and a rotation's overlap window ends,
+    # without a new version of the endpoint.
     return {
         "id": record["id"],
         "version": record["version"],
         "consecutive_failures": record["consecutive_failures"],
+        "previous_secret_expires_at": service.represent(record)["previous_secret_expires_at"],
     }
 
 
@@ -76,6 +79,7 @@ class Webhooks(MethodView):
             limit=limit + 1,
             customer_id=customer_id,
         )
+        service.forget_expired_secrets(registry(), rows)
         return page(rows, limit, service.represent)
 
     @blp.roles("customer")
@@ -99,7 +103,9 @@ class Webhooks(MethodView):
 
         Every change event the endpoint subscribes to is POSTed to it, signed per Standard
         Webhooks (webhook-id, webhook-timestamp, webhook-signature), until a 2xx answer.
-        The URL must be https and its host must resolve to public addresses only.
+        The URL must be https; its form is checked here, without a DNS lookup, and the
+        addresses its host resolves to before every delivery (public ones only: a refused
+        target is a failed attempt in the delivery log).
         """
         record, secret = service.create(
             registry(),
@@ -123,6 +129,7 @@ class WebhookById(MethodView):
     def get(self, webhook_id):
         """Read an endpoint (never its secret); customers only their own"""
         record = store.get(registry().db.connection(), webhook_id, own_customer())
+        service.forget_expired_secrets(registry(), [record])
         blp.set_etag(_etag_data(record))
         return service.represent(record)
 
@@ -161,6 +168,34 @@ class WebhookById(MethodView):
         Needs If-Match with its current ETag.
         """
         service.delete(registry(), webhook_id, own_customer(), _precondition, actor())
+
+
+@blp.route("/<string:webhook_id>/rotate-secret")
+class WebhookSecretRotation(MethodView):
+    @blp.roles("customer")
+    @blp.etag
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(WebhookRotateSecretSchema, required=False)
+    @blp.response(200, WebhookCreatedSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, data, webhook_id):
+        """Replace an endpoint's signing secret; the response alone shows the new one
+
+        For `overlap_hours` (default 24, at most 168; 0 for none) every delivery carries
+        two signatures, `v1,<new> v1,<replaced>`, so the receiver can switch secrets
+        without rejecting a webhook; then the replaced secret is deleted. Rotating again
+        within that window drops the secret it still honoured: at most two sign at once.
+        Only the customer that owns the endpoint rotates its secret.
+        """
+        record, secret = service.rotate_secret(
+            registry(),
+            webhook_id,
+            own_customer(),
+            data.get("overlap_hours", service.DEFAULT_OVERLAP_HOURS),
+            actor(),
+        )
+        blp.set_etag(_etag_data(record))
+        return {**service.represent(record), "secret": secret}
 
 
 @blp.route("/<string:webhook_id>/deliveries")

@@ -16,7 +16,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -64,11 +64,24 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
 
 
-def signed_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def signed_headers(
+    secrets: str | Sequence[str], message_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The Standard Webhooks headers, with one signature per secret, space-separated.
+
+    Several secrets sign while one is rotated: the newest first, then the one it replaces
+    (`v1,<new> v1,<old>`), so a receiver holding either accepts the webhook.
+    """
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    if not secrets:
+        raise ValueError("a webhook is signed with at least one secret")
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, message_id, timestamp, body),
+        "webhook-signature": " ".join(
+            sign(secret, message_id, timestamp, body) for secret in secrets
+        ),
     }
 
 
@@ -109,7 +122,7 @@ def verify(
 
 def event_body(change: dict) -> bytes:
     """The JSON body of a change event, the same bytes on every attempt."""
-    data = {**change["data"], "change_id": change["id"], "cursor": str(change["seq"])}
+    data = {**change["data"], "change_id": change["id"], "cursor": change["cursor"]}
     event = {"type": change["type"], "timestamp": change["at"], "data": data}
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -188,13 +201,18 @@ def address_refusal(address: str, *, allow_private: bool) -> str | None:
 
 
 STANDARD_PORTS = {"https": 443, "http": 80}
+# Names that are local by definition (RFC 6761, RFC 8375, mDNS, ICANN's private-use
+# .internal): refused without a lookup.
+LOCAL_NAME_SUFFIXES = ("localhost", "localdomain", "local", "internal", "home.arpa")
 
 
 def parse_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozenset()) -> Target:
     """Check a URL's form (no lookup); `addresses` is empty unless the host is an IP literal.
 
     The port is the scheme's standard one (443; 80 where http is allowed) or one of `ports`;
-    with private targets allowed (development and tests), any port.
+    with private targets allowed (development and tests), any port. A host that is an
+    address is checked here; a name must be a fully qualified one outside the local-only
+    domains, and what it resolves to is checked by `resolve`, before each delivery.
     """
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeTarget(f"The URL is longer than {MAX_URL_LENGTH} characters.")
@@ -240,6 +258,14 @@ def parse_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozense
     if labels[-1].isdigit():
         # 127.1 or 2130706433 are IPv4 addresses to some resolvers.
         raise UnsafeTarget("The URL's host is not a valid DNS name or IP address.")
+    if not allow_private:
+        if len(labels) < 2:
+            # Looked up through the local search domains or hosts file: an internal name.
+            raise UnsafeTarget(
+                f"The URL's host {name} is not a fully qualified public name (it has no domain)."
+            )
+        if any(name == s or name.endswith("." + s) for s in LOCAL_NAME_SUFFIXES):
+            raise UnsafeTarget(f"The URL's host {name} is a local-only name.")
     return Target(scheme, name, port, path, ())
 
 
@@ -274,19 +300,22 @@ def resolve(
     allow_private: bool,
     ports: frozenset[int] = frozenset(),
     timeout: float = RESOLVE_TIMEOUT,
-    getaddrinfo: Callable = socket.getaddrinfo,
+    getaddrinfo: Callable | None = None,
 ) -> Target:
     """Check a URL and every address its host resolves to; the target to connect to.
 
     Every address must be acceptable, not only the first: the connection goes to one of
-    them, and a host that also resolves inside the network would be a way in. Called at
-    registration and again before every delivery, so a name that later resolves
-    elsewhere (DNS rebinding) is caught when it matters.
+    them, and a host that also resolves inside the network would be a way in. Called
+    before every delivery (registration checks the form alone, with `parse_url`, and never
+    waits on DNS), so a name that resolves elsewhere by then (DNS rebinding) is caught
+    when it matters.
     """
     target = parse_url(url, allow_private=allow_private, ports=ports)
     if target.addresses:
         return target
-    addresses = _lookup(target.host, target.port, timeout, getaddrinfo)
+    # Looked up at call time, not bound at import, so a replaced resolver is the one used.
+    lookup = socket.getaddrinfo if getaddrinfo is None else getaddrinfo
+    addresses = _lookup(target.host, target.port, timeout, lookup)
     for address in addresses:
         reason = address_refusal(address, allow_private=allow_private)
         if reason:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..changes.schemas import CHANGE_TYPES as EVENT_TYPES
+from ..changes.schemas import CHANGE_TYPES
+from ..changes.service import STAFF_ONLY_TYPES
 from ..http.fields import PageArgsSchema, PageSchema, StrictBoolean, StrictSchema, text
 from .outbound import ALL_EVENTS, MAX_URL_LENGTH
+from .service import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
+
+# What a customer's endpoint may subscribe to: every change it may read (verdicts are staff's).
+EVENT_TYPES = tuple(t for t in CHANGE_TYPES if t not in STAFF_ONLY_TYPES)
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 _ID = ma.validate.Length(min=1, max=64)
@@ -20,8 +25,8 @@ def _url(**kwargs):
         ],
         metadata={
             "description": (
-                "Where to POST the events: https, no credentials; its host must resolve to "
-                "public addresses only"
+                "Where to POST the events: https, no credentials. A name's addresses are "
+                "checked before every delivery (public addresses only), not at registration"
             ),
             "example": "https://hooks.example.com/registry",
             "pattern": "^[hH][tT][tT][pP][sS]?://",
@@ -95,6 +100,24 @@ class WebhookSchema(ma.Schema):
     )
     created_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     updated_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    secret_created_at = ma.fields.String(
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": "When the current signing secret was made: registration or rotation",
+        },
+    )
+    previous_secret_expires_at = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "format": "date-time",
+            "description": (
+                "After a rotation: until when every delivery is also signed with the replaced "
+                "secret; null when only the current secret signs"
+            ),
+        },
+    )
 
 
 class WebhookCreatedSchema(WebhookSchema):
@@ -105,6 +128,21 @@ class WebhookCreatedSchema(WebhookSchema):
                 "The signing secret (Standard Webhooks, whsec_ and base64); shown only in "
                 "this response"
             )
+        },
+    )
+
+
+class WebhookRotateSecretSchema(StrictSchema):
+    overlap_hours = ma.fields.Integer(
+        strict=True,
+        load_default=DEFAULT_OVERLAP_HOURS,
+        validate=ma.validate.Range(min=0, max=MAX_OVERLAP_HOURS),
+        metadata={
+            "description": (
+                "How long the replaced secret keeps signing beside the new one, in hours; "
+                "0 stops it at once (a leaked secret)"
+            ),
+            "example": DEFAULT_OVERLAP_HOURS,
         },
     )
 

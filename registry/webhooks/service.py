@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from .. import clock
 from ..audit import service as audit
 from ..http.problems import Conflict, ValidationFailed, field_error
@@ -11,18 +13,50 @@ from . import outbound, store
 # Each change is queued once per subscribed endpoint, so endpoints per customer are bounded.
 MAX_PER_CUSTOMER = 20
 _AUDITED = ("url", "events", "description", "enabled")
+# How long a replaced secret keeps signing beside the new one, unless the rotation says.
+DEFAULT_OVERLAP_HOURS = 24
+MAX_OVERLAP_HOURS = 7 * 24
 
 
 def check_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozenset()) -> None:
-    """422 at /url unless the URL is one the worker would send to right now."""
+    """422 at /url unless the URL's form is one the worker may send to.
+
+    No lookup: a request never waits on DNS. The host's addresses are checked by the
+    worker before every attempt, where a refusal is a failed attempt saying why.
+    """
     try:
-        outbound.resolve(url, allow_private=allow_private, ports=ports)
+        outbound.parse_url(url, allow_private=allow_private, ports=ports)
     except outbound.UnsafeTarget as exc:
         raise ValidationFailed([field_error("/url", str(exc))]) from None
 
 
+def _previous_secret_expires_at(record: dict) -> str | None:
+    """When the replaced secret stops signing; None when there is none, or no longer."""
+    expires = record["previous_secret_expires_at"]
+    return expires if expires is not None and expires > clock.timestamp() else None
+
+
 def represent(record: dict) -> dict:
-    return {**record, "enabled": record["status"] == "enabled"}
+    return {
+        **record,
+        "enabled": record["status"] == "enabled",
+        "secret_created_at": record["secret_created_at"] or record["created_at"],
+        "previous_secret_expires_at": _previous_secret_expires_at(record),
+    }
+
+
+def forget_expired_secrets(registry: Registry, records: list[dict]) -> None:
+    """Remove replaced secrets whose window has ended, if `records` show one.
+
+    The worker removes them every round; this catches them when no worker runs. A read
+    writes only when there is something to remove.
+    """
+    now = clock.timestamp()
+    if any(
+        r["previous_secret_expires_at"] and r["previous_secret_expires_at"] <= now for r in records
+    ):
+        with registry.db.write() as tx:
+            store.drop_expired_secrets(tx, clock.now())
 
 
 def _audited(record: dict) -> dict:
@@ -100,3 +134,39 @@ def delete(
         check_version(current)
         store.delete(tx, webhook_id)
         audit.append(tx, actor, "webhook.delete", "webhook", webhook_id, _audited(current))
+
+
+def _secret_state(record: dict) -> dict:
+    shown = represent(record)
+    return {k: shown[k] for k in ("secret_created_at", "previous_secret_expires_at")}
+
+
+def rotate_secret(
+    registry: Registry,
+    webhook_id: str,
+    customer_id: str | None,
+    overlap_hours: int,
+    actor: dict,
+) -> tuple[dict, str]:
+    """Give an endpoint a new secret; returns it and the secret, which is not shown again.
+
+    The replaced secret keeps signing beside the new one for `overlap_hours` (none: it
+    stops at once). A secret that an earlier rotation left valid is dropped: at most two
+    sign at any time, the newest and the one it replaced.
+    """
+    secret = outbound.new_secret()
+    now = clock.now()
+    expires = clock.timestamp(now + timedelta(hours=overlap_hours)) if overlap_hours else None
+    with registry.db.write() as tx:
+        store.drop_expired_secrets(tx, now)
+        current = store.get(tx.conn, webhook_id, customer_id)
+        before = _secret_state(current)
+        record = store.rotate_secret(tx, webhook_id, secret, previous_expires_at=expires)
+        # The secrets stay out of the trail: what changed is when, and for how long.
+        change = {
+            "overlap_hours": overlap_hours,
+            "previous_secret_dropped": before["previous_secret_expires_at"] is not None,
+            **audit.changed_fields(before, _secret_state(record)),
+        }
+        audit.append(tx, actor, "webhook.rotate_secret", "webhook", webhook_id, change)
+    return record, secret

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import datetime
 
 from .. import clock
+from ..changes import service as change_feed
 from ..http.problems import NotFound
 
 COLUMNS = (
@@ -23,6 +24,8 @@ COLUMNS = (
     "version",
     "created_at",
     "updated_at",
+    "secret_created_at",
+    "previous_secret_expires_at",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM webhooks"
 DELIVERY_COLUMNS = (
@@ -59,10 +62,37 @@ def create(
     webhook_id = new_id()
     db.execute(
         "INSERT INTO webhooks (id, customer_id, url, events, secret, description, status,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'enabled', ?, ?)",
-        [webhook_id, customer_id, url, json.dumps(events), secret, description, now, now],
+        " created_at, updated_at, secret_created_at) VALUES (?, ?, ?, ?, ?, ?, 'enabled', ?, ?, ?)",
+        [webhook_id, customer_id, url, json.dumps(events), secret, description, now, now, now],
     )
     return get(db.conn, webhook_id)
+
+
+def rotate_secret(db, webhook_id: str, secret: str, *, previous_expires_at: str | None) -> dict:
+    """Sign with `secret` from now on; the replaced one signs beside it until
+    `previous_expires_at`, or stops at once when that is None.
+
+    A secret an earlier rotation left valid is dropped: at most two sign at any time.
+    (SQLite evaluates every assignment against the row as it was: `previous_secret`
+    takes the replaced secret.)
+    """
+    now = clock.timestamp()
+    db.execute(
+        "UPDATE webhooks SET previous_secret = CASE WHEN ? IS NULL THEN NULL ELSE secret END,"
+        " previous_secret_expires_at = ?, secret = ?, secret_created_at = ?,"
+        " version = version + 1, updated_at = ? WHERE id = ?",
+        [previous_expires_at, previous_expires_at, secret, now, now, webhook_id],
+    )
+    return get(db.conn, webhook_id)
+
+
+def drop_expired_secrets(db, now: datetime) -> int:
+    """Remove every replaced secret whose overlap window has ended; how many were removed."""
+    return db.execute(
+        "UPDATE webhooks SET previous_secret = NULL, previous_secret_expires_at = NULL"
+        " WHERE previous_secret_expires_at IS NOT NULL AND previous_secret_expires_at <= ?",
+        [clock.timestamp(now)],
+    ).rowcount
 
 
 def get(conn: sqlite3.Connection, webhook_id: str, customer_id: str | None = None) -> dict:
@@ -198,14 +228,16 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
     seqs = [row[0] for row in db.execute(DUE_DELIVERIES, [at, at, limit]).fetchall()]
     claimed = []
     for seq in seqs:
+        # The replaced secret signs too while its overlap window lasts, never after.
         row = db.execute(
             "SELECT d.webhook_id, d.message_id, d.attempts, d.last_attempt_at, w.url, w.secret,"
-            " c.seq, c.id, c.at, c.type, c.data"
+            " CASE WHEN w.previous_secret_expires_at > ? THEN w.previous_secret END,"
+            " w.customer_id, c.seq, c.id, c.at, c.type, c.data"
             " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
             " JOIN changes c ON c.seq = d.change_seq WHERE d.seq = ?",
-            [seq],
+            [at, seq],
         ).fetchone()
-        webhook_id, message_id, attempts, last_attempt_at, url, secret = row[:6]
+        webhook_id, message_id, attempts, last_attempt_at, url, secret, previous = row[:7]
         if attempts and last_attempt_at and not _attempt_recorded(db, seq, attempts):
             db.execute(
                 "INSERT INTO webhook_attempts (delivery_seq, attempt, at, error, duration_ms)"
@@ -218,7 +250,7 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
             [at, until, seq],
         )
         db.execute("UPDATE webhooks SET retry_at = ? WHERE id = ?", [until, webhook_id])
-        change_seq, change_id, change_at, change_type, data = row[6:]
+        customer_id, change_seq, change_id, change_at, change_type, data = row[7:]
         claimed.append(
             {
                 "delivery_seq": seq,
@@ -227,9 +259,11 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
                 "webhook_id": webhook_id,
                 "message_id": message_id,
                 "url": url,
-                "secret": secret,
+                "secrets": [secret] if previous is None else [secret, previous],
                 "change": {
                     "seq": change_seq,
+                    # The feed's cursor of the event, as the customer's keys read the feed.
+                    "cursor": change_feed.customer_cursor(db, customer_id, change_seq),
                     "id": change_id,
                     "at": change_at,
                     "type": change_type,

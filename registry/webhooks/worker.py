@@ -58,6 +58,8 @@ class Worker:
         """Claim what is due, deliver it and record the outcomes; the number of attempts."""
         now = clock.now()
         with self.db.write() as tx:
+            # Every round, due work or not: a replaced secret is gone once its window ends.
+            store.drop_expired_secrets(tx, now)
             claimed = store.claim(
                 tx,
                 now=now,
@@ -108,7 +110,12 @@ class Worker:
         return total
 
     def attempt(self, delivery: dict) -> outbound.Outcome:
-        """One signed POST, to an address checked just now (the name may point elsewhere)."""
+        """One signed POST, to an address checked just now (the name may point elsewhere).
+
+        This is where a name is looked up and its addresses checked: registration checks
+        the URL's form only. A refused or unresolvable target is a failed attempt whose
+        error says why, counted like any other towards disabling the endpoint.
+        """
         try:
             target = self.resolve(
                 delivery["url"],
@@ -121,7 +128,7 @@ class Worker:
         body = outbound.event_body(delivery["change"])
         timestamp = int(clock.now().timestamp())
         headers = outbound.signed_headers(
-            delivery["secret"], delivery["message_id"], timestamp, body
+            delivery["secrets"], delivery["message_id"], timestamp, body
         )
         return self.post(target, body, headers, total_timeout=attempt_deadline(self.settings))
 

@@ -1,0 +1,1 @@
+"""Bulk work on the register: import from CSV, XLSX or JSON, export to CSV or XLSX."""

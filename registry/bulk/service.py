@@ -1,0 +1,604 @@
+"""Import a register from a spreadsheet or JSON, all or nothing, and export it in the same columns.
+
+An import is the catalogue's own writes, many in one transaction: each sub-processor is loaded
+by the schema a POST uses and written by subprocessors.service.create or .update, so versions,
+history, the audit trail, the change feed, webhooks and change control apply exactly as for a
+single write. Any error rolls the whole transaction back; a dry run always does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+import marshmallow as ma
+
+from ..http.problems import RegistryError, ValidationFailed, field_error, marshmallow_errors
+from ..runtime import Registry
+from ..subprocessors import service as subprocessors
+from ..subprocessors.schemas import SubprocessorCreateSchema, SubprocessorUpdateSchema
+from . import formats
+from .formats import CSV, JSON, XLSX, TooLarge
+
+# The columns, fixed by the contract: a sub-processor's, then one location's and its safeguard's.
+SUBPROCESSOR_COLUMNS = (
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "effective_on",
+    "already_in_use",
+)
+LOCATION_COLUMNS = ("country", "activity")
+SAFEGUARD_COLUMNS = (
+    "mechanism",
+    "adequacy_decision",
+    "certified",
+    "certification_checked_on",
+    "scc_version",
+    "scc_module",
+    "signed_on",
+    "approved_on",
+    "derogation",
+    "tia_completed_on",
+)
+COLUMNS = SUBPROCESSOR_COLUMNS + LOCATION_COLUMNS + SAFEGUARD_COLUMNS
+# Free text is kept exactly as written; any other cell loses surrounding spaces.
+TEXT_COLUMNS = frozenset({"name", "legal_entity", "purpose"})
+BOOLEAN_COLUMNS = frozenset({"already_in_use", "certified"})
+_TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
+
+MAX_ROWS = 10_000  # rows of a CSV or XLSX, elements of a JSON array; an export holds as many
+MAX_ERRORS = 1_000  # listed in a 422; the detail counts them all
+UNPACK_FACTOR = 10  # an XLSX may unpack to this many times REGISTRY_MAX_IMPORT
+EXPORT_TYPES = (CSV, XLSX)
+# The export's media types, as GET /v1/subprocessors documents them beside its JSON.
+EXPORT_CONTENT = {
+    CSV: {
+        "schema": {
+            "type": "string",
+            "description": "The current register, one row per location, in the import's "
+            "columns (comma, CRLF, UTF-8); formula-like cells start with an apostrophe",
+        }
+    },
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+_OUTCOMES = ("created", "updated", "unchanged")
+
+
+class ImportInvalid(ValidationFailed):
+    """422: the rows (or elements) at fault, each `{row, pointer, detail}`; nothing written."""
+
+    def __init__(self, errors: list[dict]):
+        errors = sorted(_unique(errors), key=lambda e: e.get("row") or 0)
+        rows = {e.get("row") for e in errors}
+        if len(errors) == 1:
+            only = errors[0]
+            where = f"Row {only['row']}, " if only.get("row") else ""
+            detail = f"{where}{only['pointer'] or '/'}: {only['detail']} Nothing was imported."
+        else:
+            detail = f"{len(errors)} errors in {len(rows)} rows; nothing was imported" + (
+                f" (the first {MAX_ERRORS} are listed)." if len(errors) > MAX_ERRORS else "."
+            )
+        super().__init__(errors[:MAX_ERRORS], detail)
+
+
+class ExportRefused(RegistryError):
+    status = 403
+
+
+def _unique(errors: list[dict]) -> list[dict]:
+    seen, kept = set(), []
+    for error in errors:
+        key = (error.get("row"), error["pointer"], error["detail"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(error)
+    return kept
+
+
+def row_error(row: int | None, pointer: str, detail: str) -> dict:
+    error = {"row": row} if row is not None else {}
+    return {**error, "pointer": pointer, "detail": detail}
+
+
+@dataclass
+class Item:
+    """One sub-processor of the file: the body a POST would take, and where it came from."""
+
+    body: dict
+    row: int  # its first row (the header is row 1), or its 1-based place in a JSON array
+    location_rows: list[int] = field(default_factory=list)  # the row of each location
+    tabular: bool = False  # from CSV or XLSX: pointers name columns
+
+
+@dataclass
+class Upload:
+    items: list[Item]
+    rows: int
+    errors: list[dict]
+
+
+# Reading
+
+
+def read(data: bytes, media_type: str, *, max_bytes: int) -> Upload:
+    """The sub-processors of a file. Raises Malformed (400), TooLarge (413) or, for an empty
+    file or a wrong header, ImportInvalid (422); errors of single rows are in `errors`."""
+    if len(data) > max_bytes:
+        raise TooLarge(
+            f"The file is {len(data)} bytes, over the import limit of {max_bytes} bytes "
+            "(REGISTRY_MAX_IMPORT): split it into several imports."
+        )
+    if not data.strip():
+        raise ImportInvalid([row_error(None, "", "The file is empty.")])
+    if media_type == JSON:
+        return _from_json(formats.read_json(data))
+    try:
+        if media_type == CSV:
+            table = formats.read_csv(data)
+        elif media_type == XLSX:
+            table = formats.read_xlsx(data, max_unpacked=UNPACK_FACTOR * max_bytes)
+        else:
+            raise ValueError(media_type)
+    except formats.BadRow as exc:  # in the header
+        raise ImportInvalid([row_error(exc.row, "", exc.detail)]) from None
+    return _from_table(table)
+
+
+def _too_many(count: int, what: str) -> TooLarge:
+    return TooLarge(
+        f"The file has more than {MAX_ROWS:,} {what}; an import takes at most {MAX_ROWS:,}: "
+        "split it into several imports (rows of one sub-processor stay together)."
+    )
+
+
+def _from_json(document) -> Upload:
+    if not isinstance(document, list):
+        raise ImportInvalid(
+            [row_error(None, "", "Send a JSON array of sub-processors, each as a POST takes it.")]
+        )
+    if not document:
+        raise ImportInvalid([row_error(None, "", "The array is empty.")])
+    if len(document) > MAX_ROWS:
+        raise _too_many(len(document), "elements")
+    items = [Item(body=element, row=index) for index, element in enumerate(document, start=1)]
+    return Upload(items, len(document), [])
+
+
+def _header(table: formats.Table) -> list[str]:
+    if not table.header:
+        raise ImportInvalid([row_error(None, "", "The file is empty.")])
+    header = [cell.strip().lower() for cell in table.header]
+    row = table.header_row
+    errors = []
+    for index, name in enumerate(header):
+        if not name:
+            errors.append(row_error(row, "", f"Column {index + 1} has no name."))
+        elif name not in COLUMNS:
+            errors.append(
+                row_error(
+                    row,
+                    f"/{name}",
+                    f"Unknown column {name!r}; the columns are {', '.join(COLUMNS)}.",
+                )
+            )
+        elif name in header[:index]:
+            errors.append(row_error(row, f"/{name}", "The column is named twice."))
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        errors.append(row_error(row, "", f"Missing columns: {', '.join(missing)}."))
+    if errors:
+        raise ImportInvalid(errors)
+    return header
+
+
+def _from_table(table: formats.Table) -> Upload:
+    header = _header(table)
+    errors: list[dict] = []
+    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    count = 0
+    try:
+        for number, cells in table.rows:
+            count += 1
+            if count > MAX_ROWS:
+                raise _too_many(count, "rows")
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+                errors.append(row_error(number, "", "The row has cells beyond the last column."))
+                continue
+            values = dict(zip(header, [*cells, *[""] * (len(header) - len(cells))], strict=False))
+            values = {
+                column: value if column in TEXT_COLUMNS and value.strip() else value.strip()
+                for column, value in values.items()
+            }
+            if not values["name"]:
+                errors.append(row_error(number, "/name", "Every row names its sub-processor."))
+                continue
+            groups.setdefault(subprocessors.name_key(values["name"]), []).append((number, values))
+    except formats.BadRow as exc:
+        errors.append(row_error(exc.row, "", exc.detail))
+    if not count and not errors:
+        raise ImportInvalid([row_error(None, "", "The file has a header but no rows.")])
+    items = []
+    for rows in groups.values():
+        item, found = _group(rows)
+        items.append(item)
+        errors += found
+    items.sort(key=lambda item: item.row)
+    return Upload(items, count, errors)
+
+
+def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
+    """The rows of one sub-processor as the body a POST takes; rows that disagree on a
+    sub-processor's column are errors."""
+    first_row, first = rows[0]
+    errors = []
+    for number, values in rows[1:]:
+        for column in SUBPROCESSOR_COLUMNS:
+            if values[column] != first[column]:
+                errors.append(
+                    row_error(
+                        number,
+                        f"/{column}",
+                        f"Differs from row {first_row}, the first row of {first['name']!r}: "
+                        f"every row of a sub-processor gives the same {column}.",
+                    )
+                )
+    body: dict = {
+        "name": first["name"],
+        "legal_entity": first["legal_entity"] or None,
+        "purpose": first["purpose"] or None,
+    }
+    if first["service"]:
+        body["service"] = first["service"]
+    if first["data_categories"]:
+        body["data_categories"] = first["data_categories"].split()
+    if first["effective_on"]:
+        body["effective_on"] = first["effective_on"]
+    if first["already_in_use"]:
+        body["already_in_use"] = _boolean(first["already_in_use"])
+    locations = []
+    for number, values in rows:
+        location = {column: values[column] for column in LOCATION_COLUMNS if values[column]}
+        if values["mechanism"]:
+            location["safeguard"] = {
+                column: _typed(column, values[column])
+                for column in SAFEGUARD_COLUMNS
+                if values[column]
+            }
+        else:
+            errors += [
+                row_error(number, f"/{column}", "Only with a `mechanism` (the safeguard it is of).")
+                for column in SAFEGUARD_COLUMNS[1:]
+                if values[column]
+            ]
+        locations.append(location)
+    body["locations"] = locations
+    item = Item(body, first_row, [number for number, _ in rows], tabular=True)
+    return item, errors
+
+
+def _boolean(text: str):
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    return text  # the schema says what is wrong with it
+
+
+def _typed(column: str, text: str):
+    if column in BOOLEAN_COLUMNS:
+        return _boolean(text)
+    if column == "scc_module" and text.isascii() and text.isdigit() and len(text) <= 3:
+        return int(text)
+    return text
+
+
+# Where an error is, in the file
+
+
+def _locate(item: Item, error: dict) -> dict:
+    """An error of the body (a JSON pointer into it) at its row and, for a table, its column."""
+    pointer, detail = error["pointer"], error["detail"]
+    if not item.tabular:
+        return row_error(item.row, pointer, detail)
+    parts = pointer.split("/")[1:] if pointer else []
+    row, column = item.row, parts[0] if parts else ""
+    if column == "locations":
+        column = "country"
+        if len(parts) > 1 and parts[1].isdigit() and int(parts[1]) < len(item.location_rows):
+            row = item.location_rows[int(parts[1])]
+            rest = parts[2:]
+            if rest and rest[0] == "safeguard":
+                named = rest[1] if len(rest) > 1 else "mechanism"
+                column = named if named in SAFEGUARD_COLUMNS else "mechanism"
+            elif rest and rest[0] in LOCATION_COLUMNS:
+                column = rest[0]
+    elif column == "onward_transfers":
+        # Not in the columns: the ones on the register are kept, and checked again.
+        place = f" {int(parts[1]) + 1}" if len(parts) > 1 and parts[1].isdigit() else "s"
+        column, detail = "name", f"Onward transfer{place} (kept from the register): {detail}"
+    elif column == "data_categories":
+        pass  # one cell holds them all
+    return row_error(row, f"/{column}" if column else "", detail)
+
+
+def _located(item: Item, errors: list[dict]) -> list[dict]:
+    return [_locate(item, error) for error in errors]
+
+
+# Writing
+
+
+def _validated(items: list[Item]) -> tuple[list[tuple[Item, dict]], list[dict]]:
+    """Each body loaded by the schema a POST uses; a name given twice (JSON) is an error."""
+    schema = SubprocessorCreateSchema()
+    loaded, errors, seen = [], [], {}
+    for item in items:
+        name = item.body.get("name") if isinstance(item.body, dict) else None
+        if isinstance(name, str) and not item.tabular:
+            key = subprocessors.name_key(name)
+            if key in seen:
+                errors.append(
+                    row_error(
+                        item.row, "/name", f"Element {seen[key]} has this name: give each once."
+                    )
+                )
+                continue
+            seen[key] = item.row
+        try:
+            loaded.append((item, schema.load(item.body)))
+        except ma.ValidationError as exc:
+            errors += _located(item, marshmallow_errors(exc.messages))
+    return loaded, errors
+
+
+def _kept(current: list[dict], imported: list[dict]) -> list[dict]:
+    """What the columns cannot say is kept from the location in the same country with the same
+    activity: `importer_subject_to_gdpr`, and `scope_attestations` while the safeguard stays
+    adequacy under the same decision."""
+    by_place = {(loc["country"], loc["activity"]): loc for loc in current}
+    kept = []
+    for location in imported:
+        before = by_place.get((location.get("country"), location.get("activity")))
+        if before is not None:
+            location = dict(location)
+            if "importer_subject_to_gdpr" in before:
+                location["importer_subject_to_gdpr"] = before["importer_subject_to_gdpr"]
+            old, new = before.get("safeguard") or {}, location.get("safeguard") or {}
+            if (
+                "scope_attestations" in old
+                and new.get("mechanism") == "adequacy"
+                and new.get("adequacy_decision") == old.get("adequacy_decision")
+            ):
+                location["safeguard"] = {**new, "scope_attestations": old["scope_attestations"]}
+        kept.append(location)
+    return kept
+
+
+def _changes(current: dict, data: dict, item: Item) -> dict:
+    """The PATCH that makes the record what the file says: only what differs."""
+    wanted = {
+        "name": data["name"],
+        "legal_entity": data.get("legal_entity"),
+        "service": data["service"],
+        "purpose": data.get("purpose"),
+        "data_categories": data["data_categories"],
+        "locations": _kept(current["locations"], data["locations"])
+        if item.tabular
+        else data["locations"],
+    }
+    # Left out, these keep their values: onward transfers are not in the columns.
+    for optional in ("onward_transfers", "effective_on"):
+        if optional in data:
+            wanted[optional] = data[optional]
+    changes = {key: value for key, value in wanted.items() if current[key] != value}
+    if "already_in_use" in data and data["already_in_use"] != current["already_in_use"]:
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/already_in_use",
+                    f"Recorded when the sub-processor was created "
+                    f"({str(current['already_in_use']).lower()}); it does not change.",
+                )
+            ]
+        )
+    if changes:
+        changes.update({k: data[k] for k in ("urgent", "urgent_reason") if k in data})
+        changes = SubprocessorUpdateSchema().load(changes)
+    return changes
+
+
+class _RolledBack(Exception):
+    """Leaves the import's transaction so that it rolls back: errors, or a dry run."""
+
+
+def _accept_any_version(record: dict) -> None:
+    """An import matches by name and writes in one transaction: no ETag to compare."""
+
+
+def apply(
+    registry: Registry,
+    upload: Upload,
+    actor: dict,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Write the upload's sub-processors in one transaction, all or nothing.
+
+    Raises ImportInvalid (422) naming every row at fault, after trying every sub-processor
+    (change control included) in a transaction it rolls back.
+    """
+    loaded, errors = _validated(upload.items)
+    errors = upload.errors + errors
+    done: list[dict] = []
+    if loaded:
+        try:
+            with registry.db.write() as tx:
+                done, found = _write(registry, tx, loaded, actor, progress)
+                errors += found
+                if errors or dry_run:
+                    raise _RolledBack
+        except _RolledBack:
+            pass
+    if errors:
+        raise ImportInvalid(errors)
+    if dry_run:
+        for entry in done:
+            if entry["outcome"] == "created":
+                entry["id"] = entry["version"] = None
+    counts = {outcome: sum(e["outcome"] == outcome for e in done) for outcome in _OUTCOMES}
+    return {"dry_run": dry_run, "rows": upload.rows, **counts, "subprocessors": done}
+
+
+def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict]]:
+    today = registry.today().isoformat()
+    current: dict[str, dict] = {}
+    for record in subprocessors.iter_current(tx.conn, today):
+        key = subprocessors.name_key(record["name"])
+        # A record scheduled to retire may share its name with a newer one: the newer wins.
+        if key not in current or record["retired_on"] is None:
+            current[key] = record
+    done, errors = [], []
+    for item, data in loaded:
+        existing = current.get(subprocessors.name_key(data["name"]))
+        try:
+            if existing is None:
+                record = subprocessors.create(registry, dict(data), actor, tx=tx)
+                outcome = "created"
+            else:
+                changes = _changes(existing, data, item)
+                record, outcome = existing, "unchanged"
+                if changes:
+                    record = subprocessors.update(
+                        registry, existing["id"], changes, _accept_any_version, actor, tx=tx
+                    )
+                    if (record["version"], record["pending_change"]) != (
+                        existing["version"],
+                        existing["pending_change"],
+                    ):
+                        outcome = "updated"
+        except RegistryError as exc:
+            # Conflicts (a name taken, a record retiring) carry no pointer: they are the name's.
+            errors += _located(item, exc.errors or [field_error("/name", exc.detail)])
+        else:
+            pending = record["pending_change"]
+            done.append(
+                {
+                    "row": item.row,
+                    "name": record["name"],
+                    "id": record["id"],
+                    "outcome": outcome,
+                    "version": record["version"],
+                    "pending_change": pending["change_id"] if pending else None,
+                }
+            )
+        if progress is not None:
+            progress(1)
+    return done, errors
+
+
+# Export
+
+
+@dataclass
+class Export:
+    media_type: str
+    filename: str
+    chunks: Iterator[bytes]
+
+
+_STATUS_FILTERS = ("proposed", "active")
+
+
+def export(registry: Registry, media_type: str, filters: dict, *, role: str) -> Export:
+    """The current register (not retired today) in the import's columns, one row per location,
+    optionally only a service's, a country's or a status's. At most MAX_ROWS rows: read first
+    (so that a larger register is refused before anything is sent), then written out."""
+    if role not in ("admin", "procurement"):
+        raise ExportRefused(
+            "The spreadsheet export is procurement's working copy: admin and procurement only. "
+            "Ask for application/json."
+        )
+    refused = [name for name in ("at", "flagged", "cursor") if filters.get(name) is not None]
+    if refused:
+        raise ValidationFailed(
+            [
+                field_error(
+                    f"/{name}",
+                    "Not with a spreadsheet export: it is the whole current register "
+                    "(service, country and status narrow it).",
+                    location="query",
+                )
+                for name in refused
+            ]
+        )
+    today = registry.today()
+    rows = []
+    conn = registry.db.connection()
+    for record in subprocessors.iter_current(conn, today.isoformat()):
+        if not _matches(record, filters, today):
+            continue
+        rows.extend(export_rows(record))
+        if len(rows) > MAX_ROWS:
+            raise ValidationFailed(
+                [
+                    field_error(
+                        "/service",
+                        f"The register has more than {MAX_ROWS:,} rows (locations), more than "
+                        "one import takes: export it in parts with `service` or `country`.",
+                        location="query",
+                    )
+                ]
+            )
+    name = f"subprocessors-{today.isoformat()}"
+    if media_type == XLSX:
+        content = formats.xlsx_bytes(list(COLUMNS), rows, title="subprocessors")
+        return Export(XLSX, f"{name}.xlsx", iter((content,)))
+    return Export(CSV, f"{name}.csv", formats.csv_chunks(list(COLUMNS), rows))
+
+
+def _matches(record: dict, filters: dict, today: date) -> bool:
+    if filters.get("service") and record["service"] != filters["service"]:
+        return False
+    country = filters.get("country")
+    if country and country not in {loc["country"] for loc in record["locations"]}:
+        return False
+    status = filters.get("status")
+    if status:
+        proposed = record["effective_on"] > today.isoformat()
+        if status not in _STATUS_FILTERS or (status == "proposed") != proposed:
+            return False
+    return True
+
+
+def export_rows(record: dict) -> list[list]:
+    """A sub-processor as rows of the columns: its own values repeated on each location's row."""
+    own = [
+        record["name"],
+        record["legal_entity"],
+        record["service"],
+        record["purpose"],
+        " ".join(record["data_categories"]),
+        record["effective_on"],
+        record["already_in_use"],
+    ]
+    rows = []
+    for location in record["locations"]:
+        safeguard = location.get("safeguard") or {}
+        rows.append(
+            own
+            + [location["country"], location["activity"]]
+            + [safeguard.get(column) for column in SAFEGUARD_COLUMNS]
+        )
+    return rows
+
+
+def media_type_of(filename: str) -> str | None:
+    """What a file holds, by its extension (the CLI)."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return {"csv": CSV, "tsv": CSV, "txt": CSV, "xlsx": XLSX, "json": JSON}.get(extension)

@@ -1,0 +1,1 @@
+"""Personal-data breaches at sub-processors, and their notification to customers."""

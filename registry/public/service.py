@@ -1,0 +1,279 @@
+"""The public page, feed and map: built once per registry revision and day from the customer
+projection, kept in memory with their compressed copies, and answered from there."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from .. import __version__
+from ..changes import service as change_feed
+from ..compliance import service as compliance
+from ..db import store as db
+from ..documents import service as documents
+from ..law.model import Law
+from ..runtime import Registry
+from ..subprocessors import service as subprocessors
+from ..subprocessors.customer_view import project
+from . import words
+
+# Part of every ETag: change it with a template, the stylesheet or a builder's output, so
+# that no client keeps an answer of the same revision made by the earlier code.
+TEMPLATE_VERSION = "1"
+FEED_ENTRIES = 50
+# Changes customers are told of: a new sub-processor, a material change, a retirement.
+# Verdict changes are internal; customers' own changes (objection answers) are not public.
+FEED_TYPES = ("subprocessor.announced", "subprocessor.changed", "subprocessor.retired")
+# How far back the feed looks for its entries among the public events.
+FEED_SCAN_LIMIT = 5000
+# zlib's default: the map (800 KB) compresses to 275 KB in a third of a second; level 9
+# saves 7 KB more for three times the time.
+GZIP_LEVEL = 6
+COMPRESSED_KEPT = 8
+
+
+@dataclass(frozen=True)
+class Register:
+    """What customers see of the register on one day, at one revision."""
+
+    revision: int
+    today: str
+    law: Law
+    subprocessors: tuple[dict, ...]  # customer projections, creation order, none retired
+
+    def current(self) -> list[dict]:
+        """In use today (active, or retiring on a later day)."""
+        return [s for s in self.subprocessors if s["status"] in ("active", "retiring")]
+
+    def by_service(self) -> list[tuple[str, list[dict]]]:
+        """The sub-processors in use, grouped by service in the order services are listed."""
+        groups: dict[str, list[dict]] = {}
+        for subprocessor in self.current():
+            groups.setdefault(subprocessor["service"], []).append(subprocessor)
+        order = list(words.SERVICE_NAMES)
+        return sorted(
+            groups.items(),
+            key=lambda item: order.index(item[0]) if item[0] in order else len(order),
+        )
+
+    def upcoming(self) -> list[dict]:
+        """New sub-processors announced and not yet in use, by date."""
+        found = [s for s in self.subprocessors if s["status"] == "upcoming"]
+        return sorted(found, key=lambda s: (s["effective_on"], s["name"]))
+
+    def pending_changes(self) -> list[dict]:
+        """Material changes announced and not yet in force, by date."""
+        found = [s for s in self.subprocessors if s["pending_change"]]
+        return sorted(found, key=lambda s: (s["pending_change"]["effective_on"], s["name"]))
+
+    def retiring(self) -> list[dict]:
+        found = [s for s in self.subprocessors if s["status"] == "retiring"]
+        return sorted(found, key=lambda s: (s["retired_on"], s["name"]))
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One answer, built once: its bytes, their gzip, its strong ETag (unquoted)."""
+
+    body: bytes
+    gzipped: bytes
+    etag: str
+    media_type: str
+
+    def etag_for(self, compressed: bool) -> str:
+        return gzip_etag(self.etag) if compressed else self.etag
+
+
+@dataclass
+class _Edition:
+    key: tuple[int, str]
+    register: Register
+    resources: dict[str, Resource] = field(default_factory=dict)
+    # One builder per resource: the page need not wait while the map is drawn.
+    locks: dict[str, threading.Lock] = field(default_factory=dict)
+
+
+class _Editions:
+    """The latest edition this process built, and the latest compressed bodies (a new
+    revision often leaves an answer as it was: it is not compressed again)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.edition: _Edition | None = None
+        self.compressed: OrderedDict[bytes, bytes] = OrderedDict()
+
+    def current(self, registry: Registry, key: tuple[int, str], name: str) -> _Edition:
+        with self.lock:
+            edition = self.edition
+            if edition is None or edition.key != key:
+                register = read_register(registry)
+                # A write between the two reads: the edition is of the newer revision.
+                edition = _Edition((register.revision, register.today), register)
+                self.edition = edition
+            edition.locks.setdefault(name, threading.Lock())
+            return edition
+
+    def gzipped(self, body: bytes) -> bytes:
+        digest = hashlib.sha256(body).digest()
+        with self.lock:
+            found = self.compressed.get(digest)
+        if found is None:
+            found = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+            with self.lock:
+                self.compressed[digest] = found
+                while len(self.compressed) > COMPRESSED_KEPT:
+                    self.compressed.popitem(last=False)
+        return found
+
+
+def current_key(registry: Registry) -> tuple[int, str]:
+    """(revision, today): what every public answer is a function of. One indexed read: a
+    write acknowledged by any worker is seen by every other at once."""
+    return db.current_revision(registry.db.connection()), registry.today().isoformat()
+
+
+def etag(registry: Registry, name: str, key: tuple[int, str]) -> str:
+    """The strong ETag of resource `name` at (revision, day), known without building it."""
+    parts = (name, *map(str, key), TEMPLATE_VERSION, __version__, registry.settings.public_url)
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
+
+
+def gzip_etag(tag: str) -> str:
+    """The gzip-coded representation has an ETag of its own (RFC 9110, 8.8.3)."""
+    return f"{tag}-gzip"
+
+
+Builder = Callable[[Register], tuple[bytes, str]]
+
+
+def built(registry: Registry, name: str, key: tuple[int, str]) -> Resource | None:
+    """Resource `name` of the edition at `key` (see current_key) if already built, else None."""
+    edition = registry.cache("public.editions", _Editions).edition
+    if edition is not None and edition.key == key:
+        return edition.resources.get(name)
+    return None
+
+
+def resource(registry: Registry, name: str, build: Builder) -> Resource:
+    """Resource `name` of the current edition: from memory, else built once (and gzipped)."""
+    editions = registry.cache("public.editions", _Editions)
+    key = current_key(registry)
+    edition = editions.edition
+    if edition is not None and edition.key == key and name in edition.resources:
+        return edition.resources[name]
+    edition = editions.current(registry, key, name)
+    with edition.locks[name]:
+        found = edition.resources.get(name)
+        if found is None:
+            body, media_type = build(edition.register)
+            found = Resource(
+                body, editions.gzipped(body), etag(registry, name, edition.key), media_type
+            )
+            edition.resources[name] = found
+    return found
+
+
+def read_register(registry: Registry) -> Register:
+    """Every sub-processor not retired today, as customers see it, at one revision."""
+    snapshot = compliance.snapshot(registry)  # today's verdicts, shared with the API
+    today = registry.today()
+    with registry.db.snapshot():
+        conn = registry.db.connection()
+        revision = db.current_revision(conn)
+        records = list(subprocessors.iter_current(conn, today.isoformat()))
+        same = snapshot.revision == revision and snapshot.today == today.isoformat()
+        law = snapshot.law if same else registry.law()
+        copies = snapshot.copies if same else frozenset(documents.disclosable_copies(conn))
+    projected = tuple(
+        project(record, law, today, copies, verdict=snapshot.verdict(record) if same else None)
+        for record in records
+    )
+    return Register(revision, today.isoformat(), law, projected)
+
+
+# --- the feed's entries ------------------------------------------------------------------------
+
+
+def is_public_change(change: dict) -> bool:
+    """A change customers are told of: material, for every customer, of a kind in FEED_TYPES
+    (a `subprocessor.changed` only when it announces a change to come)."""
+    if not change["material"] or change.get("customer_id") is not None:
+        return False
+    if change["type"] == "subprocessor.changed":
+        return bool(change["data"].get("pending"))
+    return change["type"] in FEED_TYPES
+
+
+def public_changes(registry: Registry, limit: int = FEED_ENTRIES) -> list[dict]:
+    """The newest `limit` public changes, newest first, looking back at most FEED_SCAN_LIMIT
+    events (housekeeping and verdict changes are skipped)."""
+    conn = registry.db.connection()
+    window = limit * 4
+    while True:
+        rows = change_feed.latest(conn, window, change_feed.PUBLIC_ONLY)
+        found = [row for row in rows if is_public_change(row)]
+        if len(found) >= limit or len(rows) < window or window >= FEED_SCAN_LIMIT:
+            return found[:limit]
+        window = min(window * 4, FEED_SCAN_LIMIT)
+
+
+def feed_entry(change: dict, law: Law) -> dict:
+    """One change in customer-facing words; ids, dates and the facts of the transfers only."""
+    data = change["data"]
+    version = {k: v for k, v in data["subprocessor"].items() if k != "pending_change"}
+    name, service = version["name"], words.service_name(version["service"])
+    kind = change["type"]
+    if kind == "subprocessor.announced":
+        on = date.fromisoformat(data["effective_on"])
+        facts = project({**version, "retired_on": None}, law, on)
+        title = f"New sub-processor: {name}, from {data['effective_on']}"
+        summary = (
+            f"{name} ({service}) will be used from {data['effective_on']}"
+            + (f" for: {version['purpose']}" if version.get("purpose") else "")
+            + f". Objections until {data['objection_deadline']}. "
+            + _where(facts)
+        )
+        label = "New sub-processor"
+    elif kind == "subprocessor.changed":
+        on = date.fromisoformat(data["effective_on"])
+        changed = {field: value["to"] for field, value in (data.get("changes") or {}).items()}
+        facts = project({**version, **changed, "retired_on": None}, law, on)
+        reasons = "; ".join(data.get("reasons") or []) or "changes its record"
+        title = f"Change to {name}, from {data['effective_on']}"
+        summary = (
+            f"From {data['effective_on']}, {name} ({service}) {reasons}. Objections until "
+            f"{data['objection_deadline']}."
+        )
+        if "locations" in changed or "onward_transfers" in changed:
+            summary += " " + _where(facts, "From that day")
+        label = "Material change"
+    else:
+        retired_on = data["retired_on"]
+        verb = "retires" if retired_on > change["at"][:10] else "retired"
+        title = f"{name} {verb} on {retired_on}"
+        summary = f"{name} ({service}) is no longer used from {retired_on}."
+        if data.get("retired_reason"):
+            summary += f" Reason: {data['retired_reason']}"
+        label = "Retirement"
+    return {
+        "id": change["id"],
+        "subprocessor_id": version["id"],
+        "title": title,
+        "updated": change["at"],
+        "category": kind,
+        "category_label": label,
+        "summary": summary,
+    }
+
+
+def _where(facts: dict, lead: str = "Where") -> str:
+    places = [words.transfer(fact) for fact in facts["locations"]]
+    places += [
+        f"onward to {fact['name']}, {words.transfer(fact)}" for fact in facts["onward_transfers"]
+    ]
+    return f"{lead}: " + "; ".join(places) + "." if places else ""

@@ -1,0 +1,1 @@
+"""Continuous replication with Litestream: shipping the database, restoring it, read-only nodes."""

@@ -12,6 +12,7 @@ from .cli import register_commands
 from .compliance import api as compliance_api
 from .compliance.fastpath import AllowedProcessorsFastPath
 from .compliance.schemas import AllowedArgsSchema
+from .customers import api as customers_api
 from .documents import api as documents_api
 from .health import api as health_api
 from .history import api as history_api
@@ -46,6 +47,7 @@ BLUEPRINTS = (
     audit_api.blp,
     webhooks_api.blp,
     keys_api.blp,
+    customers_api.blp,
 )
 
 

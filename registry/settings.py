@@ -78,6 +78,9 @@ class Settings:
     # Hours from a breach's detection within which customers concerned must be told of it;
     # an incident still open after that is INCIDENT_NOTICE_OVERDUE (an error).
     incident_notice_hours: int = field(default=24, metadata=_env("INCIDENT_NOTICE_HOURS"))
+    # Days documentation requests, disclosures, webhook delivery logs and closed incidents'
+    # customer lists are kept, purged daily by the worker (`registry purge`); 0 keeps them.
+    retention_days: int = field(default=730, metadata=_env("RETENTION_DAYS"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.

@@ -493,16 +493,21 @@ class Server:
                 cwd=ROOT,
                 start_new_session=True,
             )
+        # Ready once a worker answers, not merely once the master listens.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                conn.request("GET", "/v1/health")
+                if conn.getresponse().status == 200:
                     return self
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 if self.process.poll() is not None:
                     raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}") from None
-                time.sleep(0.1)
-        raise RuntimeError("server did not start within 30 s")
+            finally:
+                conn.close()
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start within 30 s: {self.log.read_text()[-2000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:

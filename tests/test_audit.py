@@ -41,12 +41,38 @@ def raw_rows(registry) -> list[dict]:
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
 
 
-def entries(registry) -> list[dict]:
-    """The stored entries with actor and change decoded."""
+def stored(registry) -> list[dict]:
+    """The stored entries with actor and change decoded: digests in place of personal data."""
     return [
         {**row, "actor": json.loads(row["actor"]), "change": json.loads(row["change"])}
         for row in raw_rows(registry)
     ]
+
+
+def entries(registry) -> list[dict]:
+    """The entries as the API shows them: each personal payload's value (audit_payloads) in
+    place of its digest, `{"erased": true}` once erased, and `personal_data`."""
+    rows = registry.db.connection().execute(
+        "SELECT seq, pointer, value, erased_at FROM audit_payloads ORDER BY seq, pointer"
+    )
+    payloads: dict[int, list] = {}
+    for seq, pointer, value, erased_at in rows:
+        payloads.setdefault(seq, []).append((pointer, value, erased_at))
+    shown = []
+    for entry in stored(registry):
+        entry["personal_data"] = []
+        for pointer, value, erased_at in payloads.get(entry["seq"], []):
+            *path, last = pointer.split("/")[1:]
+            node = entry
+            for part in path:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            last = int(last) if isinstance(node, list) else last
+            entry["personal_data"].append(
+                {"pointer": pointer, "digest": node[last], "erased": erased_at is not None}
+            )
+            node[last] = {"erased": True} if erased_at else json.loads(value)
+        shown.append(entry)
+    return shown
 
 
 def expected_hash(entry: dict) -> str:
@@ -450,7 +476,7 @@ def test_an_update_rolled_back_leaves_the_record_and_the_trail_as_they_were(
 
 
 def test_each_entry_hashes_its_content_and_the_previous_hash(registry, trail):
-    rows = entries(registry)
+    rows = stored(registry)
     assert [row["seq"] for row in rows] == list(range(1, 7))
     assert rows[0]["prev_hash"] == GENESIS
     for previous, row in itertools.pairwise(rows):
@@ -464,7 +490,9 @@ def test_each_entry_hashes_its_content_and_the_previous_hash(registry, trail):
 def test_verify_reports_the_count_when_the_chain_holds(runner, trail):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "audit trail ok: 6 entries"
+    assert result.stdout.strip() == (
+        "audit trail ok: 6 entries (6 payloads checked, 0 payloads erased)"
+    )
 
 
 def test_an_empty_trail_verifies_and_its_head_is_genesis(runner):
@@ -528,7 +556,7 @@ def test_a_column_altered_into_text_that_is_not_json_is_named(registry, runner, 
 
 
 def test_altering_a_value_inside_the_change_is_named(registry, runner, trail):
-    row = entries(registry)[0]
+    row = stored(registry)[0]
     change = {**row["change"], "name": "Someone Else"}
     execute(registry, "UPDATE audit SET change = ? WHERE seq = 1", [json.dumps(change)])
 
@@ -596,9 +624,11 @@ def forge_after(registry, position: int) -> None:
         "prev_hash": before["hash"],
     }
     forged["hash"] = expected_hash(forged)
-    # Two steps, so that no intermediate state collides on the primary key.
-    execute(registry, "UPDATE audit SET seq = -seq WHERE seq > ?", [position])
-    execute(registry, "UPDATE audit SET seq = 1 - seq WHERE seq < 0")
+    # Two steps, so that no intermediate state collides on the primary key; the personal
+    # payloads held apart move with their entries.
+    for table in ("audit", "audit_payloads"):
+        execute(registry, f"UPDATE {table} SET seq = -seq WHERE seq > ?", [position])  # noqa: S608
+        execute(registry, f"UPDATE {table} SET seq = 1 - seq WHERE seq < 0")  # noqa: S608
     execute(
         registry,
         INSERT,
@@ -626,7 +656,7 @@ def test_a_well_formed_entry_inserted_in_the_middle_breaks_the_next_one(registry
 def rechain(registry) -> None:
     """Recompute every hash from the first entry on, as someone rewriting history would."""
     previous = GENESIS
-    for row in entries(registry):
+    for row in stored(registry):
         row["prev_hash"] = previous
         row["hash"] = expected_hash(row)
         execute(
@@ -664,7 +694,9 @@ def test_deleting_the_last_entry_is_caught_only_by_the_anchored_head(registry, r
 
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0
-    assert verified.stdout.strip() == "audit trail ok: 5 entries"
+    assert verified.stdout.strip() == (
+        "audit trail ok: 5 entries (5 payloads checked, 0 payloads erased)"
+    )
     head = runner.invoke(args=["audit", "head"]).stdout.strip()
     assert head != anchored
     fifth = raw_rows(registry)[-1]

@@ -162,6 +162,7 @@ HOOK = "/v1/webhooks/{webhook_id}"
 OBJ = "/v1/subprocessors/{subprocessor_id}/objections/{objection_id}"
 KEY = "/v1/keys/{key_id}"
 INC = "/v1/incidents/{incident_id}"
+CUSTOMER = "/v1/customers/{customer_id}"
 OBJECTED = {"subprocessor_id": "objected_subprocessor_id"}
 INTERNAL_COPY = {"document_id": "internal_document_id"}
 A = "customer A"
@@ -247,6 +248,9 @@ MATRIX = [
     op(f"GET {KEY}",                                    401, 401, 200, 403, 403, 403, 403),
     op(f"DELETE {KEY}",                                 401, 401, 200, 403, 403, 403, 403,
        if_match=True),
+    op(f"GET {CUSTOMER}",                               401, 401, 200, 403, 403, 403, 403),
+    op(f"DELETE {CUSTOMER}",                            401, 401, 200, 403, 403, 403, 403,
+       if_match=True),
 ]
 # fmt: on
 
@@ -330,6 +334,8 @@ def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
         headers={**admin, "If-Match": incident.headers["ETag"]},
     )
     assert told.status_code == 200, told.get_data(as_text=True)
+    # Customer A's data as a whole, which an admin may count and erase.
+    shared["customer_id"] = asked.get_json()["customer_id"]
     owned = {
         "customer_id": asked.get_json()["customer_id"],
         "incident_id": shared["incident_id"],

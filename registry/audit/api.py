@@ -23,8 +23,13 @@ class AuditTrail(MethodView):
         """Read the audit trail in order, filtered by action or object
 
         `registry audit verify` checks the hash chain; `registry audit head` prints its head.
+        Personal data (key names, customer ids, webhook URLs, objection reasons, incident
+        contacts) is held apart from the hashed entry, which holds a salted digest in its
+        place: each entry shows the value where it remains and `{"erased": true}` where it
+        was erased (a customer's erasure, or retention), and lists in `personal_data` the
+        pointer and digest of each, so its hash can be recomputed with the digests in place.
         """
         rows = service.page(
             registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1, **filters
         )
-        return page(rows, limit)
+        return page(rows, limit, service.shown)

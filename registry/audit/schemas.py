@@ -9,11 +9,29 @@ from ..http.fields import PageArgsSchema, PageSchema
 _ID = ma.validate.Length(min=1, max=64)
 
 
+_PERSONAL = 'Personal data: the value, or `{"erased": true}` once erased (see `personal_data`)'
+
+
 class ActorSchema(ma.Schema):
     key_id = ma.fields.String(allow_none=True)
     role = ma.fields.String(required=True)
-    customer_id = ma.fields.String(allow_none=True)
-    name = ma.fields.String(allow_none=True)
+    customer_id = ma.fields.Raw(allow_none=True, metadata={"description": _PERSONAL})
+    name = ma.fields.Raw(allow_none=True, metadata={"description": _PERSONAL})
+
+
+class PersonalDataSchema(ma.Schema):
+    pointer = ma.fields.String(
+        required=True,
+        metadata={"description": "JSON pointer into the entry", "example": "/actor/name"},
+    )
+    digest = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "What the hashed entry holds in its place: `sha256:` and the hex "
+            "SHA-256 of a random salt followed by the value's canonical JSON"
+        },
+    )
+    erased = ma.fields.Boolean(required=True)
 
 
 class AuditEntrySchema(ma.Schema):
@@ -27,7 +45,15 @@ class AuditEntrySchema(ma.Schema):
     prev_hash = ma.fields.String(required=True)
     hash = ma.fields.String(
         required=True,
-        metadata={"description": "SHA-256 over the canonical JSON of the entry with prev_hash"},
+        metadata={
+            "description": "SHA-256 over the canonical JSON of the entry with prev_hash, each "
+            "`personal_data` digest in place of its value"
+        },
+    )
+    personal_data = ma.fields.List(
+        ma.fields.Nested(PersonalDataSchema),
+        required=True,
+        metadata={"description": "The personal values of the entry, held apart from it"},
     )
 
 

@@ -94,3 +94,15 @@ def pending_at(conn: sqlite3.Connection, subprocessor_id: str, before: str) -> d
         "base_version": pending["version"],
         "replaces": data.get("replaces"),
     }
+
+
+def customer_changes(conn: sqlite3.Connection, customer_id: str) -> int:
+    """How many changes are meant for this customer alone."""
+    return store.count_customer(conn, customer_id)
+
+
+def erase_customer(tx, customer_id: str) -> int:
+    """Delete the changes meant for one customer alone (objection answers, incident notices),
+    with the deliveries they still owe, in the caller's write transaction; the count. The
+    public changes stay: they name no customer."""
+    return store.delete_customer(tx, customer_id)

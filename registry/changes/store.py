@@ -146,3 +146,21 @@ def of_subprocessor_before(
         [subprocessor_id, before],
     )
     return [_row(row) for row in rows]
+
+
+def count_customer(conn: sqlite3.Connection, customer_id: str) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM changes WHERE customer_id = ?", [customer_id]
+    ).fetchone()[0]
+
+
+def delete_customer(db, customer_id: str) -> int:
+    """Delete the changes meant for one customer, with what their webhooks still owe."""
+    where = "change_seq IN (SELECT seq FROM changes WHERE customer_id = ?)"
+    db.execute(
+        "DELETE FROM webhook_attempts WHERE delivery_seq IN"
+        f" (SELECT seq FROM webhook_deliveries WHERE {where})",
+        [customer_id],
+    )
+    db.execute(f"DELETE FROM webhook_deliveries WHERE {where}", [customer_id])
+    return db.execute("DELETE FROM changes WHERE customer_id = ?", [customer_id]).rowcount

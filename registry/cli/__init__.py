@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import audit, backup, bulk, check, documents, init, keys, replication, serve, worker
+from . import (
+    audit,
+    backup,
+    bulk,
+    check,
+    customers,
+    documents,
+    init,
+    keys,
+    replication,
+    serve,
+    worker,
+)
 
 COMMANDS = (
     init.init_command,
@@ -18,6 +30,8 @@ COMMANDS = (
     backup.backup_command,
     replication.replicate_command,
     replication.restore_command,
+    customers.customers_group,
+    customers.purge_command,
 )
 
 

@@ -35,9 +35,14 @@ def _parse_anchor(ctx, param, value):
 )
 @with_appcontext
 def audit_verify(anchor: tuple[int, str] | None) -> None:
-    """Check the whole chain; exit 1 naming the first entry altered, removed or reordered."""
+    """Check the whole chain; exit 1 naming the first entry altered, removed or reordered.
+
+    Each personal payload still held must match the digest its entry holds; erased payloads
+    are skipped by design and counted.
+    """
     state = migrated()
     hashes: dict[int, str] = {}
+    payloads = audit.PayloadCount()
 
     def remembered(entries):
         for entry in entries:
@@ -46,7 +51,7 @@ def audit_verify(anchor: tuple[int, str] | None) -> None:
             yield entry
 
     with state.db.snapshot():
-        count, broken = audit.verify(remembered(audit.entries(state.db.connection())))
+        count, broken = audit.verify(remembered(audit.entries(state.db.connection())), payloads)
     if broken is not None:
         click.echo(f"audit trail BROKEN at entry {broken.seq}: {broken.reason}", err=True)
         sys.exit(1)
@@ -57,9 +62,17 @@ def audit_verify(anchor: tuple[int, str] | None) -> None:
             reason = "is missing (truncated)" if found is None else "has another hash (rewritten)"
             click.echo(f"audit trail BROKEN at entry {seq}: the anchored entry {reason}", err=True)
             sys.exit(1)
-        click.echo(f"audit trail ok: {count} entries, anchored entry {seq} intact")
+        click.echo(
+            f"audit trail ok: {count} entries{_payloads(payloads)}, anchored entry {seq} intact"
+        )
         return
-    click.echo(f"audit trail ok: {count} entries")
+    click.echo(f"audit trail ok: {count} entries{_payloads(payloads)}")
+
+
+def _payloads(payloads: audit.PayloadCount) -> str:
+    if not payloads.checked and not payloads.erased:
+        return ""
+    return f" ({payloads.checked} payloads checked, {payloads.erased} payloads erased)"
 
 
 @audit_group.command("head")

@@ -1,4 +1,4 @@
-"""`registry worker`: deliver webhooks until SIGTERM or SIGINT."""
+"""`registry worker`: deliver webhooks until SIGTERM or SIGINT; daily sweep and purge."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..compliance import service as compliance
+from ..customers import service as customers
 from ..webhooks.worker import Worker
 from .context import migrated
 
@@ -37,8 +38,13 @@ def worker_command(once: bool, poll_interval: float) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     worker = Worker(state.db, state.settings)
-    # Verdicts the date or the law changed are announced (and their webhooks sent) daily.
-    attempts = worker.run(
-        stop, poll_interval=poll_interval, once=once, tick=compliance.DailySweep(state)
-    )
+    # Verdicts the date or the law changed are announced (and their webhooks sent) daily,
+    # and what is older than REGISTRY_RETENTION_DAYS is purged daily.
+    sweep, purge = compliance.DailySweep(state), customers.DailyPurge(state)
+
+    def daily() -> None:
+        sweep()
+        purge()
+
+    attempts = worker.run(stop, poll_interval=poll_interval, once=once, tick=daily)
     click.echo(f"worker stopped after {attempts} attempt(s)")

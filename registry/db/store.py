@@ -124,6 +124,26 @@ class Database:
             conn.execute("COMMIT")
 
     @contextmanager
+    def erasing(self) -> Iterator[sqlite_utils.Database]:
+        """A write transaction that leaves no trace of what it deletes or overwrites.
+
+        `secure_delete` makes SQLite overwrite deleted content with zeros, in table and index
+        pages and on the free list, for this transaction only; after the commit the WAL is
+        checkpointed and truncated, so neither the old pages in the WAL nor free pages in the
+        file keep the bytes. With Litestream replicating (`autocheckpoint` off), checkpoints
+        are Litestream's: the WAL is left to it.
+        """
+        conn = self.connection()
+        conn.execute("PRAGMA secure_delete = ON")
+        try:
+            with self.write() as tx:
+                yield tx
+        finally:
+            conn.execute("PRAGMA secure_delete = OFF")
+        if self.autocheckpoint:
+            checkpoint(conn)
+
+    @contextmanager
     def snapshot(self) -> Iterator[sqlite_utils.Database]:
         """A read transaction: several queries see one consistent state."""
         conn = self.connection()
@@ -190,6 +210,13 @@ def migrate(database: Database) -> list[str]:
             conn.execute(f"PRAGMA user_version = {number}")
             applied.append(f"{number:04d} {name}")
     return applied
+
+
+def checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:
+    """Copy the WAL into the database file and truncate it to nothing (when no reader holds
+    an older snapshot; else as much as it can, and the next checkpoint does the rest):
+    (busy, frames in the WAL, frames checkpointed)."""
+    return tuple(conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
 
 def bump_revision(db: sqlite_utils.Database) -> int:

@@ -412,3 +412,27 @@ def copies_of(conn: sqlite3.Connection, subprocessor_id: str) -> list[list[str |
 def referenced_blobs(conn: sqlite3.Connection) -> set[str]:
     """The SHA-256 of every stored file some document refers to."""
     return store.referenced_blobs(conn)
+
+
+def customer_holdings(conn, customer_id: str) -> dict:
+    """How many documentation requests and disclosures a customer has."""
+    requests, disclosures = store.count_customer(conn, customer_id)
+    return {"documentation_requests": requests, "disclosures": disclosures}
+
+
+def customer_request_ids(conn, customer_id: str) -> list[str]:
+    return store.customer_request_ids(conn, customer_id)
+
+
+def erase_customer(tx, customer_id: str) -> dict:
+    """Delete a customer's documentation requests (with their items) and disclosures, in the
+    caller's write transaction; the counts. The copies themselves are the registry's, not the
+    customer's: they stay, and their metadata names no customer."""
+    requests, disclosures = store.delete_customer(tx, customer_id)
+    return {"documentation_requests": requests, "disclosures": disclosures}
+
+
+def purge_before(tx, before: str, *, dry_run: bool = False) -> dict:
+    """Retention: delete disclosures last downloaded before `before` (a UTC timestamp), and
+    documentation requests made before it that have no item pending and no disclosure kept."""
+    return store.purge_before(tx, before, dry_run=dry_run)

@@ -423,3 +423,66 @@ def list_disclosures(
         [*params, limit],
     )
     return [_row(DISCLOSURE_COLUMNS, row) for row in rows]
+
+
+# Erasure and retention
+
+
+def count_customer(conn: sqlite3.Connection, customer_id: str) -> tuple[int, int]:
+    """(documentation requests, disclosures) of a customer."""
+    return (
+        conn.execute(
+            "SELECT count(*) FROM documentation_requests WHERE customer_id = ?", [customer_id]
+        ).fetchone()[0],
+        conn.execute(
+            "SELECT count(*) FROM disclosures WHERE customer_id = ?", [customer_id]
+        ).fetchone()[0],
+    )
+
+
+def customer_request_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT id FROM documentation_requests WHERE customer_id = ? ORDER BY seq", [customer_id]
+    )
+    return [row[0] for row in rows]
+
+
+def delete_customer(db, customer_id: str) -> tuple[int, int]:
+    """Delete a customer's disclosures and documentation requests (their items cascade)."""
+    disclosures = db.execute(
+        "DELETE FROM disclosures WHERE customer_id = ? OR request_id IN"
+        " (SELECT id FROM documentation_requests WHERE customer_id = ?)",
+        [customer_id, customer_id],
+    ).rowcount
+    requests = db.execute(
+        "DELETE FROM documentation_requests WHERE customer_id = ?", [customer_id]
+    ).rowcount
+    return requests, disclosures
+
+
+# A disclosure's record ends with its last download; a request is kept while it has an item
+# pending (the customer still waits for a copy) or a disclosure that is kept.
+_OLD_DISCLOSURES = "coalesce(last_downloaded_at, disclosed_at) < ?"
+_OLD_REQUESTS = (
+    "created_at < ? AND NOT EXISTS (SELECT 1 FROM documentation_request_items i"
+    " WHERE i.request_seq = documentation_requests.seq AND i.status = 'pending')"
+    " AND NOT EXISTS (SELECT 1 FROM disclosures s WHERE s.request_id = documentation_requests.id"
+    " AND coalesce(s.last_downloaded_at, s.disclosed_at) >= ?)"
+)
+
+
+def purge_before(db, before: str, *, dry_run: bool = False) -> dict:
+    """Delete disclosures last downloaded before `before`, then documentation requests made
+    before it with nothing pending and no disclosure kept; the counts."""
+    counts = {
+        "disclosures": db.execute(
+            f"SELECT count(*) FROM disclosures WHERE {_OLD_DISCLOSURES}", [before]
+        ).fetchone()[0],
+        "documentation_requests": db.execute(
+            f"SELECT count(*) FROM documentation_requests WHERE {_OLD_REQUESTS}", [before, before]
+        ).fetchone()[0],
+    }
+    if not dry_run:
+        db.execute(f"DELETE FROM disclosures WHERE {_OLD_DISCLOSURES}", [before])
+        db.execute(f"DELETE FROM documentation_requests WHERE {_OLD_REQUESTS}", [before, before])
+    return counts

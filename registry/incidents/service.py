@@ -341,3 +341,38 @@ def notice_report(conn: sqlite3.Connection, hours: int) -> dict:
         "overdue": len(flags),
         "flags": flags,
     }
+
+
+# Erasure and retention
+
+
+def customer_incident_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    """The incidents whose list of customers concerned (or told) names this customer."""
+    return store.customer_incident_ids(conn, customer_id)
+
+
+def erase_customer(tx, customer_id: str) -> int:
+    """Take a customer off every incident's list and versions, in the caller's write
+    transaction; the incidents. The incidents stay: the breach, its facts and its dates are
+    the registry's record (Art. 33(5)); the notices told to that customer are its changes."""
+    incident_ids = store.customer_incident_ids(tx.conn, customer_id)
+    for incident_id in incident_ids:
+        store.remove_customers(tx, incident_id, [customer_id])
+    return len(incident_ids)
+
+
+def purge_closed_before(tx, before: str, *, dry_run: bool = False) -> dict:
+    """Retention: empty the customer lists of incidents closed before `before` (a UTC
+    timestamp), in their versions and in the audit trail's payloads too; the counts. The
+    incidents themselves and their facts stay."""
+    incident_ids = store.closed_before(tx.conn, before)
+    listed = 0
+    for incident_id in incident_ids:
+        customer_ids = store.incident_customer_ids(tx.conn, incident_id)
+        listed += len(customer_ids)
+        if dry_run:
+            continue
+        for customer_id in customer_ids:
+            audit.erase_object_payloads(tx, "incident", incident_id, customer_id)
+        store.remove_customers(tx, incident_id)
+    return {"incident_customer_lists": len(incident_ids), "incident_customers": listed}

@@ -181,3 +181,58 @@ def open_detected_before(conn: sqlite3.Connection, before: str) -> list[dict]:
 
 def count_open(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM incidents WHERE status = 'open'").fetchone()[0]
+
+
+# Erasure and retention
+
+
+def customer_incident_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    """The incidents that name a customer among those concerned (or told)."""
+    rows = conn.execute(
+        "SELECT incident_id FROM incident_customers WHERE customer_id = ? ORDER BY incident_id",
+        [customer_id],
+    )
+    return [row[0] for row in rows]
+
+
+def incident_customer_ids(conn: sqlite3.Connection, incident_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT customer_id FROM incident_customers WHERE incident_id = ?", [incident_id]
+    )
+    return [row[0] for row in rows]
+
+
+def remove_customers(db, incident_id: str, customer_ids: list[str] | None = None) -> int:
+    """Delete the named customers (None: all) from an incident's list and from every one of
+    its versions; the rows deleted from the list."""
+    sql, params = "DELETE FROM incident_customers WHERE incident_id = ?", [incident_id]
+    if customer_ids is not None:
+        sql += f" AND customer_id IN ({', '.join('?' * len(customer_ids))})"
+        params += customer_ids
+    removed = db.execute(sql, params).rowcount
+    rows = db.execute(
+        "SELECT version, record FROM incident_versions WHERE incident_id = ?", [incident_id]
+    ).fetchall()
+    for version, text in rows:
+        record = json.loads(text)
+        named = record.get("customer_ids")
+        if not named:
+            continue
+        kept = [] if customer_ids is None else [c for c in named if c not in customer_ids]
+        if kept != named:
+            record["customer_ids"] = kept
+            db.execute(
+                "UPDATE incident_versions SET record = ? WHERE incident_id = ? AND version = ?",
+                [json.dumps(record, sort_keys=True), incident_id, version],
+            )
+    return removed
+
+
+def closed_before(conn: sqlite3.Connection, before: str) -> list[str]:
+    """Closed incidents, closed before `before`, that still list customers."""
+    rows = conn.execute(
+        "SELECT id FROM incidents WHERE status = 'closed' AND closed_at < ? AND EXISTS"
+        " (SELECT 1 FROM incident_customers c WHERE c.incident_id = incidents.id) ORDER BY seq",
+        [before],
+    )
+    return [row[0] for row in rows]

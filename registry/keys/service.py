@@ -177,3 +177,16 @@ def authenticate(conn: sqlite3.Connection, token: str, today: date) -> Principal
     """The principal a bearer token belongs to, or None: unknown, revoked or expired."""
     result = verify(conn, token, today)
     return result if isinstance(result, Principal) else None
+
+
+def customer_key_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    """The ids of every key ever issued to a customer (revoked and expired included)."""
+    return store.customer_key_ids(conn, customer_id)
+
+
+def erase_customer(tx, customer_id: str) -> list[str]:
+    """Delete a customer's keys in the caller's write transaction: they stop working at once
+    and their names go with them. Returns the ids deleted. Not audited here: the erasure is."""
+    key_ids = store.customer_key_ids(tx.conn, customer_id)
+    store.delete_customer_keys(tx, customer_id)
+    return key_ids

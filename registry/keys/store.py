@@ -150,3 +150,16 @@ def mark_used(conn: sqlite3.Connection, key_id: str, day: str) -> None:
         " AND (last_used_on IS NULL OR last_used_on < ?)",
         [day, key_id, day],
     )
+
+
+def customer_key_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    """The ids of every key issued to a customer, revoked and expired ones included."""
+    rows = conn.execute(
+        "SELECT id FROM api_keys WHERE customer_id = ? ORDER BY rowid", [customer_id]
+    )
+    return [row[0] for row in rows]
+
+
+def delete_customer_keys(db, customer_id: str) -> int:
+    """Delete every key of a customer (its name, id and token hash with it); the count."""
+    return db.execute("DELETE FROM api_keys WHERE customer_id = ?", [customer_id]).rowcount

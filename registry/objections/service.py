@@ -11,6 +11,7 @@ in its feed and webhooks).
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from datetime import date, timedelta
 
@@ -268,3 +269,24 @@ def _tell_the_customer(tx, record: dict, objection: dict) -> None:
         material=True,
         customer_id=objection["customer_id"],
     )
+
+
+ERASED_PREFIX = "erased-"
+
+
+def erase_customer(tx, customer_id: str) -> list[str]:
+    """Remove a customer from its objections, in the caller's write transaction.
+
+    That an objection was made to a change stays, with its status and dates (an objection
+    upheld shaped the register): each gets a random pseudonym of its own in place of the
+    customer id and key, so two are not even linkable to each other; its reason and the
+    answer to it are removed. Returns the objection ids.
+    """
+    objection_ids = store.customer_objection_ids(tx.conn, customer_id)
+    for objection_id in objection_ids:
+        store.pseudonymise(tx, objection_id, ERASED_PREFIX + secrets.token_hex(8))
+    return objection_ids
+
+
+def customer_objection_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    return store.customer_objection_ids(conn, customer_id)

@@ -141,3 +141,20 @@ def upheld(
         params.append(customer_id)
     rows = conn.execute(sql + " ORDER BY seq", params)
     return [_record(row) for row in rows]
+
+
+def customer_objection_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT id FROM objections WHERE customer_id = ? ORDER BY seq", [customer_id]
+    )
+    return [row[0] for row in rows]
+
+
+def pseudonymise(db, objection_id: str, pseudonym: str) -> None:
+    """Keep the objection (its sub-processor, change, status and dates) without its customer:
+    the customer id becomes `pseudonym`, the reason and the answer to it are removed."""
+    db.execute(
+        "UPDATE objections SET customer_id = ?, key_id = ?, reason = NULL, response = NULL"
+        " WHERE id = ?",
+        [pseudonym, pseudonym, objection_id],
+    )

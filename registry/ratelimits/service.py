@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 from .. import clock
@@ -59,3 +60,15 @@ def spend(registry: Registry, principal) -> dict | None:
             headers={**headers, "Retry-After": str(reset)},
         )
     return headers
+
+
+def forget(registry: Registry, key_ids: list[str]) -> int:
+    """Delete the request counts of these keys from the `-limits` file, leaving no trace in it
+    (secure delete, WAL truncated); the rows deleted. No file yet: nothing to forget."""
+    path = registry.settings.database + "-limits"
+    if not key_ids or not os.path.exists(path):
+        return 0
+    counts = registry.cache("ratelimits.counts", lambda: _Counts(path))
+    store.ensure(counts.db.connection())
+    with counts.db.erasing() as tx:
+        return store.forget(tx, key_ids)

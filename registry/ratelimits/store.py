@@ -24,3 +24,9 @@ def spend(db, key_id: str, window: int) -> int:
         [key_id, window],
     ).fetchone()
     return row[0]
+
+
+def forget(db, key_ids: list[str]) -> int:
+    """Delete the counts of these keys; the rows deleted."""
+    marks = ", ".join("?" * len(key_ids))
+    return db.execute(f"DELETE FROM budgets WHERE key_id IN ({marks})", key_ids).rowcount

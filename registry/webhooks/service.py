@@ -170,3 +170,28 @@ def rotate_secret(
         }
         audit.append(tx, actor, "webhook.rotate_secret", "webhook", webhook_id, change)
     return record, secret
+
+
+def erase_customer(tx, customer_id: str) -> dict:
+    """Delete a customer's endpoints with their secrets, deliveries and delivery logs, in the
+    caller's write transaction. Returns `webhook_ids` and the counts deleted."""
+    webhook_ids = store.customer_webhook_ids(tx.conn, customer_id)
+    deliveries, attempts = store.count_log(tx.conn, webhook_ids) if webhook_ids else (0, 0)
+    for webhook_id in webhook_ids:
+        store.delete(tx, webhook_id)
+    return {
+        "webhook_ids": webhook_ids,
+        "webhooks": len(webhook_ids),
+        "webhook_deliveries": deliveries,
+        "webhook_attempts": attempts,
+    }
+
+
+def customer_webhook_ids(conn, customer_id: str) -> list[str]:
+    return store.customer_webhook_ids(conn, customer_id)
+
+
+def purge_log_before(tx, before: str, *, dry_run: bool = False) -> dict:
+    """Retention: delete the delivery log older than `before` (a UTC timestamp): attempts made
+    before it, and deliveries delivered or given up before it. Pending ones stay."""
+    return store.purge_log_before(tx, before, dry_run=dry_run)

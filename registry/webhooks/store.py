@@ -369,3 +369,48 @@ def disable(db, webhook_id: str, *, reason: str, failures: int) -> None:
         " retry_at = NULL, version = version + 1, updated_at = ? WHERE id = ?",
         [reason, failures, clock.timestamp(), webhook_id],
     )
+
+
+def customer_webhook_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
+    rows = conn.execute("SELECT id FROM webhooks WHERE customer_id = ? ORDER BY seq", [customer_id])
+    return [row[0] for row in rows]
+
+
+def count_log(conn: sqlite3.Connection, webhook_ids: list[str]) -> tuple[int, int]:
+    """(deliveries, attempts) logged for these endpoints."""
+    marks = ", ".join("?" * len(webhook_ids))
+    deliveries = conn.execute(
+        f"SELECT count(*) FROM webhook_deliveries WHERE webhook_id IN ({marks})", webhook_ids
+    ).fetchone()[0]
+    attempts = conn.execute(
+        "SELECT count(*) FROM webhook_attempts WHERE delivery_seq IN (SELECT seq FROM"
+        f" webhook_deliveries WHERE webhook_id IN ({marks}))",
+        webhook_ids,
+    ).fetchone()[0]
+    return deliveries, attempts
+
+
+# A delivery's log ends with its last attempt (or, never attempted, when it was due).
+_FINISHED_BEFORE = (
+    "status != 'pending' AND coalesce(delivered_at, last_attempt_at, next_attempt_at) < ?"
+)
+
+
+def purge_log_before(db, before: str, *, dry_run: bool = False) -> dict:
+    """Delete attempts made before `before` and finished deliveries (delivered or given up)
+    whose last attempt was before it; pending deliveries stay. The counts."""
+    old_attempts = (
+        f"at < ? OR delivery_seq IN (SELECT seq FROM webhook_deliveries WHERE {_FINISHED_BEFORE})"
+    )
+    counts = {
+        "webhook_attempts": db.execute(
+            f"SELECT count(*) FROM webhook_attempts WHERE {old_attempts}", [before, before]
+        ).fetchone()[0],
+        "webhook_deliveries": db.execute(
+            f"SELECT count(*) FROM webhook_deliveries WHERE {_FINISHED_BEFORE}", [before]
+        ).fetchone()[0],
+    }
+    if not dry_run:
+        db.execute(f"DELETE FROM webhook_attempts WHERE {old_attempts}", [before, before])
+        db.execute(f"DELETE FROM webhook_deliveries WHERE {_FINISHED_BEFORE}", [before])
+    return counts

@@ -1,0 +1,68 @@
+"""`registry customers show|erase` and `registry purge`: a customer's data, erasure, retention."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import with_appcontext
+
+from ..audit import service as audit
+from ..customers import service as customers
+from ..http.problems import NotFound
+from .context import migrated
+
+
+@click.group("customers")
+def customers_group() -> None:
+    """A customer's personal data: what is held, and erasure on request."""
+
+
+@customers_group.command("show")
+@click.argument("customer_id")
+@with_appcontext
+def customers_show(customer_id: str) -> None:
+    """Print, as JSON, how many records of each kind the registry holds of a customer."""
+    try:
+        described = customers.describe(migrated().db.connection(), customer_id)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(described))
+
+
+@customers_group.command("erase")
+@click.argument("customer_id")
+@with_appcontext
+def customers_erase(customer_id: str) -> None:
+    """Erase a customer's personal data everywhere (keys, requests, disclosures, webhooks,
+    objections' reasons, changes, incident lists, audit payloads); exit 1 for an unknown id."""
+    try:
+        outcome = customers.erase(
+            migrated(), customer_id, audit.actor(name="registry customers erase")
+        )
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    if outcome["already_erased"]:
+        click.echo(
+            f"{customer_id} was already erased at {outcome['erased_at']}; nothing held since"
+        )
+        return
+    counts = ", ".join(f"{count} {kind}" for kind, count in outcome["erased"].items() if count)
+    click.echo(f"erased {customer_id}: {counts or 'nothing'}")
+
+
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Delete what is older than REGISTRY_RETENTION_DAYS (the worker does it daily)."""
+    outcome = customers.purge(migrated(), audit.actor(name="registry purge"), dry_run=dry_run)
+    if outcome["before"] is None:
+        click.echo("REGISTRY_RETENTION_DAYS is 0: everything is kept, nothing purged")
+        return
+    counts = ", ".join(f"{count} {kind}" for kind, count in outcome["purged"].items())
+    verb = "would purge" if dry_run else "purged"
+    click.echo(
+        f"{verb} what is older than {outcome['retention_days']} days "
+        f"(before {outcome['before']}): {counts}"
+    )

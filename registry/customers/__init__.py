@@ -1,0 +1,1 @@
+"""Customers' personal data: what the registry holds of each, erasure on request, retention."""

@@ -51,8 +51,8 @@ faketime:
 	@ls /usr/lib/*/faketime/libfaketimeMT.so.1 >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq faketime; }
 
-# The browser tests drive Debian's chromium through Playwright, whose own browser download
-# cannot work here.
+# The browser tests drive Debian's chromium through Playwright (executable_path): Playwright's
+# own browser download fetches from its CDN, which a build machine need not reach.
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 

@@ -149,6 +149,29 @@ def measure(generator, runs: dict, rounds: int, seconds: float, warmup: float) -
     return results
 
 
+def serve_pair(directory: Path, env: dict, workers: int) -> dict[str, Served]:
+    """`registry serve` and the hello-world baseline, started side by side (not yet ready)."""
+    registry_port, hello_port = free_port(), free_port()
+    return {
+        "registry": Served(
+            "registry",
+            [*CLI, "serve", *listen(registry_port, workers)],
+            env,
+            directory / "registry.log",
+            registry_port,
+            "/openapi.json",
+        ),
+        "hello": Served(
+            "hello",
+            [sys.executable, str(BENCH / "hello.py"), *listen(hello_port, workers)],
+            env,
+            directory / "hello.log",
+            hello_port,
+            "/hello",
+        ),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1000)
@@ -182,25 +205,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
         print(f"loaded through the store in {setup['loaded_in']:.2f} s")
 
-        registry_port, hello_port = free_port(), free_port()
-        servers = {
-            "registry": Served(
-                "registry",
-                [*CLI, "serve", *listen(registry_port, args.workers)],
-                setup["env"],
-                directory / "registry.log",
-                registry_port,
-                "/openapi.json",
-            ),
-            "hello": Served(
-                "hello",
-                [sys.executable, str(BENCH / "hello.py"), *listen(hello_port, args.workers)],
-                setup["env"],
-                directory / "hello.log",
-                hello_port,
-                "/hello",
-            ),
-        }
+        servers = serve_pair(directory, setup["env"], args.workers)
         generator = load.generator(args.connections, args.threads, args.loadgen)
         try:
             for server in servers.values():

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import load
-from allowed import BENCH, CLI, Served, free_port, get, listen, measure, prepare
+from allowed import Served, get, measure, prepare, serve_pair
 
 TARGET = 0.8
 PAGE = "/subprocessors"
@@ -37,25 +37,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-public-") as tmp:
         directory = Path(tmp)
         setup = prepare(directory, args.records, 0.1)
-        registry_port, hello_port = free_port(), free_port()
-        servers = {
-            "registry": Served(
-                "registry",
-                [*CLI, "serve", *listen(registry_port, args.workers)],
-                setup["env"],
-                directory / "registry.log",
-                registry_port,
-                "/openapi.json",
-            ),
-            "hello": Served(
-                "hello",
-                [sys.executable, str(BENCH / "hello.py"), *listen(hello_port, args.workers)],
-                setup["env"],
-                directory / "hello.log",
-                hello_port,
-                "/hello",
-            ),
-        }
+        servers = serve_pair(directory, setup["env"], args.workers)
         generator = load.generator(args.connections, args.threads, args.loadgen)
         try:
             for server in servers.values():

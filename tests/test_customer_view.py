@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import nimbus
+from test_incidents import breach, communicate
 from test_public import every_flag, upload_copy
 
 from registry.compliance import engine
@@ -67,6 +68,10 @@ def world(client, as_role, clock, registry):
         headers={**admin, "If-Match": client.get(objection_url, headers=admin).headers["ETag"]},
     )
     assert answered.status_code == 200, answered.get_json()
+    # A breach communicated to this customer (and to the other one).
+    incident = client.post("/v1/incidents", json=breach(upcoming["id"]), headers=admin)
+    assert incident.status_code == 201, incident.get_json()
+    communicate(client, admin, incident.get_json()["id"])
     law = client.get("/v1/law", headers=admin).get_json()
     return {
         "subprocessor_id": [item["id"] for item in items] + [upcoming["id"]],
@@ -74,6 +79,7 @@ def world(client, as_role, clock, registry):
         "request_id": [asked.get_json()["id"]],
         "webhook_id": [hook.get_json()["id"]],
         "objection_id": [objection.get_json()["id"]],
+        "incident_id": [incident.get_json()["id"]],
         "code": ["US", "GB", "SG"],
         "decision_id": [d["id"] for d in law.get("adequacy_decisions", [])][:3] or ["us-dpf-2023"],
         "version_id": ["2021/914"],
@@ -134,6 +140,7 @@ def test_no_customer_answer_holds_a_verdict_or_a_staff_key(client, app, as_role,
     assert any("/history" in path for path in answered)
     assert any(path.startswith("/v1/changes") for path in answered)
     assert any(path.startswith("/v1/documentation-requests/") for path in answered)
+    assert any(path.startswith("/v1/incidents/") for path in answered)
 
 
 def test_a_customer_reads_facts_where_staff_read_verdicts(client, as_role, world):

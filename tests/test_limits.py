@@ -369,3 +369,21 @@ def test_a_flagged_page_reads_at_most_the_scan_limit(
         cursor_codec.encode(secret, "role:admin", "subprocessors.Subprocessors?", seq[created[n]])
         for n in (2, 5)
     ]
+
+
+@pytest.mark.parametrize("statistics", [False, True], ids=["fresh", "analysed"])
+def test_the_name_check_seeks_its_indexes(registry, statistics):
+    """Every create and rename checks the name: by seeks, never a scan of current names."""
+    if statistics:
+        analysed(registry)
+    conn = registry.db.connection()
+    recorder = Recorder(conn)
+    store._name_taken(recorder, "Bulk 12")
+    store._name_taken(recorder, "Nobody By This Name", except_id="sp_1")
+    checked = [(sql, params) for sql, params in recorder.statements if "name" in sql]
+    assert checked
+    for sql, params in checked:
+        if "name_key IS NULL" in sql:
+            continue  # rows from before name keys: none once `registry init` filled them
+        plan = plan_of(conn, sql, params)
+        assert all(not step.startswith("SCAN") for step in plan), (sql, plan)

@@ -159,13 +159,22 @@ def name_key(name: str) -> str:
 def _name_taken(db, name: str, except_id: str | None = None) -> str | None:
     """The name of another current sub-processor whose name has `name`'s key, if any."""
     key = name_key(name)
-    row = db.execute(
-        "SELECT name FROM subprocessors WHERE retired_on IS NULL AND id IS NOT ?"
-        " AND (name_key = ? OR name = ? COLLATE NOCASE)",
-        [except_id, key, name],
-    ).fetchone()
-    if row is not None:
-        return row[0]
+    # Two lookups, each seeking its own index (one query with OR scans the whole of one).
+    for sql, value in (
+        (
+            "SELECT name FROM subprocessors WHERE name_key = ? AND retired_on IS NULL"
+            " AND id IS NOT ?",
+            key,
+        ),
+        (
+            "SELECT name FROM subprocessors WHERE name = ? COLLATE NOCASE AND retired_on IS NULL"
+            " AND id IS NOT ?",
+            name,
+        ),
+    ):
+        row = db.execute(sql, [value, except_id]).fetchone()
+        if row is not None:
+            return row[0]
     unkeyed = db.execute(
         "SELECT name FROM subprocessors WHERE retired_on IS NULL AND name_key IS NULL"
         " AND id IS NOT ?",

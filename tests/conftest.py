@@ -98,6 +98,16 @@ def staff(as_role):
 
 
 @pytest.fixture
+def cust_a(as_role):
+    return as_role("customer_a")
+
+
+@pytest.fixture
+def cust_b(as_role):
+    return as_role("customer_b")
+
+
+@pytest.fixture
 def patch(client, staff):
     def send(subprocessor_id: str, changes: dict) -> dict:
         headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}

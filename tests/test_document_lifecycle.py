@@ -111,21 +111,6 @@ def copy_missing(client, headers, subprocessor_id: str) -> list[str]:
 
 
 @pytest.fixture
-def staff(as_role):
-    return as_role("procurement")
-
-
-@pytest.fixture
-def cust_a(as_role):
-    return as_role("customer_a")
-
-
-@pytest.fixture
-def cust_b(as_role):
-    return as_role("customer_b")
-
-
-@pytest.fixture
 def nimbus_id(client, as_role) -> str:
     """Active: NL (EEA), US (adequacy), IN (SCCs)."""
     created = client.post("/v1/subprocessors", json=nimbus(), headers=as_role("admin"))

@@ -211,21 +211,6 @@ def key_id(registry, name: str) -> str:
 
 
 @pytest.fixture
-def staff(as_role):
-    return as_role("procurement")
-
-
-@pytest.fixture
-def cust_a(as_role):
-    return as_role("customer_a")
-
-
-@pytest.fixture
-def cust_b(as_role):
-    return as_role("customer_b")
-
-
-@pytest.fixture
 def root(registry) -> Path:
     return Path(registry.documents_dir)
 

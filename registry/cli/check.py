@@ -61,8 +61,7 @@ def check_command(
     if unknown:
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
     on = date.fromisoformat(as_of) if as_of else state.today()
-    report = compliance.register_report(state, on, assume_ended=frozenset(assume_ended))
-    verdicts = compliance.register_verdicts(state, on, assume_ended=frozenset(assume_ended))
+    verdicts, report = compliance.register_verdicts(state, on, assume_ended=frozenset(assume_ended))
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:

@@ -873,10 +873,6 @@ def evaluate_register(
 
     Retired sub-processors are left out.
     """
-    counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
-    active_flagged = 0
-    by_flag: dict[str, int] = {}
-    flagged: list[dict] = []
     evaluated = evaluate_each(
         records,
         law,
@@ -886,6 +882,20 @@ def evaluate_register(
         notice_days=notice_days,
         role=role,
     )
+    return summarise_register(evaluated, on, assume_ended=assume_ended)
+
+
+def summarise_register(
+    evaluated: Iterable[tuple[dict, str, dict]],
+    on: date,
+    *,
+    assume_ended: frozenset[str] = frozenset(),
+) -> dict:
+    """The report of `evaluate_register` from `evaluate_each`'s triples, consumed once."""
+    counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
+    active_flagged = 0
+    by_flag: dict[str, int] = {}
+    flagged: list[dict] = []
     for record, status, compliance in evaluated:
         counts["total"] += 1
         counts[status] += 1

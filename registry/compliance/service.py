@@ -137,37 +137,39 @@ def register_report(
             if before
             else subprocessors.iter_current(conn, on.isoformat())
         )
-        report = engine.evaluate_register(
-            records,
-            registry.law(),
-            on,
-            assume_ended=assume_ended,
-            copies=documents.disclosable_copies(conn, before),
-            notice_days=registry.notice_days,
-            role=registry.settings.organisation_role,
-        )
-        # Breach notices are owed now, whatever date the transfers are judged on.
-        report["incidents"] = incidents.notice_report(conn, registry.settings.incident_notice_hours)
-        return report
+        evaluated = _evaluate_each(registry, conn, records, on, assume_ended, before)
+        return _report(registry, conn, evaluated, on, assume_ended)
 
 
 def register_verdicts(
     registry: Registry, on: date, *, assume_ended: frozenset[str] = frozenset()
-) -> list[tuple[dict, str, dict]]:
-    """`(record, status, compliance)` for every sub-processor not retired on `on`."""
+) -> tuple[list[tuple[dict, str, dict]], dict]:
+    """`(record, status, compliance)` for every sub-processor not retired on `on`, and the
+    register report made of them: one evaluation, in one read transaction."""
     with registry.db.snapshot():
         conn = registry.db.connection()
-        return list(
-            engine.evaluate_each(
-                subprocessors.iter_current(conn, on.isoformat()),
-                registry.law(),
-                on,
-                assume_ended=assume_ended,
-                copies=documents.disclosable_copies(conn),
-                notice_days=registry.notice_days,
-                role=registry.settings.organisation_role,
-            )
-        )
+        records = subprocessors.iter_current(conn, on.isoformat())
+        verdicts = list(_evaluate_each(registry, conn, records, on, assume_ended, None))
+        return verdicts, _report(registry, conn, verdicts, on, assume_ended)
+
+
+def _evaluate_each(registry: Registry, conn, records, on: date, assume_ended, before):
+    return engine.evaluate_each(
+        records,
+        registry.law(),
+        on,
+        assume_ended=assume_ended,
+        copies=documents.disclosable_copies(conn, before),
+        notice_days=registry.notice_days,
+        role=registry.settings.organisation_role,
+    )
+
+
+def _report(registry: Registry, conn, evaluated, on: date, assume_ended) -> dict:
+    report = engine.summarise_register(evaluated, on, assume_ended=assume_ended)
+    # Breach notices are owed now, whatever date the transfers are judged on.
+    report["incidents"] = incidents.notice_report(conn, registry.settings.incident_notice_hours)
+    return report
 
 
 def _summary(verdict: dict) -> dict:

@@ -9,7 +9,6 @@ from ..changes import service as change_feed
 from ..documents import service as documents
 from ..history import service as history
 from ..incidents import service as incidents
-from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import customer_view as customer_facts
 from ..subprocessors import service as subprocessors
@@ -40,8 +39,9 @@ def with_verdict(record: dict, verdict: dict, on: date) -> dict:
     return {**record, "status": engine.status_on(record, on), "compliance": verdict}
 
 
-def represent(registry: Registry, record: dict) -> dict:
-    """The record with today's status and verdict, from the per-revision snapshot if current."""
+def _judged(registry: Registry, record: dict) -> tuple[dict, Snapshot, date]:
+    """The record with today's status and verdict (from the per-revision snapshot if
+    current), the snapshot, and today."""
     current_snapshot = snapshot(registry)
     on = registry.today()
     verdict = current_snapshot.verdict(record)
@@ -54,26 +54,24 @@ def represent(registry: Registry, record: dict) -> dict:
             notice_days=registry.notice_days,
             role=registry.settings.organisation_role,
         )
-    return with_verdict(record, verdict, on)
+    return with_verdict(record, verdict, on), current_snapshot, on
 
 
-def customer_view(
-    registry: Registry,
-    represented: dict,
-    *,
-    law: Law | None = None,
-    on: date | None = None,
-    copies=None,
-) -> dict:
-    """What a customer sees of a represented record (see `represent`): the facts of its
-    transfers and never the verdict. Default: today, with the snapshot's law and copies."""
-    if law is None or on is None or copies is None:
-        current_snapshot = snapshot(registry)
-        law = current_snapshot.law if law is None else law
-        copies = current_snapshot.copies if copies is None else copies
-        on = registry.today() if on is None else on
+def represent(registry: Registry, record: dict) -> dict:
+    """The record with today's status and verdict, from the per-revision snapshot if current."""
+    return _judged(registry, record)[0]
+
+
+def customer_view(registry: Registry, record: dict) -> dict:
+    """What a customer sees of the record today: the facts of its transfers, never the
+    verdict (see subprocessors.customer_view), with the snapshot's law and copies."""
+    represented, current_snapshot, on = _judged(registry, record)
     return customer_facts.project(
-        represented, law, on, copies, verdict=represented.get("compliance")
+        represented,
+        current_snapshot.law,
+        on,
+        current_snapshot.copies,
+        verdict=represented["compliance"],
     )
 
 

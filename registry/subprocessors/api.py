@@ -18,7 +18,7 @@ from ..http.fields import NoArgsSchema
 from ..http.problems import Forbidden
 from ..law.service import check_assume_ended
 from ..objections import service as objections
-from . import service, store
+from . import customer_view, service, store
 from .customer_schemas import CustomerSubprocessorPageSchema, CustomerSubprocessorSchema
 from .schemas import (
     ComplianceArgsSchema,
@@ -68,20 +68,17 @@ def _upheld(record: dict) -> list[dict]:
 
 
 def _represent(record: dict) -> dict:
-    represented = {**compliance.represent(registry(), record), "upheld_objections": _upheld(record)}
+    """Today's record as its reader sees it: with its verdict for staff and services, as the
+    facts of its transfers for a customer (see customer_view)."""
     if _customer():
-        return _customer_facts(represented)
-    return represented
+        view = compliance.customer_view(registry(), record)
+    else:
+        view = compliance.represent(registry(), record)
+    return {**view, "upheld_objections": _upheld(record)}
 
 
 def _customer() -> bool:
     return current_principal().role == "customer"
-
-
-def _customer_facts(represented: dict, **context) -> dict:
-    """A customer's view: the facts of each transfer, never the verdict (see customer_view)."""
-    facts = compliance.customer_view(registry(), represented, **context)
-    return {**facts, "upheld_objections": represented.get("upheld_objections", [])}
 
 
 def _answer(body: dict, *, many: bool):
@@ -211,7 +208,8 @@ def _as_it_stood(record, args: dict, on, law, copies, reg) -> dict | None:
         return None
     represented = compliance.with_verdict(record, verdict, on)
     if _customer():
-        return _customer_facts(represented, law=law, on=on, copies=copies)
+        facts = customer_view.project(represented, law, on, copies, verdict=verdict)
+        return {**facts, "upheld_objections": represented["upheld_objections"]}
     return represented
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 
 from ..db import store as db
 from ..http import cursors
@@ -49,6 +50,11 @@ def since(
 ) -> list[dict]:
     """Changes after a cursor; a customer's view holds the public ones and its own."""
     return store.since(conn, after_seq, limit, customer_id)
+
+
+def iter_latest(conn: sqlite3.Connection, customer_id: str | None = None) -> Iterator[dict]:
+    """The changes `customer_id` sees, newest first, read only as far as they are taken."""
+    return store.iter_latest(conn, customer_id)
 
 
 def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Iterator
 
 from .. import clock
 
@@ -121,6 +122,16 @@ def since(
         [after_seq, *params, limit],
     )
     return [_row(row) for row in rows]
+
+
+def iter_latest(conn: sqlite3.Connection, customer_id: str | None = None) -> Iterator[dict]:
+    """The changes `customer_id` sees (as in `since`), newest first, read as they are taken."""
+    visible, params = _visible(customer_id)
+    rows = conn.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM changes WHERE {visible} ORDER BY seq DESC", params
+    )
+    for row in rows:
+        yield _row(row)
 
 
 def latest(conn: sqlite3.Connection, limit: int, customer_id: str | None = None) -> list[dict]:

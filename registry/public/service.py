@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -212,14 +214,10 @@ def is_public_change(change: dict) -> bool:
 def public_changes(registry: Registry, limit: int = FEED_ENTRIES) -> list[dict]:
     """The newest `limit` public changes, newest first, looking back at most FEED_SCAN_LIMIT
     events (housekeeping and verdict changes are skipped)."""
-    conn = registry.db.connection()
-    window = limit * 4
-    while True:
-        rows = change_feed.latest(conn, window, change_feed.PUBLIC_ONLY)
-        found = [row for row in rows if is_public_change(row)]
-        if len(found) >= limit or len(rows) < window or window >= FEED_SCAN_LIMIT:
-            return found[:limit]
-        window = min(window * 4, FEED_SCAN_LIMIT)
+    rows = change_feed.iter_latest(registry.db.connection(), change_feed.PUBLIC_ONLY)
+    with closing(rows):
+        scanned = itertools.islice(rows, FEED_SCAN_LIMIT)
+        return list(itertools.islice(filter(is_public_change, scanned), limit))
 
 
 def feed_entry(change: dict, law: Law) -> dict:

@@ -172,6 +172,17 @@ def serve_pair(directory: Path, env: dict, workers: int) -> dict[str, Served]:
     }
 
 
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The servers' workers and the interleaved load runs, as `measure` takes them."""
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1000)
@@ -181,13 +192,7 @@ def main(argv: list[str] | None = None) -> dict:
         default=0.1,
         help="share of sub-processors with a material change pending (default 0.1)",
     )
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=3)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    add_load_options(parser)
     args = parser.parse_args(argv)
 
     print(

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import load
-from allowed import Served, get, measure, prepare, serve_pair
+from allowed import Served, add_load_options, get, measure, prepare, serve_pair
 
 TARGET = 0.8
 PAGE = "/subprocessors"
@@ -21,13 +21,7 @@ PAGE = "/subprocessors"
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=3)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    add_load_options(parser)
     args = parser.parse_args(argv)
     print(
         f"== public page: {date.today()}, {os.cpu_count()} CPUs, load average "

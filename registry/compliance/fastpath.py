@@ -49,7 +49,9 @@ class AllowedProcessorsFastPath:
         if args is None:
             return None
         registry = self.extensions["registry"]
-        principal = authenticate(registry.db.connection(), token, registry.today())
+        principal = authenticate(
+            registry.db.connection(), token, registry.today(), record_use=not registry.db.read_only
+        )
         if principal is None or principal.role not in self.roles:
             return None
         body, etag = service.snapshot(registry).allowed_answer(*args)

@@ -75,7 +75,9 @@ def check_request() -> None:
     if token is None:
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
     registry = current_app.extensions["registry"]
-    principal = verify(registry.db.connection(), token, registry.today())
+    principal = verify(
+        registry.db.connection(), token, registry.today(), record_use=not registry.db.read_only
+    )
     if not isinstance(principal, Principal):
         if principal.reason == "expired":
             raise Unauthenticated(

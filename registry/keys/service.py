@@ -153,11 +153,14 @@ def list_all(conn: sqlite3.Connection) -> list[dict]:
     return store.list_keys(conn)
 
 
-def verify(conn: sqlite3.Connection, token: str, today: date) -> Principal | Refused:
+def verify(
+    conn: sqlite3.Connection, token: str, today: date, *, record_use: bool = True
+) -> Principal | Refused:
     """The principal a bearer token belongs to on `today` (the registry's day), or why not.
 
     Unknown, revoked and expired keys are refused. The key's last use is recorded once a
-    day: a write only on a key's first use of the day, best effort (never failing a request).
+    day: a write only on a key's first use of the day, best effort (never failing a request);
+    not at all without `record_use` (a read-only replica: the primary records it).
     """
     found = store.find(conn, token)
     if found is None:
@@ -165,17 +168,19 @@ def verify(conn: sqlite3.Connection, token: str, today: date) -> Principal | Ref
     day = today.isoformat()
     if found.expires_on is not None and day > found.expires_on:
         return Refused("expired", found.expires_on)
-    if found.last_used_on is None or found.last_used_on < day:
+    if record_use and (found.last_used_on is None or found.last_used_on < day):
         try:
             store.mark_used(conn, found.principal.key_id, day)
-        except sqlite3.OperationalError:  # busy or read-only: the next day's use records it
+        except sqlite3.OperationalError:  # busy: the next use records it
             log.warning("could not record the use of key %s", found.principal.key_id)
     return found.principal
 
 
-def authenticate(conn: sqlite3.Connection, token: str, today: date) -> Principal | None:
+def authenticate(
+    conn: sqlite3.Connection, token: str, today: date, *, record_use: bool = True
+) -> Principal | None:
     """The principal a bearer token belongs to, or None: unknown, revoked or expired."""
-    result = verify(conn, token, today)
+    result = verify(conn, token, today, record_use=record_use)
     return result if isinstance(result, Principal) else None
 
 

@@ -3,13 +3,10 @@ connection released after every request so that Litestream's follower can apply 
 
 from __future__ import annotations
 
-import logging
-
 from flask import Flask, current_app, request
 from werkzeug.wsgi import ClosingIterator
 
 from ..http.problems import PROBLEM_TYPE_BASE, problem
-from ..keys import service as keys
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reads that write on the primary: a customer's download is recorded as a disclosure, and the
@@ -61,12 +58,3 @@ def init_app(app: Flask) -> None:
     """Make `app` a read-only node: call before the other before_request hooks are added."""
     app.before_request(refuse_writes)
     app.wsgi_app = ReleaseConnections(app, app.wsgi_app)
-    # A key's day of last use is recorded by the primary; here the attempt fails by design,
-    # and would otherwise log a warning on every request of a key not yet used today there.
-    logger = logging.getLogger(keys.__name__)
-    if _not_key_use not in logger.filters:
-        logger.addFilter(_not_key_use)
-
-
-def _not_key_use(record: logging.LogRecord) -> bool:
-    return record.levelno > logging.WARNING

@@ -7,7 +7,7 @@ import itertools
 import os
 import zlib
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import hypothesis
@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from registry import clock as registry_clock
 from registry.subprocessors.schemas import SERVICES
 
 pytestmark = pytest.mark.fuzz
@@ -148,7 +149,9 @@ def _valid_subprocessor(*, partial: bool) -> st.SearchStrategy[dict]:
         "legal_entity": st.none() | words,
         "purpose": st.none() | words,
         # With the notice customers are promised (30 days from the test's today).
-        "effective_on": st.dates(date(2027, 1, 1), date(2028, 12, 31)).map(date.isoformat),
+        "effective_on": st.dates(TODAY + timedelta(days=40), TODAY + timedelta(days=760)).map(
+            date.isoformat
+        ),
     }
     required = () if partial else ("name", "service", "data_categories", "locations")
     announced = st.fixed_dictionaries(
@@ -207,7 +210,11 @@ class Target:
         self.subprocessor_ids = [
             self._create(nimbus()),
             self._create(
-                nimbus(name="Mailer", service="email_delivery", effective_on="2027-01-01")
+                nimbus(
+                    name="Mailer",
+                    service="email_delivery",
+                    effective_on=(TODAY + timedelta(days=38)).isoformat(),
+                )
             ),
             self._create(nimbus(name="Lone", locations=[{"country": "BR", "activity": "storage"}])),
             self._create(nimbus(name="Spare")),
@@ -260,8 +267,15 @@ class Target:
 @pytest.fixture(scope="module")
 def target(apps, tmp_path_factory):
     """A fresh app and database for the module, with a few sub-processors to read and change."""
-    app = apps.attach(apps.copy_template(tmp_path_factory.mktemp("fuzz") / "registry.db"))
-    yield Target(app, apps.tokens)
+    # Module fixtures are made before the per-test clock: the seeded records are dated on
+    # the tests' TODAY, as every case will be, never on the calendar's.
+    registry_clock.set(TODAY)
+    try:
+        app = apps.attach(apps.copy_template(tmp_path_factory.mktemp("fuzz") / "registry.db"))
+        target = Target(app, apps.tokens)
+    finally:
+        registry_clock.set(None)
+    yield target
     apps.detach(app)
 
 

@@ -181,9 +181,24 @@ def _check_public_url(url: str) -> None:
         )
 
 
+# What a boolean variable takes, in any case.
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
 def _parse(name: str, raw: str, kind: str) -> object:
     if kind == "bool":
-        return raw == "1"  # anything else leaves the safe default
+        # Strict both ways: a value meant as "on" must never start the opposite (a writable
+        # primary for REGISTRY_READ_ONLY=true), so anything unlisted stops the command.
+        word = raw.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+        raise SettingsError(
+            f"{name} must be one of {', '.join(_TRUE)} or {', '.join(_FALSE)} (any case), "
+            f"got {raw!r}"
+        )
     if kind == "int":
         try:
             value = int(raw)

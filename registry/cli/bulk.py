@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from ..audit import service as audit
 from ..bulk import service as bulk
 from ..bulk.formats import Malformed, TooLarge
-from .context import registry
+from .context import existing
 
 
 def _progress(total: int):
@@ -38,7 +38,7 @@ def import_command(file: str, dry_run: bool) -> None:
     media_type = bulk.media_type_of(file)
     if media_type is None:
         raise click.UsageError("FILE must end in .csv, .xlsx or .json.")
-    state = registry()
+    state = existing()
     try:
         state.law()  # the rows are checked against it
     except RuntimeError as exc:  # no reference law: the database was never initialised

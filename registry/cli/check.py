@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..compliance import service as compliance
-from .context import registry
+from .context import existing
 
 
 def _parse_date(ctx, param, value):
@@ -52,7 +52,7 @@ def check_command(
     as_of: str | None, assume_ended: tuple[str, ...], as_json: bool, fail_on: str
 ) -> None:
     """Print every flag, one per line; exit 1 when an active sub-processor fails."""
-    state = registry()
+    state = existing()
     try:
         law = state.law()
     except RuntimeError as exc:

@@ -14,7 +14,7 @@ from ..documents import service as documents
 from ..documents.blobs import TooLarge, UnsupportedType
 from ..documents.schemas import DocumentUploadSchema
 from ..http.problems import RegistryError
-from .context import registry
+from .context import existing
 
 
 @click.group("documents")
@@ -47,7 +47,7 @@ def documents_add(file, subprocessor_id, country, kind, audience, title, summary
         meta = DocumentUploadSchema(exclude=("file",)).load(form)
     except ma.ValidationError as exc:
         raise click.UsageError(json.dumps(exc.messages)) from exc
-    state = registry()
+    state = existing()
     try:
         with open(file, "rb") as stream:
             document, fulfilled = documents.upload(

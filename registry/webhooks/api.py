@@ -144,6 +144,9 @@ class WebhookById(MethodView):
 
         `enabled: true` after the endpoint was disabled (by its owner or after repeated
         failure) resets the failure count and makes every undelivered event due at once.
+        Only the customer that owns the endpoint changes its `url`, `events` and
+        `description`; an admin may send `enabled` alone (pause or resume): any other field
+        from an admin is 403, its `errors` naming each one by pointer (`/url`).
         """
         record = service.update(
             registry(),

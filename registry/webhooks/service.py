@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
-from ..http.problems import Conflict, ValidationFailed, field_error
+from ..http.problems import Conflict, Forbidden, ValidationFailed, field_error
 from ..runtime import Registry
 from . import outbound, store
 
@@ -88,6 +88,35 @@ def create(
     return record, secret
 
 
+# What a caller who does not own an endpoint may change: pause it or resume it.
+NOT_OWNER_MAY_CHANGE = ("enabled",)
+
+
+def owns(actor: dict, record: dict) -> bool:
+    """Whether the caller is the customer the endpoint belongs to."""
+    return actor.get("role") == "customer" and actor.get("customer_id") == record["customer_id"]
+
+
+def check_owner_only(record: dict, changes, actor: dict) -> None:
+    """403 naming each field of `changes` that only the endpoint's owner may change (its
+    url, events, description, secret), when the caller is not that owner."""
+    if owns(actor, record):
+        return
+    refused = [field for field in changes if field not in NOT_OWNER_MAY_CHANGE]
+    if refused:
+        raise Forbidden(
+            "Only the customer that owns a webhook changes its "
+            f"{', '.join(refused)}; staff may read, pause, resume or delete it.",
+            errors=[
+                field_error(
+                    f"/{field}",
+                    f"{field} is the owner's to change: only `enabled` may be sent here.",
+                )
+                for field in refused
+            ],
+        )
+
+
 def update(
     registry: Registry,
     webhook_id: str,
@@ -98,13 +127,21 @@ def update(
     *,
     allow_private: bool,
 ) -> dict:
-    """Apply `changes` after `check_version(record)` accepted the caller's precondition."""
-    if "url" in changes:
-        check_url(
-            changes["url"], allow_private=allow_private, ports=registry.settings.webhook_port_set
-        )
+    """Apply `changes` after `check_version(record)` accepted the caller's precondition.
+
+    Only the customer that owns the endpoint changes where it points, what it receives and
+    how it is described; anyone else allowed to reach it (an admin) may only pause or
+    resume it (`enabled`): 403 naming each other field.
+    """
     with registry.db.write() as tx:
         current = store.get(tx.conn, webhook_id, customer_id)
+        check_owner_only(current, changes, actor)
+        if "url" in changes:
+            check_url(
+                changes["url"],
+                allow_private=allow_private,
+                ports=registry.settings.webhook_port_set,
+            )
         check_version(current)
         before = _audited(current)
         wanted = {**before, **changes}
@@ -160,6 +197,7 @@ def rotate_secret(
     with registry.db.write() as tx:
         store.drop_expired_secrets(tx, now)
         current = store.get(tx.conn, webhook_id, customer_id)
+        check_owner_only(current, {"secret": None}, actor)
         before = _secret_state(current)
         record = store.rotate_secret(tx, webhook_id, secret, previous_expires_at=expires)
         # The secrets stay out of the trail: what changed is when, and for how long.

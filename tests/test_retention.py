@@ -86,13 +86,20 @@ def use(client, zebra, admin, staff) -> dict:
     )
     assert answered.status_code == 200, answered.get_data(as_text=True)
     hook_path = f"/v1/webhooks/{hook.get_json()['id']}"
-    etag = client.get(hook_path, headers=admin).headers["ETag"]
-    paused = client.patch(
+    renamed = client.patch(
         hook_path,
         json={"description": f"Paused: {NAME} asked"},
-        headers={**admin, "If-Match": etag},
+        headers={**zebra, "If-Match": hook.headers["ETag"]},
     )
-    assert paused.status_code == 200, paused.get_data(as_text=True)
+    assert renamed.status_code == 200, renamed.get_data(as_text=True)
+    # An admin pauses it and resumes it: the only change staff make to a customer's endpoint.
+    etag = renamed.headers["ETag"]
+    for enabled in (False, True):
+        paused = client.patch(
+            hook_path, json={"enabled": enabled}, headers={**admin, "If-Match": etag}
+        )
+        assert paused.status_code == 200, paused.get_data(as_text=True)
+        etag = paused.headers["ETag"]
     etag = client.get(f"/v1/documents/{copy['id']}", headers=admin).headers["ETag"]
     withdrawn = client.delete(
         f"/v1/documents/{copy['id']}",

@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from ..audit import service as audit
 from ..customers import service as customers
-from ..http.problems import NotFound
+from ..http.problems import NotFound, ValidationFailed
 from .context import migrated
 
 
@@ -27,6 +27,8 @@ def customers_show(customer_id: str) -> None:
         described = customers.describe(migrated().db.connection(), customer_id)
     except NotFound as exc:
         raise click.ClickException(str(exc)) from None
+    except ValidationFailed as exc:
+        raise click.BadParameter(exc.errors[0]["detail"], param_hint="CUSTOMER_ID") from None
     click.echo(json.dumps(described))
 
 
@@ -42,6 +44,8 @@ def customers_erase(customer_id: str) -> None:
         )
     except NotFound as exc:
         raise click.ClickException(str(exc)) from None
+    except ValidationFailed as exc:
+        raise click.BadParameter(exc.errors[0]["detail"], param_hint="CUSTOMER_ID") from None
     if outcome["already_erased"]:
         click.echo(
             f"{customer_id} was already erased at {outcome['erased_at']}; nothing held since"

@@ -15,7 +15,7 @@ from .. import clock
 from ..audit import service as audit
 from ..changes import service as change_feed
 from ..documents import service as documents
-from ..http.problems import NotFound
+from ..http.problems import NotFound, ValidationFailed, field_error
 from ..incidents import service as incidents
 from ..keys import service as keys
 from ..objections import service as objections
@@ -67,9 +67,26 @@ def last_erasure(conn: sqlite3.Connection, customer_id: str) -> tuple[str, str] 
     return None
 
 
+def check_customer_id(customer_id: str) -> None:
+    """422 at /customer_id for an id no customer can have: erasure's pseudonyms (`erased-...`)
+    stand for no one, and must not be read or erased as if they were a customer."""
+    if customer_id.lower().startswith(keys.RESERVED_PREFIX):
+        raise ValidationFailed(
+            [
+                field_error(
+                    "/customer_id",
+                    f"Ids starting with {keys.RESERVED_PREFIX!r} are reserved for what an "
+                    "erasure leaves in place of a customer; no customer has one.",
+                    location="path",
+                )
+            ]
+        )
+
+
 def describe(conn: sqlite3.Connection, customer_id: str) -> dict:
     """What the registry holds of a customer and when it was last erased; 404 when it holds
-    nothing and never erased that id."""
+    nothing and never erased that id, 422 for a reserved id."""
+    check_customer_id(customer_id)
     held = holdings(conn, customer_id)
     erased = last_erasure(conn, customer_id)
     if not any(held.values()) and erased is None:
@@ -86,8 +103,10 @@ def erase(registry: Registry, customer_id: str, actor: dict, check=None) -> dict
 
     `check()` runs once the customer is known (the caller's precondition). 404 for an id
     the registry holds nothing of and never erased; an id erased before and holding nothing
-    since answers again with nothing erased (`already_erased`), and writes nothing.
+    since answers again with nothing erased (`already_erased`), and writes nothing. 422 for
+    a reserved id (`erased-...`).
     """
+    check_customer_id(customer_id)
     with registry.db.erasing() as tx:
         conn = tx.conn
         held = holdings(conn, customer_id)

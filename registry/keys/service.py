@@ -35,6 +35,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 CUSTOMER_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# The pseudonyms erasure writes in place of a customer id (an objection kept without its
+# customer): no customer may have one, or its records would pass for erased ones.
+RESERVED_PREFIX = "erased-"
 MAX_NAME = 100
 
 
@@ -63,6 +66,12 @@ def customer_slug(value: str) -> str:
             "customer_id",
             f"{value!r} is not a customer id: 1 to 64 lowercase letters, digits and hyphens,"
             " starting with a letter or digit (upper case is folded to lower case).",
+        )
+    if folded.startswith(RESERVED_PREFIX):
+        raise Invalid(
+            "customer_id",
+            f"{value!r} is not a customer id: ids starting with {RESERVED_PREFIX!r} are"
+            " reserved for what an erasure leaves in place of a customer.",
         )
     return folded
 

@@ -74,7 +74,10 @@ class Import(MethodView):
         row 2) or the element's 1-based place in a JSON array; `pointer` names the column
         (`/country`) or, for JSON, the field (`/locations/0/country`). Onward transfers,
         which have no columns, are kept. Over 10,000 rows or `REGISTRY_MAX_IMPORT` bytes
-        is 413. `dry_run=true` checks everything and writes nothing.
+        is 413. So is a workbook with a row numbered over 10,100 (in its dimension, a row or a
+        cell), a column beyond the 200th, over 500,000 cells or shared strings, or shared
+        strings of more characters than `REGISTRY_MAX_IMPORT`: refused before any row is
+        read. `dry_run=true` checks everything and writes nothing.
         """
         media_type = JSON if request.is_json else request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()

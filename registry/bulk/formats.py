@@ -11,9 +11,11 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from xml.parsers import expat
 
 from ..http.problems import RegistryError
 
@@ -147,19 +149,182 @@ def _csv_text(value) -> str:
 # XLSX
 
 
-def read_xlsx(data: bytes, *, max_unpacked: int) -> Table:
-    """The first worksheet of a workbook, cell values as text (dates as YYYY-MM-DD)."""
+@dataclass(frozen=True)
+class SheetLimits:
+    """What a workbook may hold, checked before any of it is read into cells."""
+
+    rows: int  # highest row number (as a spreadsheet shows it) of any worksheet
+    columns: int  # highest column number (A is 1)
+    cells: int  # cells written in one worksheet
+    strings: int  # shared strings
+    characters: int  # characters of all shared strings together
+
+    @property
+    def elements(self) -> int:
+        # XML elements one part may hold: a cell or a string is a few elements (a value, a
+        # rich-text run and its font); anything far beyond is padding meant to be slow.
+        return 8 * max(self.cells, self.strings) + 1_000
+
+
+_CELL_REF = re.compile(r"\$?([A-Za-z]*)\$?([0-9]*)")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class _Done(Exception):
+    """Stops the scan of a part that needs no more reading."""
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters[:4].upper():  # XFD (16384) is Excel's last column; four letters are over
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _row_number(digits: str) -> int:
+    # Twelve digits are over any limit, and int() of thousands of digits is itself slow.
+    return int(digits[:12]) if digits else 0
+
+
+class _PartScan:
+    """One pass of expat over one part of the archive, keeping nothing but counters: a
+    worksheet's dimension, row numbers, cell references and cell count, or the shared
+    strings' count and characters, each refused (413) at the first element over its limit."""
+
+    def __init__(self, name: str, limits: SheetLimits):
+        self.name, self.limits = name, limits
+        self.kind = None
+        self.elements = self.row = self.column = self.cells = 0
+        self.strings = self.characters = 0
+        self.parser = expat.ParserCreate(namespace_separator="}")
+        self.parser.StartElementHandler = self.start
+        self.parser.CharacterDataHandler = self.text
+        self.parser.StartDoctypeDeclHandler = self.doctype
+
+    def run(self, stream) -> None:
+        try:
+            while chunk := stream.read(_CSV_CHUNK):
+                self.parser.Parse(chunk, False)
+            self.parser.Parse(b"", True)
+        except _Done:
+            return
+        except expat.ExpatError:
+            if self.kind is None:
+                return  # not XML at all (an image, a printer setting): nothing to count
+            raise Malformed(f"The XLSX workbook cannot be read: {self.name} is not XML.") from None
+
+    def doctype(self, *_args) -> None:
+        # Spreadsheets never declare one; a declaration is how entity expansion starts.
+        raise Malformed(f"The XLSX workbook cannot be read: {self.name} declares a DOCTYPE.")
+
+    def over(self, what: str, value: int, limit: int) -> TooLarge:
+        return TooLarge(
+            f"The workbook's {what} is {value:,}, over the limit of {limit:,} ({self.name}): "
+            "split it into several imports."
+        )
+
+    def start(self, tag: str, attributes: dict) -> None:
+        local = tag.rpartition("}")[2]
+        if self.kind is None:
+            if local not in ("worksheet", "sst"):
+                raise _Done
+            self.kind = local
+        self.elements += 1
+        if self.elements > self.limits.elements:
+            raise TooLarge(
+                f"The workbook's part {self.name} has more than {self.limits.elements:,} "
+                "XML elements, far more than its cells need."
+            )
+        if self.kind == "sst":
+            self.start_string(local, attributes)
+        else:
+            self.start_cell(local, attributes)
+
+    def start_string(self, local: str, attributes: dict) -> None:
+        limits = self.limits
+        if local == "sst":  # the counts it declares, refused at once when they are over
+            unique = attributes.get("uniqueCount", "").strip()
+            if _DIGITS.fullmatch(unique) and _row_number(unique) > limits.strings:
+                raise self.over("number of shared strings", _row_number(unique), limits.strings)
+        elif local == "si":
+            self.strings += 1
+            if self.strings > limits.strings:
+                raise self.over("number of shared strings", self.strings, limits.strings)
+
+    def text(self, data: str) -> None:
+        if self.kind == "sst":
+            self.characters += len(data)
+            if self.characters > self.limits.characters:
+                raise TooLarge(
+                    f"The workbook's shared strings hold more than {self.limits.characters:,} "
+                    "characters, over the limit."
+                )
+
+    def check_ref(self, ref: str, what: str) -> tuple[int, int]:
+        found = _CELL_REF.fullmatch(ref.strip())
+        if found is None:
+            raise Malformed(f"The XLSX workbook cannot be read: {what} {ref[:40]!r} is not a cell.")
+        column, row = _column_number(found[1]), _row_number(found[2])
+        if row > self.limits.rows:
+            raise self.over(f"{what} row", row, self.limits.rows)
+        if column > self.limits.columns:
+            raise self.over(f"{what} column", column, self.limits.columns)
+        return column, row
+
+    def start_cell(self, local: str, attributes: dict) -> None:
+        limits = self.limits
+        if local == "dimension":
+            for corner in attributes.get("ref", "").split(":")[:2]:
+                self.check_ref(corner, "dimension")
+        elif local == "row":
+            number = attributes.get("r", "").strip()
+            self.row = _row_number(number) if _DIGITS.fullmatch(number) else self.row + 1
+            if self.row > limits.rows:
+                raise self.over("row number", self.row, limits.rows)
+            self.column = 0
+        elif local == "c":
+            self.cells += 1
+            if self.cells > limits.cells:
+                raise self.over("number of cells", self.cells, limits.cells)
+            ref = attributes.get("r")
+            if ref:
+                self.column, _ = self.check_ref(ref, "cell")
+            else:
+                self.column += 1
+                if self.column > limits.columns:
+                    raise self.over("cell column", self.column, limits.columns)
+
+
+def check_workbook(archive: zipfile.ZipFile, limits: SheetLimits) -> None:
+    """Refuse (413) a workbook over `limits` before any of it is read into cells: every part
+    that is a worksheet or a shared-strings table is scanned, counting as it goes, wherever
+    the archive puts it (an XLSX may name its parts as it likes)."""
+    for member in archive.infolist():
+        if not member.is_dir():
+            with archive.open(member) as stream:
+                _PartScan(member.filename, limits).run(stream)
+
+
+def read_xlsx(data: bytes, *, max_unpacked: int, limits: SheetLimits) -> Table:
+    """The first worksheet of a workbook, cell values as text (dates as YYYY-MM-DD).
+
+    A workbook is checked first: what it unpacks to, then every worksheet's dimension, row
+    numbers, columns and cells and the shared strings' count and characters (see
+    check_workbook), so that a row numbered 2,000,000,000 or a million shared strings is
+    413 at once instead of hours of blank rows or gigabytes of strings.
+    """
     import openpyxl  # only bulk work needs it: the server's other requests never load it
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+            if unpacked > max_unpacked:
+                raise TooLarge(
+                    f"The workbook unpacks to {unpacked} bytes, over the limit of {max_unpacked}."
+                )
+            check_workbook(archive, limits)
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, NotImplementedError):
         raise Malformed("The file is not an XLSX workbook (not a ZIP archive).") from None
-    if unpacked > max_unpacked:
-        raise TooLarge(
-            f"The workbook unpacks to {unpacked} bytes, over the limit of {max_unpacked}."
-        )
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]

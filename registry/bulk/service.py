@@ -53,6 +53,12 @@ _TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
 MAX_ROWS = 10_000  # rows of a CSV or XLSX, elements of a JSON array; an export holds as many
 MAX_ERRORS = 1_000  # listed in a 422; the detail counts them all
 UNPACK_FACTOR = 10  # an XLSX may unpack to this many times REGISTRY_MAX_IMPORT
+# A worksheet's rows may be numbered up to MAX_ROWS and this many more: the header, title rows
+# above it and blank rows; a higher row number, in a cell, a row or the sheet's dimension, is
+# 413 before any row is read. Columns: the import's, and room for columns it ignores.
+SHEET_ROWS_ROOM = 100
+MAX_COLUMNS = 200
+MAX_CELLS = 500_000  # cells written in one worksheet (an export of MAX_ROWS rows has 190,000)
 EXPORT_TYPES = (CSV, XLSX)
 # The export's media types, as GET /v1/subprocessors documents them beside its JSON.
 EXPORT_CONTENT = {
@@ -140,12 +146,26 @@ def read(data: bytes, media_type: str, *, max_bytes: int) -> Upload:
         if media_type == CSV:
             table = formats.read_csv(data)
         elif media_type == XLSX:
-            table = formats.read_xlsx(data, max_unpacked=UNPACK_FACTOR * max_bytes)
+            table = formats.read_xlsx(
+                data, max_unpacked=UNPACK_FACTOR * max_bytes, limits=sheet_limits(max_bytes)
+            )
         else:
             raise ValueError(media_type)
     except formats.BadRow as exc:  # in the header
         raise ImportInvalid([row_error(exc.row, "", exc.detail)]) from None
     return _from_table(table)
+
+
+def sheet_limits(max_bytes: int) -> formats.SheetLimits:
+    """What a workbook may hold: shared strings no more than its cells, and no more characters
+    than the import limit has bytes."""
+    return formats.SheetLimits(
+        rows=MAX_ROWS + SHEET_ROWS_ROOM,
+        columns=MAX_COLUMNS,
+        cells=MAX_CELLS,
+        strings=MAX_CELLS,
+        characters=max_bytes,
+    )
 
 
 def _too_many(count: int, what: str) -> TooLarge:

@@ -81,6 +81,22 @@ class Settings:
     # Days documentation requests, disclosures, webhook delivery logs and closed incidents'
     # customer lists are kept, purged daily by the worker (`registry purge`); 0 keeps them.
     retention_days: int = field(default=730, metadata=_env("RETENTION_DAYS"))
+    # What one customer's keys can make the registry store (registry/http/quotas.py); 0 is no
+    # quota. Standing quotas (409 over them): webhooks registered, objections open,
+    # documentation requests with an item pending. Per 24 hours (429 with Retry-After):
+    # documentation requests made, webhook writes (create, update, delete, rotate-secret).
+    quota_webhooks: int = field(default=20, metadata=_env("QUOTA_WEBHOOKS"))
+    quota_webhook_changes: int = field(default=100, metadata=_env("QUOTA_WEBHOOK_CHANGES"))
+    quota_open_objections: int = field(default=50, metadata=_env("QUOTA_OPEN_OBJECTIONS"))
+    quota_documentation_requests: int = field(
+        default=5, metadata=_env("QUOTA_DOCUMENTATION_REQUESTS")
+    )
+    quota_open_documentation_requests: int = field(
+        default=10, metadata=_env("QUOTA_OPEN_DOCUMENTATION_REQUESTS")
+    )
+    # Finished deliveries (delivered or given up) kept in each webhook endpoint's log, with
+    # their attempts; the worker deletes older ones beyond it. 0 keeps them (until retention).
+    webhook_log_limit: int = field(default=1000, metadata=_env("WEBHOOK_LOG_LIMIT"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.

@@ -23,6 +23,30 @@ def canonical(value) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+# A list longer than this is held in an entry as its count and digest, never item by item:
+# what a caller can make the trail store stays bounded (a documentation request on a large
+# register, an import), and a shorter list stays readable.
+LIST_LIMIT = 10
+
+
+def list_summary(items: list) -> dict:
+    """What an entry holds in place of a long list: how many items, and the hex SHA-256 of
+    the list's canonical JSON (recomputable from the list, if one still has it)."""
+    return {"count": len(items), "sha256": hashlib.sha256(canonical(items)).hexdigest()}
+
+
+def bounded(value, keep: frozenset[tuple] = frozenset(), path: tuple = ()):
+    """A copy of `value` with every list longer than LIST_LIMIT replaced by its summary, at
+    any depth; lists at the paths in `keep` (from the root) stay, their items bounded."""
+    if isinstance(value, dict):
+        return {key: bounded(item, keep, (*path, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        if len(value) > LIST_LIMIT and path not in keep:
+            return list_summary(value)
+        return [bounded(item, keep, (*path, index)) for index, item in enumerate(value)]
+    return value
+
+
 DIGEST_PREFIX = "sha256:"
 # What an erased payload reads as, in place of its value.
 ERASED = {"erased": True}

@@ -63,6 +63,15 @@ RULES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
 }
 
 
+def item_lists(action: str) -> frozenset[tuple[str, ...]]:
+    """The lists of an action's entry whose items are held apart one by one (each customer
+    id its own payload, erased with that customer): they stay lists, however long, since
+    they are bounded by the customers there are, not by what a caller sends."""
+    return frozenset(
+        pattern[: pattern.index(ANY)] for pattern, _ in RULES.get(action, ()) if ANY in pattern
+    )
+
+
 @dataclass(frozen=True)
 class Personal:
     """One personal value of an entry: where it is, what it is, the customer it concerns."""

@@ -33,6 +33,13 @@ def append(tx, actor: dict, action: str, object_type: str, object_id: str | None
     return store.append(tx, actor, action, object_type, object_id, change)
 
 
+def recent_by_customer(
+    conn: sqlite3.Connection, customer_id: str, actions: Iterable[str], since: str
+) -> list[str]:
+    """The times of the entries of these actions a customer's keys made since `since`."""
+    return store.recent_by_customer(conn, customer_id, actions, since)
+
+
 def page(conn: sqlite3.Connection, *, after_seq: int, limit: int, **filters) -> list[dict]:
     return store.page(conn, after_seq=after_seq, limit=limit, **filters)
 

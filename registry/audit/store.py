@@ -24,7 +24,11 @@ _COLUMNS = (
 
 
 def append(db, actor: dict, action: str, object_type: str, object_id: str | None, change) -> dict:
-    """Add one entry after the current head; callers hold the write lock (BEGIN IMMEDIATE)."""
+    """Add one entry after the current head; callers hold the write lock (BEGIN IMMEDIATE).
+
+    A list of more than chain.LIST_LIMIT items in the change is held as its count and digest.
+    """
+    change = chain.bounded({"change": change}, personal.item_lists(action))["change"]
     row = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev_hash = (row[0] + 1, row[1]) if row else (1, chain.GENESIS)
     entry = {
@@ -80,6 +84,28 @@ def append(db, actor: dict, action: str, object_type: str, object_id: str | None
             ],
         )
     return entry
+
+
+def recent_by_customer(
+    conn: sqlite3.Connection, customer_id: str, actions: Iterable[str], since: str
+) -> list[str]:
+    """When a customer's keys made each entry of these actions after `since` (a stored
+    timestamp), newest first per action. Read backwards along the action's index, stopping at
+    the first older entry: the cost is that of the window, not of the trail."""
+    times = []
+    for action in actions:
+        rows = conn.execute(
+            "SELECT a.at, p.customer_id FROM audit a LEFT JOIN audit_payloads p"
+            " ON p.seq = a.seq AND p.pointer = '/actor/customer_id'"
+            " WHERE a.action = ? ORDER BY a.seq DESC",
+            [action],
+        )
+        for at, customer in rows:
+            if at <= since:
+                break
+            if customer == customer_id:
+                times.append(at)
+    return times
 
 
 def _decoded(text):

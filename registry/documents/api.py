@@ -326,11 +326,15 @@ class DocumentationRequests(MethodView):
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(DocumentationRequestCreateSchema)
     @blp.response(201, DocumentationRequestSchema)
+    @blp.alt_response(409, response="CONFLICT")
     def post(self, body):
         """Ask for copies of the transfer mechanisms (SCC Clause 8.3), free of charge
 
         One item per transfer outside the EEA: its mechanism and the disclosable copy, or
         for adequacy the decision and its source, or `pending` until a copy is on file.
+        A customer makes at most `REGISTRY_QUOTA_DOCUMENTATION_REQUESTS` (default 5) in 24
+        hours (429 with `Retry-After`) and holds at most
+        `REGISTRY_QUOTA_OPEN_DOCUMENTATION_REQUESTS` (default 10) with an item pending (409).
         """
         created = service.request_documentation(
             registry(), current_principal(), body.get("subprocessor_ids"), actor()

@@ -12,6 +12,7 @@ from .. import clock
 from ..audit import service as audit
 from ..compliance import engine
 from ..db import store as db
+from ..http import quotas
 from ..http.problems import Conflict, NotFound, ValidationFailed, field_error
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
@@ -306,9 +307,15 @@ def record_disclosure(
 def request_documentation(
     registry: Registry, principal, subprocessor_ids: list[str] | None, actor: dict
 ) -> dict:
-    """One item per transfer outside the EEA: its mechanism and the copy, decision, or pending."""
+    """One item per transfer outside the EEA: its mechanism and the copy, decision, or pending.
+
+    Within the customer's quotas (REGISTRY_QUOTA_DOCUMENTATION_REQUESTS per 24 hours, 429;
+    REGISTRY_QUOTA_OPEN_DOCUMENTATION_REQUESTS with an item pending, 409): checked before
+    the register is read, so a refusal costs little, and again under the write lock.
+    """
     law, on = registry.law(), registry.today()
     conn = registry.db.connection()
+    check_request_quotas(registry, conn, principal.customer_id)
     if subprocessor_ids:
         records, errors = [], []
         for index, subprocessor_id in enumerate(subprocessor_ids):
@@ -335,6 +342,7 @@ def request_documentation(
         ]
         scope = "all_active"
     with registry.db.write() as tx:
+        check_request_quotas(registry, tx.conn, principal.customer_id)
         items = list(_items(tx, records, law, on, registry.settings.organisation_role))
         request = store.add_request(tx, principal.customer_id, principal.key_id, scope, items)
         audit.append(
@@ -346,6 +354,25 @@ def request_documentation(
             {"scope": scope, "subprocessor_ids": [r["id"] for r in records], "items": items},
         )
     return request
+
+
+def check_request_quotas(registry: Registry, conn: sqlite3.Connection, customer_id: str) -> None:
+    """429 over the requests a customer may make in 24 hours, 409 over those it may hold open."""
+    settings, now = registry.settings, clock.now()
+    quotas.check_recent(
+        store.recent_request_times(conn, customer_id, clock.timestamp(quotas.since(now))),
+        settings.quota_documentation_requests,
+        now,
+        what="documentation requests",
+        setting="QUOTA_DOCUMENTATION_REQUESTS",
+    )
+    quotas.check_held(
+        store.open_request_count(conn, customer_id),
+        settings.quota_open_documentation_requests,
+        what="documentation requests with an item pending",
+        setting="QUOTA_OPEN_DOCUMENTATION_REQUESTS",
+        remedy="Their items are fulfilled as soon as procurement uploads the copies.",
+    )
 
 
 def _items(tx, records: list[dict], law, on, role: str):

@@ -440,6 +440,29 @@ def count_customer(conn: sqlite3.Connection, customer_id: str) -> tuple[int, int
     )
 
 
+def recent_request_times(conn: sqlite3.Connection, customer_id: str, since: str) -> list[str]:
+    """When the customer made each of its requests after `since` (a stored timestamp)."""
+    times = []
+    for (created_at,) in conn.execute(
+        "SELECT created_at FROM documentation_requests WHERE customer_id = ? ORDER BY seq DESC",
+        [customer_id],
+    ):
+        if created_at <= since:
+            break
+        times.append(created_at)
+    return times
+
+
+def open_request_count(conn: sqlite3.Connection, customer_id: str) -> int:
+    """How many of the customer's requests have an item pending."""
+    return conn.execute(
+        "SELECT count(*) FROM documentation_requests r WHERE r.customer_id = ? AND EXISTS"
+        " (SELECT 1 FROM documentation_request_items i"
+        " WHERE i.request_seq = r.seq AND i.status = 'pending')",
+        [customer_id],
+    ).fetchone()[0]
+
+
 def customer_request_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
     rows = conn.execute(
         "SELECT id FROM documentation_requests WHERE customer_id = ? ORDER BY seq", [customer_id]

@@ -86,7 +86,8 @@ class Objections(MethodView):
         proposed, or the material change pending on it (`pending_change`), open until the
         day before that takes effect. `change_id` picks one of `open_changes` (default the
         newest). Nothing open, another change, or a second objection to the same change:
-        409 says why.
+        409 says why; so is one more while the customer holds
+        `REGISTRY_QUOTA_OPEN_OBJECTIONS` (default 50) open objections.
         """
         objection = service.object_to(
             registry(), subprocessor_id, current_principal(), body, actor()

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from ..audit import service as audit
 from ..changes import service as change_feed
 from ..compliance import engine
+from ..http import quotas
 from ..http.auth import Forbidden
 from ..http.problems import Conflict
 from ..runtime import Registry
@@ -112,10 +113,18 @@ def object_to(
     actor: dict,
 ) -> dict:
     """Record a customer's objection, once per change: to `body["change_id"]` when given,
-    else to the newest change open for objections (409 when none is, or not that one)."""
+    else to the newest change open for objections (409 when none is, or not that one, or
+    when the customer already holds REGISTRY_QUOTA_OPEN_OBJECTIONS open objections)."""
     today = registry.today()
     with registry.db.write() as tx:
         record = subprocessors.get(tx.conn, subprocessor_id)
+        quotas.check_held(
+            store.count_open(tx.conn, principal.customer_id),
+            registry.settings.quota_open_objections,
+            what="open objections",
+            setting="QUOTA_OPEN_OBJECTIONS",
+            remedy="Withdraw one, or wait for staff to answer them.",
+        )
         found, latest = windows(tx.conn, record, today)
         if not found:
             raise Conflict(_closed(record, engine.status_on(record, today), latest))

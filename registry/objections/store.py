@@ -143,6 +143,13 @@ def upheld(
     return [_record(row) for row in rows]
 
 
+def count_open(conn: sqlite3.Connection, customer_id: str) -> int:
+    """How many of a customer's objections are still open."""
+    return conn.execute(
+        "SELECT count(*) FROM objections WHERE customer_id = ? AND status = 'open'", [customer_id]
+    ).fetchone()[0]
+
+
 def customer_objection_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
     rows = conn.execute(
         "SELECT id FROM objections WHERE customer_id = ? ORDER BY seq", [customer_id]

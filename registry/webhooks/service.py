@@ -6,12 +6,15 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
-from ..http.problems import Conflict, Forbidden, ValidationFailed, field_error
+from ..http import quotas
+from ..http.problems import Forbidden, ValidationFailed, field_error
 from ..runtime import Registry
 from . import outbound, store
 
-# Each change is queued once per subscribed endpoint, so endpoints per customer are bounded.
-MAX_PER_CUSTOMER = 20
+# Each change is queued once per subscribed endpoint, so endpoints per customer are bounded
+# (REGISTRY_QUOTA_WEBHOOKS), and so are a customer's writes to them, each of which the audit
+# trail keeps for ever (REGISTRY_QUOTA_WEBHOOK_CHANGES in 24 hours).
+CUSTOMER_WRITES = ("webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret")
 _AUDITED = ("url", "events", "description", "enabled")
 # How long a replaced secret keeps signing beside the new one, unless the rotation says.
 DEFAULT_OVERLAP_HOURS = 24
@@ -59,6 +62,23 @@ def forget_expired_secrets(registry: Registry, records: list[dict]) -> None:
             store.drop_expired_secrets(tx, clock.now())
 
 
+def check_write_quota(registry: Registry, conn, actor: dict) -> None:
+    """429 when a customer's keys already made REGISTRY_QUOTA_WEBHOOK_CHANGES webhook writes
+    in the last 24 hours (as the audit trail counts them); staff writes are not counted."""
+    if actor.get("role") != "customer" or not actor.get("customer_id"):
+        return
+    now = clock.now()
+    quotas.check_recent(
+        audit.recent_by_customer(
+            conn, actor["customer_id"], CUSTOMER_WRITES, clock.timestamp(quotas.since(now))
+        ),
+        registry.settings.quota_webhook_changes,
+        now,
+        what="webhook writes (create, update, delete, rotate-secret)",
+        setting="QUOTA_WEBHOOK_CHANGES",
+    )
+
+
 def _audited(record: dict) -> dict:
     return {field: represent(record)[field] for field in _AUDITED}
 
@@ -70,11 +90,14 @@ def create(
     check_url(data["url"], allow_private=allow_private, ports=registry.settings.webhook_port_set)
     secret = outbound.new_secret()
     with registry.db.write() as tx:
-        if store.count(tx.conn, customer_id) >= MAX_PER_CUSTOMER:
-            raise Conflict(
-                f"A customer may register at most {MAX_PER_CUSTOMER} webhooks; "
-                "delete one or widen the events of another."
-            )
+        quotas.check_held(
+            store.count(tx.conn, customer_id),
+            registry.settings.quota_webhooks,
+            what="webhooks",
+            setting="QUOTA_WEBHOOKS",
+            remedy="Delete one, or widen the events of another.",
+        )
+        check_write_quota(registry, tx.conn, actor)
         record = store.create(
             tx,
             customer_id=customer_id,
@@ -147,6 +170,7 @@ def update(
         wanted = {**before, **changes}
         if wanted == before:
             return current  # nothing to change: no new version
+        check_write_quota(registry, tx.conn, actor)
         values = {k: changes[k] for k in ("url", "events", "description") if k in changes}
         resume = wanted["enabled"] and (not before["enabled"] or wanted["url"] != before["url"])
         if not wanted["enabled"] and before["enabled"]:
@@ -169,6 +193,7 @@ def delete(
     with registry.db.write() as tx:
         current = store.get(tx.conn, webhook_id, customer_id)
         check_version(current)
+        check_write_quota(registry, tx.conn, actor)
         store.delete(tx, webhook_id)
         audit.append(tx, actor, "webhook.delete", "webhook", webhook_id, _audited(current))
 
@@ -198,6 +223,7 @@ def rotate_secret(
         store.drop_expired_secrets(tx, now)
         current = store.get(tx.conn, webhook_id, customer_id)
         check_owner_only(current, {"secret": None}, actor)
+        check_write_quota(registry, tx.conn, actor)
         before = _secret_state(current)
         record = store.rotate_secret(tx, webhook_id, secret, previous_expires_at=expires)
         # The secrets stay out of the trail: what changed is when, and for how long.

@@ -371,6 +371,25 @@ def disable(db, webhook_id: str, *, reason: str, failures: int) -> None:
     )
 
 
+def trim_log(db, webhook_id: str, keep: int) -> int:
+    """Delete an endpoint's finished deliveries (delivered or given up), with their attempts,
+    beyond its `keep` newest; pending ones stay. How many deliveries were deleted."""
+    row = db.execute(
+        "SELECT seq FROM webhook_deliveries WHERE webhook_id = ? AND status != 'pending'"
+        " ORDER BY seq DESC LIMIT 1 OFFSET ?",
+        [webhook_id, keep],
+    ).fetchone()
+    if row is None:
+        return 0
+    old = "webhook_id = ? AND status != 'pending' AND seq <= ?"
+    db.execute(
+        f"DELETE FROM webhook_attempts WHERE delivery_seq IN"
+        f" (SELECT seq FROM webhook_deliveries WHERE {old})",
+        [webhook_id, row[0]],
+    )
+    return db.execute(f"DELETE FROM webhook_deliveries WHERE {old}", [webhook_id, row[0]]).rowcount
+
+
 def customer_webhook_ids(conn: sqlite3.Connection, customer_id: str) -> list[str]:
     rows = conn.execute("SELECT id FROM webhooks WHERE customer_id = ? ORDER BY seq", [customer_id])
     return [row[0] for row in rows]

@@ -158,6 +158,7 @@ class Worker:
             if outcome.delivered:
                 if status == "pending":
                     store.mark_delivered(tx, seq, at=now, status_code=outcome.status_code)
+                    self._trim(tx, webhook_id)
                 store.endpoint_succeeded(tx, webhook_id)
                 log.info("delivered %s to %s (%s)", delivery["message_id"], webhook_id, attempt)
                 return
@@ -172,6 +173,7 @@ class Worker:
             if status == "pending" and attempts == attempt:
                 if attempt >= settings.webhook_max_attempts:
                     store.mark_failed(tx, seq, status_code=outcome.status_code, error=outcome.error)
+                    self._trim(tx, webhook_id)
                 else:
                     delay = self._delay(attempt, outcome)
                     store.reschedule(
@@ -206,6 +208,12 @@ class Worker:
                 {"reason": reason, "consecutive_failures": failures},
             )
             log.warning("disabled webhook %s: %s", webhook_id, reason)
+
+    def _trim(self, tx, webhook_id: str) -> None:
+        """A delivery just finished: keep the endpoint's log to REGISTRY_WEBHOOK_LOG_LIMIT
+        finished deliveries, so churn cannot pile up rows until the retention purge."""
+        if self.settings.webhook_log_limit:
+            store.trim_log(tx, webhook_id, self.settings.webhook_log_limit)
 
     def _delay(self, failures: int, outcome: outbound.Outcome) -> float:
         delay = outbound.backoff(

@@ -25,9 +25,18 @@ JSON = "application/json"
 
 # What a header line may be separated by; the most frequent wins, a comma on a tie.
 DELIMITERS = (",", ";", "\t")
-# Cells a spreadsheet would run as a formula (OWASP, "CSV injection"): these first characters,
-# also after apostrophes, so that the apostrophe export adds can be told from one typed.
-_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+# Cells a spreadsheet would run as a formula (OWASP, "CSV injection"): one whose text, or any
+# part of it after a character some locale's spreadsheet splits cells at (comma, semicolon,
+# tab, vertical bar; a line break, for a reader that ignores quotes), begins with one of these
+# triggers (their fullwidth forms too, which some spreadsheets read as the ASCII ones), after
+# any spaces (an import may trim them) and apostrophes. Each such place gets one apostrophe
+# more, after the spaces, so that the apostrophe export adds can be told from one typed:
+# neutralise() and restore() undo each other exactly.
+SEPARATORS = ",;\t|\r\n"
+TRIGGERS = "=+-@\t\r\uff1d\uff0b\uff0d\uff20"
+_START = f"(?:^|(?<=[{re.escape(SEPARATORS)}]))( *)"
+_NEUTRALISE = re.compile(f"{_START}(?='*[{re.escape(TRIGGERS)}])")
+_RESTORE = re.compile(f"{_START}'(?='*[{re.escape(TRIGGERS)}])")
 _CSV_CHUNK = 64 * 1024
 
 
@@ -53,14 +62,16 @@ class Table:
 
 
 def neutralise(value: str) -> str:
-    """A cell a spreadsheet shows as text: one beginning with =, +, -, @, a tab or a carriage
-    return (after any apostrophes) gets an apostrophe in front."""
-    return "'" + value if _FORMULA.match(value) else value
+    """A cell a spreadsheet shows as text in any locale: at its start and after each
+    separator (SEPARATORS), a formula trigger (TRIGGERS), after any spaces and apostrophes,
+    gets an apostrophe in front: `=1` is `'=1`, `x; =1` is `x; '=1`, `'=1` is `''=1`."""
+    return _NEUTRALISE.sub(r"\1'", value)
 
 
 def restore(value: str) -> str:
-    """The value neutralise() was given: the first apostrophe goes where it put one."""
-    return value[1:] if value.startswith("'") and _FORMULA.match(value) else value
+    """The value neutralise() was given: one apostrophe goes from each place it put one (at
+    the start or after a separator, apostrophes then a trigger); any other is kept."""
+    return _RESTORE.sub(r"\1", value)
 
 
 def _blank(cells: list[str]) -> bool:

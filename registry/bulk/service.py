@@ -66,7 +66,8 @@ EXPORT_CONTENT = {
         "schema": {
             "type": "string",
             "description": "The current register, one row per location, in the import's "
-            "columns (comma, CRLF, UTF-8); formula-like cells start with an apostrophe",
+            "columns (comma, CRLF, UTF-8); a formula trigger starting a cell or following a "
+            "separator (`,` `;` tab `|`) gets an apostrophe in front, which an import removes",
         }
     },
     XLSX: {"schema": {"type": "string", "format": "binary"}},

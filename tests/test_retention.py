@@ -268,7 +268,14 @@ def test_erasure_leaves_no_trace_of_the_customer_and_the_trail_verifies(
     assert disclosure["change"]["customer_id"] == {"erased": True}
     assert disclosure["actor"]["name"] == {"erased": True}
     shown = {p["pointer"]: p["erased"] for p in disclosure["personal_data"]}
-    assert shown == {"/actor/customer_id": True, "/actor/name": True, "/change/customer_id": True}
+    assert shown == {
+        "/actor/customer_id": True,
+        "/actor/key_id": True,
+        "/actor/name": True,
+        "/change/customer_id": True,
+        "/change/key_id": True,
+        "/change/request_id": True,
+    }
     (entry,) = [e for e in trail if e["action"] == "customer.erase"]
     assert entry["change"]["customer"].startswith("sha256:") and entry["object_id"] is None
 

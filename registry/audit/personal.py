@@ -6,23 +6,30 @@ identify a person or a customer's contact, so that erasure and retention can rem
 values without breaking the chain. Decided field by field, at every place an entry is made:
 
 - the actor of an entry made with an API key: the key's `name` (keys are often named after
-  a person) and, for customer keys, `customer_id`. Key ids and roles are not personal (random
-  ids, a role); an operator command's name (`registry init`) is not either.
+  a person) and, for customer keys, `customer_id` and `key_id`: a customer key's id is the
+  same in every entry its customer makes, so left in the hashed entry it would link them all
+  again once the customer is erased. A staff key's id and every role stay (who did what);
+  an operator command's name (`registry init`) is not personal either. The actor's values
+  concern the customer acting, never the customer an entry is about: an admin issuing a
+  customer's key keeps its name when that customer is erased.
 - `key.create`: `name`, `customer_id`. `key.revoke` holds nothing.
 - `webhook.create`, `webhook.delete`: `url` (the customer's receiver, often naming it) and
   `description` (free text a customer wrote); `webhook.update`: the same, from and to.
   `webhook.disable`: `reason`, which quotes the last error (the host and its address).
   `webhook.rotate_secret` holds only times.
-- `objection.create`: `customer_id`, `reason` (written by the customer); `objection.resolve`
-  and `objection.withdraw`: `response` (staff's answer, addressed to that customer).
-- `document.disclose`: `customer_id`; `document.withdraw`: each id of `disclosed_to`.
+- `objection.create`: `customer_id`, `key_id`, `reason` (written by the customer);
+  `objection.resolve` and `objection.withdraw`: `response` (staff's answer, addressed to
+  that customer).
+- `document.disclose`: `customer_id`, and the `key_id` and `request_id` that would link it
+  to the customer's other entries; `document.withdraw`: each id of `disclosed_to`.
   `documentation_request.create` holds the transfers asked about, not who asked (the actor).
 - `incident.*`: `contact` (a person's name and e-mail) and each id of `customer_ids`.
 - sub-processors, documents, the register's changes: facts about vendors and contracts,
   written by staff; not personal data of customers, kept in the hashed entry.
 
 Each payload names the customer it concerns (`customer`), when one does: the value itself
-when it is a customer id, else the customer acting, else the entry's `customer_id`. A payload
+when it is a customer id, else the customer acting, else the entry's `customer_id` (the
+actor's own values: only the customer acting). A payload
 about a customer's object written by staff (an admin pausing its webhook) is found through
 the object instead, when that customer is erased.
 """
@@ -47,10 +54,18 @@ RULES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
     "webhook.delete": tuple((p, False) for p in _WEBHOOK),
     "webhook.update": tuple((p, False) for p in _WEBHOOK_DIFF),
     "webhook.disable": ((("change", "reason"), False),),
-    "objection.create": ((("change", "customer_id"), True), (("change", "reason"), False)),
+    "objection.create": (
+        (("change", "customer_id"), True),
+        (("change", "key_id"), False),
+        (("change", "reason"), False),
+    ),
     "objection.resolve": ((("change", "response"), False),),
     "objection.withdraw": ((("change", "response"), False),),
-    "document.disclose": ((("change", "customer_id"), True),),
+    "document.disclose": (
+        (("change", "customer_id"), True),
+        (("change", "key_id"), False),
+        (("change", "request_id"), False),
+    ),
     "document.withdraw": ((("change", "disclosed_to", ANY), True),),
     "incident.create": (
         (("change", "contact"), False),
@@ -107,9 +122,14 @@ def personal_values(action: str, actor: dict, change) -> Iterator[Personal]:
     """The personal values of an entry about to be appended, each with its pointer."""
     customer = _entry_customer(actor, change)
     if isinstance(actor, dict) and actor.get("key_id") is not None:
-        for field in ("name", "customer_id"):
+        # The actor's values concern whoever acted: a customer key's customer, and no
+        # customer for a staff key (the admin who issues a customer's key keeps its name
+        # when that customer is erased).
+        acting = actor.get("customer_id") if isinstance(actor.get("customer_id"), str) else None
+        fields = ("name", "customer_id", "key_id") if acting is not None else ("name",)
+        for field in fields:
             if actor.get(field) is not None:
-                yield Personal(pointer(("actor", field)), actor[field], customer)
+                yield Personal(pointer(("actor", field)), actor[field], acting)
     document = {"change": change}
     for pattern, holds_customer in RULES.get(action, ()):
         for path, value in _matches(document, pattern, ()):

@@ -13,7 +13,12 @@ _PERSONAL = 'Personal data: the value, or `{"erased": true}` once erased (see `p
 
 
 class ActorSchema(ma.Schema):
-    key_id = ma.fields.String(allow_none=True)
+    key_id = ma.fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": f"A staff key's id; a customer key's is personal data. {_PERSONAL}"
+        },
+    )
     role = ma.fields.String(required=True)
     customer_id = ma.fields.Raw(allow_none=True, metadata={"description": _PERSONAL})
     name = ma.fields.Raw(allow_none=True, metadata={"description": _PERSONAL})

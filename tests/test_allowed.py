@@ -272,8 +272,8 @@ def _write_create(client, as_role, create, existing):
 
 
 def _write_patch(client, as_role, create, existing):
-    patch(client, as_role, existing["id"], {"name": "Renamed"})
-    return lambda body: [p["name"] for p in body["processors"]] == ["Renamed"]
+    patch(client, as_role, existing["id"], {"service": "analytics"})  # housekeeping: at once
+    return lambda body: [p["service"] for p in body["processors"]] == ["analytics"]
 
 
 def _write_retire(client, as_role, create, existing):
@@ -347,9 +347,14 @@ def test_patches_that_change_the_verdict_or_categories_change_the_answer(
     assert ids(allowed(data_category="user.contact.email")) == []
     assert ids(allowed(data_category="user.device.ip_address")) == [record["id"]]
 
-    patch(client, as_role, record["id"], {"locations": [NL, US_UNCERTIFIED]})
+    # A new transfer (US storage) with an unmet condition: material, so in force (and the
+    # processor out) only when its notice has run.
+    changed = patch(client, as_role, record["id"], {"locations": [NL, US_UNCERTIFIED]})
+    assert ids(allowed()) == [record["id"]]
+    clock.today = date.fromisoformat(changed["pending_change"]["effective_on"])
     assert ids(allowed()) == []
 
+    # Certifying it is a remedy: in force at once (NL dropped, housekeeping).
     certified = certified_us(activity="storage", checked_on="2026-06-01")
     patch(client, as_role, record["id"], {"locations": [certified]})
     body = allowed().get_json()

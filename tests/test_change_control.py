@@ -167,13 +167,14 @@ def test_a_material_change_waits_for_its_notice(client, staff, as_role, post, se
         ({"data_categories": ["user.contact.email", "user.name"]}, True),
         ({"data_categories": []}, None),  # invalid: 422 from the schema
         ({"locations": [NL, {"country": "DE", "activity": "backup"}]}, True),
-        ({"locations": [{"country": "NL", "activity": "backup"}]}, False),
+        # Another activity in the same country is another transfer.
+        ({"locations": [{"country": "NL", "activity": "backup"}]}, True),
         (
             {"onward_transfers": [{"name": "Sub Cloud", "country": "NL", "activity": "storage"}]},
             True,
         ),
     ],
-    ids=["purpose", "category", "no-category", "country", "same-country", "onward"],
+    ids=["purpose", "category", "no-category", "country", "same-country-activity", "onward"],
 )
 def test_material_or_housekeeping(client, staff, post, send_patch, changes, material):
     created = post(vendor("Mailer", NL, effective_on="2025-01-01"))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
-from helpers import IN_WITHOUT_TIA, NL, TODAY, URL, as_recorded, bearer, current_etag, nimbus
+from helpers import IN, NL, TODAY, URL, as_recorded, bearer, current_etag, nimbus
 
 from registry.db import store as db
 from registry.http import cursors
@@ -70,7 +70,7 @@ def day_before(day: str) -> str:
 def lifecycle(create, patch, retire):
     """Nimbus announced, its locations changed, then retired: three events."""
     created = create(effective_on="2027-02-01")
-    changed = patch(created["id"], {"locations": [NL, IN_WITHOUT_TIA]})
+    changed = patch(created["id"], {"locations": [NL, IN]})  # US dropped
     retired = retire(created["id"])
     return {"created": created, "changed": changed, "retired": retired}
 

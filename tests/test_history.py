@@ -64,7 +64,7 @@ def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
                 "data_categories": ["user.contact.email"],
             },
         ),
-        lambda: patch(record["id"], {"name": "Nimbus Cloud", "effective_on": "2027-04-01"}),
+        lambda: patch(record["id"], {"service": "other", "effective_on": "2027-04-01"}),
         lambda: retire(record["id"]),
     ]
     for write in writes:

@@ -1148,7 +1148,7 @@ def allowed_ids(client, as_role) -> list[str]:
     return [p["id"] for p in response.get_json()["processors"]]
 
 
-def test_allowed_processors_follow_the_onward_chain(client, as_role, create, patch):
+def test_allowed_processors_follow_the_onward_chain(client, as_role, create, patch, clock):
     tally = onward("Tally Inc", "US", **scc_safeguard(module=2))
     broken = create(vendor("Acme Cloud", effective_on="2025-01-01", onward_transfers=[tally]))
     fine = create(vendor("Plain Mail", effective_on="2025-01-01"))
@@ -1164,23 +1164,27 @@ def test_allowed_processors_follow_the_onward_chain(client, as_role, create, pat
     assert patched["compliance"]["status"] == "compliant"
     assert allowed_ids(client, as_role) == [broken["id"], fine["id"]]
 
-    # And out again when the chain breaks once more.
-    patch(broken["id"], {"onward_transfers": [tally]})
+    # Breaking the chain once more is material: out again only when its notice has run.
+    rebroken = patch(broken["id"], {"onward_transfers": [tally]})
+    assert allowed_ids(client, as_role) == [broken["id"], fine["id"]]
+    clock.today = date.fromisoformat(rebroken["pending_change"]["effective_on"])
     assert allowed_ids(client, as_role) == [fine["id"]]
 
 
 def test_patching_onward_transfers_is_versioned_audited_and_announced(
     client, as_role, staff, create, patch
 ):
-    created = create(vendor("Acme Cloud", onward_transfers=[onward("Backup GmbH", "DE")]))
-    new_chain = [{**onward("Backup GmbH", "DE", "backup"), "legal_entity": "Backup GmbH"}]
+    chain = [onward("Backup GmbH", "DE"), onward("Spare BV", "NL")]
+    created = create(vendor("Acme Cloud", onward_transfers=chain))
+    new_chain = [onward("Backup GmbH", "DE")]  # one recipient fewer: housekeeping, at once
     patched = patch(created["id"], {"onward_transfers": new_chain})
     assert patched["version"] == 2
 
     history = client.get(f"{URL}/{created['id']}/history", headers=staff).get_json()
     versions = history["versions"]
     assert [v["version"] for v in versions] == [1, 2]
-    assert [t["name"] for t in versions[0]["record"]["onward_transfers"]] == ["Backup GmbH"]
+    onward_names = [t["name"] for t in versions[0]["record"]["onward_transfers"]]
+    assert onward_names == ["Backup GmbH", "Spare BV"]
     assert versions[1]["record"]["onward_transfers"] == patched["onward_transfers"]
 
     audit = client.get(

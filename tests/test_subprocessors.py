@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from helpers import (
@@ -412,9 +412,12 @@ def test_delete_retires_and_keeps_the_record(client, admin, create, retire):
     assert client.get(url, headers=admin).get_json()["version"] == 2
 
 
-def test_a_retired_name_can_be_used_again(client, admin, create, retire):
+def test_a_retired_name_can_be_used_again(client, admin, create, retire, clock):
     old = create(nimbus())
     retire(old["id"])
+    # Recorded as already in use only once the notice period has passed since (see
+    # test_change_control_risk.py for the name coming back sooner).
+    clock.today = TODAY + timedelta(days=31)
     new = create(nimbus())
     assert new["id"] != old["id"]
     assert new["status"] == "active"

@@ -76,8 +76,17 @@ class ChangeSchema(ma.Schema):
             "from `effective_on` (objections until `objection_deadline`)"
         }
     )
+    judgement = ma.fields.String(
+        metadata={
+            "enum": ["material", "remedy", "housekeeping"],
+            "description": "For subprocessor.changed: change control's judgement. material: "
+            "announced with notice; remedy (a transfer given a safeguard it lacked, or a "
+            "better one, no verdict worse) and housekeeping: in force at once",
+        }
+    )
     reasons = ma.fields.List(
-        ma.fields.String(), metadata={"description": "Why the change is material"}
+        ma.fields.String(),
+        metadata={"description": "Why the change is material, or what a remedy remedies"},
     )
     replaces = ma.fields.String(
         allow_none=True,

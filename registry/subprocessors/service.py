@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from datetime import date, timedelta
 
 from ..audit import service as audit
+from ..changecontrol import judgement
 from ..changes import service as change_feed
 from ..db import store as db
 from ..history import service as history
@@ -96,7 +97,8 @@ def create(registry: Registry, data: dict, actor: dict, *, tx=None) -> dict:
     """Validate `data` (already schema-loaded) against the law and the notice, and store it.
 
     A vendor already in use (`already_in_use`) is recorded, not announced: no objection
-    window, no customer notification, the claim kept in the audit trail and on the record.
+    window, no customer notification, the claim kept in the audit trail and on the record;
+    never under a name retired within the notice period (changecontrol.recorded_errors).
     With `tx`, in the caller's write transaction.
     """
     law = registry.law()
@@ -118,6 +120,11 @@ def create(registry: Registry, data: dict, actor: dict, *, tx=None) -> dict:
                     "future one without `already_in_use`.",
                 )
             )
+        # Retired and back at once under the same name would skip the notice of its changes.
+        since = (today - timedelta(days=registry.notice_days)).isoformat()
+        conn = registry.db.connection() if tx is None else tx.conn
+        retired = store.last_retired(conn, data["name"], since)
+        errors += judgement.recorded_errors(retired, today, registry.notice_days)
     else:
         if "effective_on" not in data:
             data = {**data, "effective_on": default_effective_on(registry)}
@@ -145,43 +152,21 @@ def default_effective_on(registry: Registry) -> str:
 
 
 def material_reasons(current: dict, changes: dict) -> list[str]:
-    """Why a change needs notice: a new country, data category or onward transfer, or a
-    location's mechanism changed. Anything else is housekeeping."""
-    reasons = []
-    if "data_categories" in changes:
-        added = sorted(set(changes["data_categories"]) - set(current["data_categories"]))
-        reasons += [f"adds the data category {key}" for key in added]
-    for field in ("locations", "onward_transfers"):
-        if field not in changes:
-            continue
-        named = field == "onward_transfers"
-        before, after = _places(current[field], named), _places(changes[field], named)
-        countries_before = {key[-2] for key in before}
-        for key, mechanism in after.items():
-            where = f"{key[0]} in {key[1]}" if named else key[0]
-            if key[-2] not in countries_before:
-                reasons.append(
-                    f"adds the country {key[-2]}" + (f" (onward, {key[0]})" if named else "")
-                )
-                countries_before.add(key[-2])
-            elif named and key[:2] not in {k[:2] for k in before}:
-                reasons.append(f"adds the onward transfer to {where}")
-            elif key in before and before[key] != mechanism:
-                reasons.append(
-                    f"changes the mechanism for {where} ({key[-1]}) from "
-                    f"{before[key] or 'none'} to {mechanism or 'none'}"
-                )
-    return reasons
+    """What `changes` would change for customers, as facts (changecontrol.describe)."""
+    return judgement.describe(current, {**current, **changes}, name_key=store.name_key)
 
 
-def _places(locations: list[dict], named: bool) -> dict[tuple, str | None]:
-    """Each location (or onward transfer) by where it is, with its mechanism."""
-    return {
-        (*((_comparable(loc["name"]),) if named else ()), loc["country"], loc["activity"]): (
-            (loc.get("safeguard") or {}).get("mechanism")
-        )
-        for loc in locations
-    }
+def judge(registry: Registry, before: dict, after: dict) -> judgement.Judgement:
+    """Change control's judgement of the record `before` becoming `after`, under today's law:
+    material, a remedy or housekeeping (registry/changecontrol/judgement.py)."""
+    return judgement.judge(
+        before,
+        after,
+        law=registry.law(),
+        on=registry.today(),
+        role=registry.settings.organisation_role,
+        name_key=store.name_key,
+    )
 
 
 def update(
@@ -189,10 +174,15 @@ def update(
 ) -> dict:
     """Apply `changes` after `check_version(record)` accepted the caller's precondition.
 
-    Housekeeping applies at once and is internal. A material change (see material_reasons)
-    becomes the sub-processor's pending change, announced with its own `effective_on` and
-    objection window; a second one replaces the first and restarts the notice. With `tx`, in
-    the caller's write transaction.
+    Change control judges the record in force against the record the changes make of it
+    (changecontrol.judgement). Housekeeping and remedies apply at once (`material: false` in
+    the feed). A material change becomes the sub-processor's pending change, announced with
+    its own `effective_on` and objection window. While a change is pending, a change to what
+    it sets amends it, and a material change joins it: the whole is judged again against the
+    record in force and, when material, announced afresh (a new change, a fresh notice,
+    `replaces` naming the old); when the amendment took back all that was material, the
+    pending change is withdrawn and the rest applies at once. With `tx`, in the caller's
+    write transaction.
     """
     law = registry.law()
     today = registry.today()
@@ -215,30 +205,105 @@ def update(
             if errors:
                 raise ValidationFailed(errors)
         pending = current["pending_change"]
-        # Measured against the version to come: the pending change, where there is one.
-        basis = {**current, **(pending["changes"] if pending else {})}
-        reasons = material_reasons(basis, changes)
-        if reasons:
-            return _announce_change(registry, tx, current, changes, urgent, reasons, actor, today)
+        announced = pending["changes"] if pending else {}
+        # A value equal to the one that stands (as announced, where a change is pending) is
+        # no change: it makes no version, no change event and no audit entry.
+        changes = {
+            field: value
+            for field, value in changes.items()
+            if {**current, **announced}[field] != value
+        }
+        content = {field: value for field, value in changes.items() if field != "effective_on"}
+        target = {**current, **content}
+        verdict = judge(registry, current, target)
+        withdrawn = None
+        if pending and (verdict.material or set(content) & set(announced)):
+            target = {**current, **announced, **content}
+            verdict = judge(registry, current, target)
+            if not verdict.material:
+                withdrawn = pending  # what was material in it was taken back
+        if verdict.material:
+            effective = changes.get("effective_on") or default_effective_on(registry)
+            return _announce_change(
+                registry, tx, current, target, effective, urgent, verdict, actor, today
+            )
         if urgent:
             raise ValidationFailed(
                 [field_error("/urgent", "Only for a material change announced with less notice.")]
             )
-        if pending and set(changes) & set(pending["changes"]):
-            return _amend_pending(tx, current, changes, actor)
-        # A value equal to the current one is no change: it makes no version, no change
-        # event and no audit entry.
-        changes = {field: value for field, value in changes.items() if current[field] != value}
-        if not changes:
+        updates = {field: value for field, value in target.items() if current[field] != value}
+        if "effective_on" in changes:
+            updates["effective_on"] = changes["effective_on"]
+        if not updates and withdrawn is None:
             return current  # nothing to change: no new version, no new revision
-        _check_moved_date(current, changes, registry.notice_days)
-        record = store.update(tx, subprocessor_id, changes)
+        _check_moved_date(current, updates, registry.notice_days)
+        if withdrawn is not None:
+            store.discard_pending(tx, subprocessor_id)
+        if not updates:
+            return _withdrawn(tx, current, withdrawn, verdict, actor)
+        record = store.update(tx, subprocessor_id, updates)
         diff = audit.changed_fields(version_of(current), version_of(record))
-        audit.append(tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff)
-        # Housekeeping: internal, no customer is notified.
+        # Housekeeping is the rule; a remedy, or a withdrawal, says why it applied at once.
+        control = _control(verdict) if verdict.kind == judgement.REMEDY or withdrawn else {}
+        if withdrawn:
+            control["discarded_change"] = withdrawn["change_id"]
+        audit.append(
+            tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff | control
+        )
+        # Housekeeping or a remedy: in force at once, no customer webhook.
         changed = {k: v for k, v in diff.items() if k != "version"}
-        _written(tx, "subprocessor.changed", record, material=False, changes=changed)
+        extra = {"discarded_change": withdrawn["change_id"]} if withdrawn else {}
+        _written(
+            tx,
+            "subprocessor.changed",
+            record,
+            material=False,
+            changes=changed,
+            judgement=verdict.kind,
+            reasons=verdict.why,
+            **extra,
+        )
     return record
+
+
+def _control(verdict: judgement.Judgement) -> dict:
+    """What the audit trail keeps of a judgement: the kind, its reasons, the verdicts."""
+    return {
+        "change_control": {
+            "judgement": verdict.kind,
+            "reasons": verdict.why,
+            "verdicts": list(verdict.details),
+        }
+    }
+
+
+def _withdrawn(tx, current: dict, pending: dict, verdict, actor: dict) -> dict:
+    """A pending change taken back by an amendment, with nothing left to apply."""
+    audit.append(
+        tx,
+        actor,
+        "subprocessor.change_withdraw",
+        "subprocessor",
+        current["id"],
+        {"change_id": pending["change_id"]} | _control(verdict),
+    )
+    public = version_of(current)
+    change_feed.record(
+        tx,
+        "subprocessor.changed",
+        current,
+        {
+            "subprocessor": public,
+            "effective_on": current["effective_on"],
+            "changes": {},
+            "judgement": verdict.kind,
+            "reasons": verdict.why,
+            "discarded_change": pending["change_id"],
+        },
+        material=False,
+    )
+    store.mark_changed(tx, current["id"], db.bump_revision(tx))
+    return store.get(tx.conn, current["id"])
 
 
 def _check_moved_date(current: dict, changes: dict, notice_days: int) -> None:
@@ -259,16 +324,19 @@ def _check_moved_date(current: dict, changes: dict, notice_days: int) -> None:
         )
 
 
-def _announce_change(registry, tx, current, changes, urgent, reasons, actor, today) -> dict:
-    """Make `changes` the sub-processor's pending change, announced to customers."""
+def _announce_change(
+    registry, tx, current, target, effective, urgent, verdict, actor, today
+) -> dict:
+    """Make the record `target` the sub-processor's pending change from `effective`,
+    announced to customers with a fresh notice (replacing the one pending, if any)."""
     if current["retired_on"] is not None:
         raise Conflict(
             f"The sub-processor retires on {current['retired_on']}: it takes no new change."
         )
     pending = current["pending_change"]
-    merged = {**(pending["changes"] if pending else {}), **changes}
-    effective = merged.pop("effective_on", None) or default_effective_on(registry)
-    merged = {k: v for k, v in merged.items() if current[k] != v}
+    merged = {k: v for k, v in target.items() if current[k] != v}
+    if "name" in merged:  # announced only if it could be applied
+        store.check_name_free(tx, merged["name"], current["id"])
     errors = _notice_errors(
         {"effective_on": effective, **urgent}, today, registry.notice_days, "A change"
     )
@@ -279,7 +347,8 @@ def _announce_change(registry, tx, current, changes, urgent, reasons, actor, tod
     data = {
         "subprocessor": public,
         "changes": diff,
-        "reasons": reasons,
+        "judgement": verdict.kind,
+        "reasons": verdict.why,
         "effective_on": effective,
         "objection_deadline": objection_deadline(effective),
         "pending": True,
@@ -305,47 +374,13 @@ def _announce_change(registry, tx, current, changes, urgent, reasons, actor, tod
         "subprocessor",
         current["id"],
         {key: value for key, value in data.items() if key != "subprocessor"}
-        | {"change_id": event["id"], "urgent_reason": urgent.get("urgent_reason")},
+        | {"change_id": event["id"], "urgent_reason": urgent.get("urgent_reason")}
+        | _control(verdict),
     )
     store.mark_changed(tx, current["id"], db.bump_revision(tx))
     record = store.get(tx.conn, current["id"])
     record["pending_change"]["replaces"] = data["replaces"]
     return record
-
-
-def _amend_pending(tx, current: dict, changes: dict, actor: dict) -> dict:
-    """Housekeeping on what the pending change sets (a TIA date, say): amended in place, the
-    notice and the objection window unchanged."""
-    pending = current["pending_change"]
-    if "effective_on" in changes:
-        raise Conflict(
-            f"effective_on with a change to what the pending change {pending['change_id']} "
-            f"sets is ambiguous: send it as a material change to reschedule that change."
-        )
-    merged = {**pending["changes"], **changes}
-    merged = {k: v for k, v in merged.items() if current[k] != v}
-    if merged == pending["changes"]:
-        return current
-    store.set_pending(
-        tx,
-        current["id"],
-        {key: pending[key] for key in ("change_id", "base_version", "announced_on")}
-        | {
-            "effective_on": pending["effective_on"],
-            "changes": merged,
-            "urgent_reason": pending["urgent_reason"],
-        },
-    )
-    audit.append(
-        tx,
-        actor,
-        "subprocessor.change_amend",
-        "subprocessor",
-        current["id"],
-        {"change_id": pending["change_id"], "changes": changes},
-    )
-    store.mark_changed(tx, current["id"], db.bump_revision(tx))
-    return store.get(tx.conn, current["id"])
 
 
 def _apply_due(tx, current: dict, today: date, actor: dict) -> dict:

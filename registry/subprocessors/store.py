@@ -193,6 +193,24 @@ def _taken_error(name: str, other: str) -> Conflict:
     )
 
 
+def check_name_free(db, name: str, except_id: str) -> None:
+    """Conflict (409) when another current sub-processor's name has `name`'s key."""
+    other = _name_taken(db, name, except_id=except_id)
+    if other is not None:
+        raise _taken_error(name, other)
+
+
+def last_retired(conn: sqlite3.Connection, name: str, since: str) -> dict | None:
+    """The record named like `name` (by its key) retired, or scheduled to retire, latest,
+    on or after `since`: `{id, name, retired_on}`, or None."""
+    row = conn.execute(
+        "SELECT id, name, retired_on FROM subprocessors WHERE name_key = ?"
+        " AND retired_on IS NOT NULL AND retired_on >= ? ORDER BY retired_on DESC LIMIT 1",
+        [name_key(name), since],
+    ).fetchone()
+    return None if row is None else dict(zip(("id", "name", "retired_on"), row, strict=True))
+
+
 def fill_name_keys(db) -> list[str]:
     """Give each row without a name key its key; returns the ids of current rows left
     without one because another current row has that key already (they still clash)."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
 
 import marshmallow as ma
 
+from .. import clock
 from ..law import countries, taxonomy
 from . import context, cursors
 
@@ -50,6 +51,48 @@ class IsoDate(ma.fields.String):
         if not EARLIEST_DATE <= day <= LATEST_DATE:
             raise self.make_error("out_of_range")
         return text
+
+
+class Instant(ma.fields.String):
+    """A moment in ISO 8601 with its zone offset (`2026-11-24T09:30:00+01:00` or `...Z`),
+    within the registry's dates (EARLIEST_DATE to LATEST_DATE, both as written and in UTC);
+    kept as a UTC timestamp with milliseconds. `not_future`: not after the registry's now.
+
+    The range is checked on the date as written before any arithmetic: converting
+    `0001-01-01T00:00:00+14:00` to UTC would overflow Python's calendar."""
+
+    default_error_messages = {
+        "invalid": "Not a valid moment; expected ISO 8601 with a zone, e.g. 2026-11-24T09:30:00Z.",
+        "no_zone": "Give the zone offset (Z or +01:00): a time without one is ambiguous.",
+        "out_of_range": f"Must be a moment from {EARLIEST_DATE} to {LATEST_DATE}.",
+        "future": "Must not be in the future.",
+    }
+
+    def __init__(self, *, not_future: bool = False, **kwargs):
+        self.not_future = not_future
+        metadata = {
+            "format": "date-time",
+            "example": "2026-11-24T09:30:00Z",
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise self.make_error("no_zone")
+        if not EARLIEST_DATE <= moment.date() <= LATEST_DATE:
+            raise self.make_error("out_of_range")
+        utc = moment.astimezone(UTC)  # a day at most from a date in range: no overflow
+        if not EARLIEST_DATE <= utc.date() <= LATEST_DATE:
+            raise self.make_error("out_of_range")
+        if self.not_future and utc > clock.now():
+            raise self.make_error("future")
+        return clock.timestamp(utc)
 
 
 class StrictBoolean(ma.fields.Boolean):

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import marshmallow as ma
 
-from .. import clock
 from ..http.fields import (
-    EARLIEST_DATE,
-    LATEST_DATE,
     DataCategory,
+    Instant,
     PageArgsSchema,
     PageSchema,
     StrictSchema,
@@ -24,40 +20,6 @@ _COUNT = {
     "description": "Approximate number; null: not known (yet)",
     "minimum": 0,
 }
-
-
-class Instant(ma.fields.String):
-    """A moment in ISO 8601 with its zone offset (`2026-11-24T09:30:00+01:00` or `...Z`),
-    not in the future; kept as a UTC timestamp with milliseconds."""
-
-    default_error_messages = {
-        "invalid": "Not a valid moment; expected ISO 8601 with a zone, e.g. 2026-11-24T09:30:00Z.",
-        "no_zone": "Give the zone offset (Z or +01:00): a time without one is ambiguous.",
-        "out_of_range": f"Must be a moment from {EARLIEST_DATE} to {LATEST_DATE}.",
-        "future": "Must not be in the future.",
-    }
-
-    def __init__(self, **kwargs):
-        metadata = {
-            "format": "date-time",
-            "example": "2026-11-24T09:30:00Z",
-            **kwargs.pop("metadata", {}),
-        }
-        super().__init__(metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        raw = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            moment = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            raise self.make_error("invalid") from None
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise self.make_error("no_zone")
-        if not EARLIEST_DATE <= moment.astimezone(UTC).date() <= LATEST_DATE:
-            raise self.make_error("out_of_range")
-        if moment > clock.now():
-            raise self.make_error("future")
-        return clock.timestamp(moment)
 
 
 class ContactSchema(StrictSchema):
@@ -153,7 +115,7 @@ IncidentCreateSchema = StrictSchema.from_dict(
             validate=ma.validate.Length(min=1, max=64),
             metadata={"description": "The sub-processor where the breach happened"},
         ),
-        "detected_on": Instant(required=True, metadata=_DETECTED_ON),
+        "detected_on": Instant(required=True, not_future=True, metadata=_DETECTED_ON),
         **_facts(required=True),
         "customer_ids": _customer_ids(),
     },
@@ -171,7 +133,7 @@ IncidentUpdateSchema = StrictSchema.from_dict(
                 )
             },
         ),
-        "detected_on": Instant(metadata=_DETECTED_ON),
+        "detected_on": Instant(not_future=True, metadata=_DETECTED_ON),
         **_facts(required=False),
         "customer_ids": _customer_ids(),
     },

@@ -82,7 +82,16 @@ def test_create_change_and_retire_are_announced_changed_and_retired_in_order(
     client, as_role, lifecycle
 ):
     created, changed, retired = lifecycle["created"], lifecycle["changed"], lifecycle["retired"]
-    items = feed(client, as_role("customer_a"))["items"]
+    items = feed(client, as_role("procurement"))["items"]
+    # A customer reads the same events, each record as the facts of its transfers.
+    seen = feed(client, as_role("customer_a"))["items"]
+    assert [(i["id"], i["type"], i["version"]) for i in seen] == [
+        (i["id"], i["type"], i["version"]) for i in items
+    ]
+    assert [[loc["country"] for loc in i["subprocessor"]["locations"]] for i in seen] == [
+        [loc["country"] for loc in i["subprocessor"]["locations"]] for i in items
+    ]
+    assert not any("already_in_use" in i["subprocessor"] for i in seen)
 
     assert [item["type"] for item in items] == [
         "subprocessor.announced",

@@ -1071,7 +1071,7 @@ def delivered(cust_a, catalogue, ask, stored):
     return request, document
 
 
-def test_a_download_by_a_customer_is_a_disclosure(client, cust_a, registry, delivered):
+def test_a_download_by_a_customer_is_a_disclosure(client, cust_a, staff, registry, delivered):
     request, document = delivered
     started = registry_clock.timestamp()[:16]
 
@@ -1080,7 +1080,10 @@ def test_a_download_by_a_customer_is_a_disclosure(client, cust_a, registry, deli
 
     [disclosure] = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
     assert disclosure["customer_id"] == "cust-a"
-    assert disclosure["key_id"] == key_id(registry, "customer A")
+    # Staff see which key downloaded it; the customer never reads a key id, its own neither.
+    assert "key_id" not in disclosure
+    [logged] = client.get(DISCLOSURES, headers=staff).get_json()["items"]
+    assert logged["key_id"] == key_id(registry, "customer A")
     assert disclosure["document_id"] == document["id"]
     assert disclosure["request_id"] == request["id"]
     assert disclosure["range"] == "bytes=0-3"
@@ -1164,7 +1167,7 @@ def test_concurrent_downloads_are_one_disclosure(registry, cust_a, delivered):
 
 
 def test_another_key_or_another_copy_is_another_disclosure(
-    client, registry, cust_a, catalogue, ask, stored, delivered
+    client, registry, cust_a, staff, catalogue, ask, stored, delivered
 ):
     _, document = delivered
     other_copy = stored(text(), subprocessor_id=catalogue["bcrcorp"], kind="bcr")
@@ -1175,7 +1178,7 @@ def test_another_key_or_another_copy_is_another_disclosure(
     download(client, other_copy["content_url"], cust_a)
     download(client, other_copy["content_url"], cust_a)
 
-    disclosures = client.get(DISCLOSURES, headers=cust_a).get_json()["items"]
+    disclosures = client.get(f"{DISCLOSURES}?customer_id=cust-a", headers=staff).get_json()["items"]
     assert [(d["key_id"], d["document_id"], d["downloads"]) for d in disclosures] == [
         (key_id(registry, "customer A"), document["id"], 2),
         (key_id(registry, "customer A, laptop"), document["id"], 2),
@@ -1384,7 +1387,10 @@ def test_cli_documents_add_stores_and_fulfils(app, client, cust_a, registry, roo
 
     document = client.get(f"{URL}/{match.group(1)}", headers=cust_a).get_json()
     assert document["title"] == "nimbus-scc.pdf"
-    assert document["uploaded_by"] == "registry documents add"
+    assert "uploaded_by" not in document  # who uploaded it is for staff
+    admin = bearer(make_token(registry, "admin"))
+    uploaded = client.get(f"{URL}/{match.group(1)}", headers=admin).get_json()
+    assert uploaded["uploaded_by"] == "registry documents add"
     assert read_request(client, cust_a, request["id"])["status"] == "fulfilled"
     sha256 = hashlib.sha256(pdf("signed")).hexdigest()
     assert (root / sha256[:2] / sha256).read_bytes() == pdf("signed")

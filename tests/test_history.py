@@ -73,7 +73,16 @@ def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
     # Another sub-processor's writes are not part of this one's history.
     create(nimbus(name="Elsewhere"))
 
-    versions = history(client, as_role("customer_a"), record["id"])
+    versions = history(client, staff, record["id"])
+    # A customer reads the same versions, each as the facts of its transfers.
+    seen = history(client, as_role("customer_a"), record["id"])
+    assert [(v["version"], v["record"]["name"]) for v in seen] == [
+        (v["version"], v["record"]["name"]) for v in versions
+    ]
+    assert [[loc["country"] for loc in v["record"]["locations"]] for v in seen] == [
+        [loc["country"] for loc in v["record"]["locations"]] for v in versions
+    ]
+    assert all("already_in_use" not in v["record"] for v in seen)
     assert [v["version"] for v in versions] == [1, 2, 3, 4, 5]
     assert [v["record"] for v in versions] == read
     assert all(set(v["record"]) == RECORD_FIELDS for v in versions)

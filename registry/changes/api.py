@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 from flask import Response, url_for
 from flask.views import MethodView
 
+from ..compliance import projection
 from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.auth import current_principal
 from ..http.context import cursor, registry
@@ -45,6 +46,22 @@ def _change(row: dict) -> dict:
         "material": row["material"],
         **data,
     }
+
+
+def _customer() -> bool:
+    return current_principal().role == "customer"
+
+
+def _shown(rows: list[dict]) -> list[dict]:
+    """The feed's items as the caller reads them: a customer's through the customer
+    projection (compliance/projection.py), judged with today's law."""
+    changes = [_change(row) for row in rows]
+    if not _customer():
+        return changes
+    reg = registry()
+    law, today = reg.law(), reg.today()
+    projected = (projection.change(change, law, today) for change in changes)
+    return [change for change in projected if change is not None]
 
 
 def _audience() -> str | None:
@@ -88,7 +105,7 @@ class Changes(MethodView):
         _check_cursor(conn, after)
         rows = service.since(conn, after, limit, _audience())
         next_cursor = cursor(rows[-1]["seq"] if rows else after, FEED)
-        body = {"items": [_change(r) for r in rows], "next_cursor": next_cursor}
+        body = {"items": _shown(rows), "next_cursor": next_cursor}
         return _conditional(
             json.dumps(ChangePageSchema().dump(body), separators=(",", ":")).encode(),
             "application/json",
@@ -115,7 +132,7 @@ class ChangesAtom(MethodView):
         else:
             _check_cursor(conn, since)
             rows = list(reversed(service.since(conn, since, ATOM_ENTRIES, _audience())))
-        return _conditional(_atom(rows), "application/atom+xml")
+        return _conditional(_atom(_shown(rows)), "application/atom+xml")
 
 
 # What XML 1.0 does not allow (controls, surrogates, U+FFFE and U+FFFF), and noncharacters.
@@ -136,8 +153,9 @@ def _link(endpoint: str, **values) -> str:
     return base.rstrip("/") + path if base else path
 
 
-def _atom(rows: list[dict]) -> bytes:
-    """Newest first; ids are stable tag URIs so readers never show an entry twice."""
+def _atom(changes: list[dict]) -> bytes:
+    """Newest first; ids are stable tag URIs so readers never show an entry twice. Built
+    from the items as the caller reads them (a customer's projected), nothing else."""
     ET.register_namespace("", ATOM)
 
     def el(parent, tag, text=None, **attrs):
@@ -150,12 +168,11 @@ def _atom(rows: list[dict]) -> bytes:
     feed = ET.Element(f"{{{ATOM}}}feed")
     el(feed, "id", "tag:transfer-registry,2026:changes")
     el(feed, "title", "Sub-processor changes")
-    el(feed, "updated", rows[0]["at"] if rows else "1970-01-01T00:00:00Z")
+    el(feed, "updated", changes[0]["at"] if changes else "1970-01-01T00:00:00Z")
     el(feed, "link", rel="self", href=_link("changes.ChangesAtom"))
     author = el(feed, "author")
     el(author, "name", "Transfer registry")
-    for row in rows:
-        change = _change(row)
+    for change in changes:
         record = change["subprocessor"]
         entry = el(feed, "entry")
         el(entry, "id", f"tag:transfer-registry,2026:change:{change['id']}")

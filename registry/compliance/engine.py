@@ -7,25 +7,10 @@ from datetime import date
 from typing import Any
 
 from ..law.model import AdequacyDecision, Law
+from .flags import TRANSFER_FLAGS
 
-SEVERITY: dict[str, str] = {
-    "NO_SAFEGUARD": "error",
-    "ADEQUACY_NOT_IN_FORCE": "error",
-    "ADEQUACY_CONDITION_UNMET": "error",
-    "ADEQUACY_SCOPE_UNMET": "error",
-    "SCC_SUPERSEDED": "error",
-    "SCC_MODULE_MISMATCH": "error",
-    "DEROGATION_NOT_AVAILABLE": "error",
-    "TIA_MISSING": "warning",
-    "DEROGATION_RELIED_ON": "warning",
-    "ADEQUACY_ENDING": "warning",
-    "ADEQUACY_SCOPE_UNCONFIRMED": "warning",
-    "CERTIFICATION_CHECK_STALE": "warning",
-    "SCC_COPY_MISSING": "warning",
-    "SCC_IMPORTER_SUBJECT_TO_GDPR": "warning",
-    "LAW_UNVERIFIED": "warning",
-    "NOTICE_PERIOD_SHORT": "warning",
-}
+# The codes the engine raises, with their severity (flags.py holds every code).
+SEVERITY: dict[str, str] = TRANSFER_FLAGS
 
 # This organisation's role for the data it passes on (REGISTRY_ORGANISATION_ROLE); every
 # sub-processor is a processor, so the 2021/914 module follows from the exporter's role.

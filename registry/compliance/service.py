@@ -10,9 +10,8 @@ from ..documents import service as documents
 from ..history import service as history
 from ..incidents import service as incidents
 from ..runtime import Registry
-from ..subprocessors import customer_view as customer_facts
 from ..subprocessors import service as subprocessors
-from . import engine, store
+from . import engine, projection, store
 from .snapshot import Snapshot, current
 
 __all__ = [
@@ -62,16 +61,19 @@ def represent(registry: Registry, record: dict) -> dict:
     return _judged(registry, record)[0]
 
 
-def customer_view(registry: Registry, record: dict) -> dict:
-    """What a customer sees of the record today: the facts of its transfers, never the
-    verdict (see subprocessors.customer_view), with the snapshot's law and copies."""
+def customer_view(
+    registry: Registry, record: dict, upheld_objections: list[dict] | None = None
+) -> dict:
+    """What a customer sees of the record today: the customer projection (projection.py)
+    of the record, judged with the snapshot's law and copies."""
     represented, current_snapshot, on = _judged(registry, record)
-    return customer_facts.project(
+    return projection.subprocessor(
         represented,
         current_snapshot.law,
         on,
         current_snapshot.copies,
         verdict=represented["compliance"],
+        upheld_objections=upheld_objections,
     )
 
 

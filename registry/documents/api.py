@@ -7,6 +7,7 @@ from flask.views import MethodView
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
+from ..compliance import projection
 from ..http.api import Blueprint, StrictParser, header_parameter
 from ..http.auth import current_principal
 from ..http.bodies import MULTIPART, accepts
@@ -76,11 +77,20 @@ def _document(document: dict) -> dict:
 
 
 def _detail(document: dict) -> dict:
-    """A copy as its reader sees it: staff also see the customers who downloaded it."""
+    """A copy as its reader sees it: staff also see who uploaded it and the customers who
+    downloaded it; a customer its customer projection."""
     view = _document(document)
-    if current_principal().role != "customer":
-        view["disclosed_to"] = service.recipients(registry(), document["id"])
+    if current_principal().role == "customer":
+        return projection.document(view)
+    view["disclosed_to"] = service.recipients(registry(), document["id"])
     return view
+
+
+def _disclosure(row: dict) -> dict:
+    """A disclosure as its reader sees it: a customer its customer projection."""
+    if current_principal().role == "customer":
+        return projection.disclosure(row)
+    return {k: v for k, v in row.items() if k != "seq"}
 
 
 def _linked_document(document_id: str | None, conn) -> dict | None:
@@ -372,4 +382,4 @@ class Disclosures(MethodView):
             customer_id=customer_id,
             document_id=document_id,
         )
-        return page(rows, limit, lambda row: {k: v for k, v in row.items() if k != "seq"})
+        return page(rows, limit, _disclosure)

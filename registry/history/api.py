@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
+from ..compliance import projection
+from ..compliance import service as compliance
 from ..http.api import Blueprint
 from ..http.context import own_customer, registry
 from ..http.fields import NoArgsSchema
@@ -40,18 +42,30 @@ class SubprocessorHistory(MethodView):
         """List every version of a sub-processor, oldest first, with when it was recorded
 
         With the change announced and not yet in force, if any, and the objections with their
-        answers (a customer sees its own).
+        answers. A customer sees each version as the facts of its transfers, the change to
+        come as the sub-processor's item shows it, and its own objections.
         """
-        conn = registry().db.connection()
+        reg = registry()
+        conn = reg.db.connection()
         record = subprocessors.get(conn, subprocessor_id)
         customer = own_customer()
+        versions = service.versions(conn, subprocessor_id)
+        raised = objections.for_subprocessor(conn, subprocessor_id, customer)
+        if customer is not None:
+            snapshot = compliance.snapshot(reg)
+            return projection.history(
+                subprocessor_id,
+                versions,
+                record,
+                raised,
+                snapshot.law,
+                reg.today(),
+                snapshot.copies,
+            )
         return {
             "subprocessor_id": subprocessor_id,
-            "versions": service.versions(conn, subprocessor_id),
+            "versions": versions,
             # The version to come, announced and not yet in force.
             "pending_change": record["pending_change"],
-            "objections": [
-                objections.represent(objection, staff=customer is None)
-                for objection in objections.for_subprocessor(conn, subprocessor_id, customer)
-            ],
+            "objections": [objections.represent(objection, staff=True) for objection in raised],
         }

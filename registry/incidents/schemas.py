@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..compliance import flags
 from ..http.fields import (
     DataCategory,
     Instant,
@@ -228,8 +229,10 @@ class IncidentQueryArgsSchema(PageArgsSchema):
 
 
 class OverdueFlagSchema(ma.Schema):
-    code = ma.fields.String(required=True, metadata={"enum": ["INCIDENT_NOTICE_OVERDUE"]})
-    severity = ma.fields.String(required=True, metadata={"enum": ["error"]})
+    code = ma.fields.String(required=True, metadata={"enum": [flags.INCIDENT_NOTICE_OVERDUE]})
+    severity = ma.fields.String(
+        required=True, metadata={"enum": [flags.SEVERITY[flags.INCIDENT_NOTICE_OVERDUE]]}
+    )
     incident_id = ma.fields.String(required=True)
     subprocessor_id = ma.fields.String(required=True)
     subprocessor_name = ma.fields.String(allow_none=True, required=True)

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from .. import clock
 from ..audit import service as audit
 from ..changes import service as change_feed
+from ..compliance import projection
+from ..compliance.flags import INCIDENT_NOTICE_OVERDUE, SEVERITY
 from ..http.problems import Conflict, NotFound, ValidationFailed, field_error
 from ..keys import service as keys
 from ..runtime import Registry
@@ -32,7 +34,7 @@ FACTS = (
     "measures_taken",
     "contact",
 )
-OVERDUE = "INCIDENT_NOTICE_OVERDUE"
+OVERDUE = INCIDENT_NOTICE_OVERDUE
 REPORTED = "incident.reported"
 UPDATED = "incident.updated"
 
@@ -99,18 +101,9 @@ def represent(conn: sqlite3.Connection, incidents: list[dict], hours: int) -> li
 
 
 def customer_view(incident: dict, subprocessor_name: str | None) -> dict:
-    """What a customer is told: the facts, never the other customers concerned, nor who
-    at the registry wrote it, nor internal deadlines."""
-    return {
-        "id": incident["id"],
-        "subprocessor_id": incident["subprocessor_id"],
-        "subprocessor_name": subprocessor_name,
-        "status": incident["status"],
-        "version": incident["version"],
-        "detected_on": incident["detected_on"],
-        **{fact: incident[fact] for fact in FACTS},
-        **{k: incident[k] for k in ("communicated_at", "updated_at", "closed_at")},
-    }
+    """What a customer is told: the customer projection of the incident (the facts, never
+    the other customers concerned, nor who at the registry wrote it, nor internal deadlines)."""
+    return projection.incident(incident, subprocessor_name)
 
 
 def customer_views(conn: sqlite3.Connection, incidents: list[dict]) -> list[dict]:
@@ -323,7 +316,7 @@ def notice_report(conn: sqlite3.Connection, hours: int) -> dict:
         flags.append(
             {
                 "code": OVERDUE,
-                "severity": "error",
+                "severity": SEVERITY[OVERDUE],
                 "incident_id": incident["id"],
                 "subprocessor_id": incident["subprocessor_id"],
                 "subprocessor_name": names.get(incident["subprocessor_id"]),

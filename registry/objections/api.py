@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
+from ..compliance import projection
 from ..history.api import blp
 from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
@@ -29,7 +30,9 @@ READERS = ("admin", "procurement", "customer")
 
 
 def _represent(objection: dict) -> dict:
-    return service.represent(objection, staff=own_customer() is None)
+    if own_customer() is not None:
+        return projection.objection(objection)
+    return service.represent(objection, staff=True)
 
 
 def _precondition(objection: dict) -> None:

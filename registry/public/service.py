@@ -15,13 +15,13 @@ from datetime import date
 
 from .. import __version__
 from ..changes import service as change_feed
+from ..compliance import projection
 from ..compliance import service as compliance
 from ..db import store as db
 from ..documents import service as documents
 from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
-from ..subprocessors.customer_view import project
 from . import words
 
 # Part of every ETag: change it with a template, the stylesheet or a builder's output, so
@@ -192,7 +192,9 @@ def read_register(registry: Registry) -> Register:
         law = snapshot.law if same else registry.law()
         copies = snapshot.copies if same else frozenset(documents.disclosable_copies(conn))
     projected = tuple(
-        project(record, law, today, copies, verdict=snapshot.verdict(record) if same else None)
+        projection.subprocessor(
+            record, law, today, copies, verdict=snapshot.verdict(record) if same else None
+        )
         for record in records
     )
     return Register(revision, today.isoformat(), law, projected)
@@ -228,7 +230,7 @@ def feed_entry(change: dict, law: Law) -> dict:
     kind = change["type"]
     if kind == "subprocessor.announced":
         on = date.fromisoformat(data["effective_on"])
-        facts = project({**version, "retired_on": None}, law, on)
+        facts = projection.subprocessor({**version, "retired_on": None}, law, on)
         title = f"New sub-processor: {name}, from {data['effective_on']}"
         summary = (
             f"{name} ({service}) will be used from {data['effective_on']}"
@@ -240,7 +242,7 @@ def feed_entry(change: dict, law: Law) -> dict:
     elif kind == "subprocessor.changed":
         on = date.fromisoformat(data["effective_on"])
         changed = {field: value["to"] for field, value in (data.get("changes") or {}).items()}
-        facts = project({**version, **changed, "retired_on": None}, law, on)
+        facts = projection.subprocessor({**version, **changed, "retired_on": None}, law, on)
         reasons = "; ".join(data.get("reasons") or []) or "changes its record"
         title = f"Change to {name}, from {data['effective_on']}"
         summary = (

@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from ..bulk import service as bulk
 from ..changes import service as change_feed
-from ..compliance import engine
+from ..compliance import engine, projection
 from ..compliance import service as compliance
 from ..documents import service as documents
 from ..history import service as history
@@ -18,7 +18,7 @@ from ..http.fields import NoArgsSchema
 from ..http.problems import Forbidden
 from ..law.service import check_assume_ended
 from ..objections import service as objections
-from . import customer_view, service, store
+from . import service, store
 from .customer_schemas import CustomerSubprocessorPageSchema, CustomerSubprocessorSchema
 from .schemas import (
     ComplianceArgsSchema,
@@ -71,10 +71,8 @@ def _represent(record: dict) -> dict:
     """Today's record as its reader sees it: with its verdict for staff and services, as the
     facts of its transfers for a customer (see customer_view)."""
     if _customer():
-        view = compliance.customer_view(registry(), record)
-    else:
-        view = compliance.represent(registry(), record)
-    return {**view, "upheld_objections": _upheld(record)}
+        return compliance.customer_view(registry(), record, _upheld(record))
+    return {**compliance.represent(registry(), record), "upheld_objections": _upheld(record)}
 
 
 def _customer() -> bool:
@@ -208,8 +206,9 @@ def _as_it_stood(record, args: dict, on, law, copies, reg) -> dict | None:
         return None
     represented = compliance.with_verdict(record, verdict, on)
     if _customer():
-        facts = customer_view.project(represented, law, on, copies, verdict=verdict)
-        return {**facts, "upheld_objections": represented["upheld_objections"]}
+        return projection.subprocessor(
+            represented, law, on, copies, verdict=verdict, upheld_objections=[]
+        )
     return represented
 
 

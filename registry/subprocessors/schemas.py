@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..compliance import flags
 from ..http.fields import (
     CountryCode,
     DataCategory,
@@ -206,8 +207,10 @@ class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
 
 
 class FlagSchema(ma.Schema):
-    code = ma.fields.String(required=True)
-    severity = ma.fields.String(required=True, validate=ma.validate.OneOf(("error", "warning")))
+    code = ma.fields.String(required=True, metadata={"enum": list(flags.TRANSFER_FLAGS)})
+    severity = ma.fields.String(
+        required=True, validate=ma.validate.OneOf((flags.ERROR, flags.WARNING))
+    )
     country = ma.fields.String(allow_none=True)
     onward = ma.fields.String(
         metadata={"description": "For an onward transfer's flag: the onward recipient's name"}

@@ -254,6 +254,8 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
         claimed.append(
             {
                 "delivery_seq": seq,
+                # The customer whose endpoint it is: its payload is the customer projection.
+                "customer_id": customer_id,
                 "attempt": attempts + 1,
                 "started_at": at,
                 "webhook_id": webhook_id,

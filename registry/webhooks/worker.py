@@ -11,7 +11,9 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
+from ..compliance import projection
 from ..db.store import Database
+from ..law import service as law_service
 from ..settings import Settings
 from . import outbound, store
 
@@ -52,6 +54,7 @@ class Worker:
         self.jitter = jitter
         self.resolve = resolve
         self.post = post
+        self._laws: dict = {}  # the reference law by version, read once each
         self._pool = ThreadPoolExecutor(batch, thread_name_prefix="webhook")
 
     def step(self) -> int:
@@ -125,12 +128,25 @@ class Worker:
             )
         except outbound.UnsafeTarget as exc:
             return outbound.Outcome(None, f"refused: {exc}", 0)
-        body = outbound.event_body(delivery["change"])
+        body = outbound.event_body(self.payload(delivery))
         timestamp = int(clock.now().timestamp())
         headers = outbound.signed_headers(
             delivery["secrets"], delivery["message_id"], timestamp, body
         )
         return self.post(target, body, headers, total_timeout=attempt_deadline(self.settings))
+
+    def payload(self, delivery: dict) -> dict:
+        """The change a delivery sends: to a customer's endpoint, its data as the customer
+        projection shows it (compliance/projection.py), judged with today's law."""
+        change = delivery["change"]
+        if delivery.get("customer_id") is None:
+            return change
+        law = law_service.current(self.db.connection(), self._laws)
+        today = clock.today(self.settings.zone)
+        return {
+            **change,
+            "data": projection.change_data(change["type"], change["data"], law, today),
+        }
 
     def record(self, delivery: dict, outcome: outbound.Outcome) -> None:
         """Log the attempt and decide what follows: done, a retry later, or the endpoint off."""

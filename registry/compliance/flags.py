@@ -1,0 +1,41 @@
+"""Every flag code the registry raises, with its severity: the one list of them.
+
+The engine raises the transfer flags on a sub-processor's record; the register raises
+INCIDENT_NOTICE_OVERDUE on a breach not communicated in time. Reports, the CLI, the schemas
+and the tests read the codes from here.
+"""
+
+from __future__ import annotations
+
+ERROR = "error"
+WARNING = "warning"
+
+# Raised by the engine on a sub-processor's transfers (compliance.engine).
+TRANSFER_FLAGS: dict[str, str] = {
+    "NO_SAFEGUARD": ERROR,
+    "ADEQUACY_NOT_IN_FORCE": ERROR,
+    "ADEQUACY_CONDITION_UNMET": ERROR,
+    "ADEQUACY_SCOPE_UNMET": ERROR,
+    "SCC_SUPERSEDED": ERROR,
+    "SCC_MODULE_MISMATCH": ERROR,
+    "DEROGATION_NOT_AVAILABLE": ERROR,
+    "TIA_MISSING": WARNING,
+    "DEROGATION_RELIED_ON": WARNING,
+    "ADEQUACY_ENDING": WARNING,
+    "ADEQUACY_SCOPE_UNCONFIRMED": WARNING,
+    "CERTIFICATION_CHECK_STALE": WARNING,
+    "SCC_COPY_MISSING": WARNING,
+    "SCC_IMPORTER_SUBJECT_TO_GDPR": WARNING,
+    "LAW_UNVERIFIED": WARNING,
+    "NOTICE_PERIOD_SHORT": WARNING,
+}
+
+# A personal-data breach still not communicated to customers REGISTRY_INCIDENT_NOTICE_HOURS
+# after its detection (incidents.service).
+INCIDENT_NOTICE_OVERDUE = "INCIDENT_NOTICE_OVERDUE"
+# Raised on the register, not on one sub-processor's transfers.
+REGISTER_FLAGS: dict[str, str] = {INCIDENT_NOTICE_OVERDUE: ERROR}
+
+# Every code, with its severity.
+SEVERITY: dict[str, str] = {**TRANSFER_FLAGS, **REGISTER_FLAGS}
+CODES: tuple[str, ...] = tuple(SEVERITY)

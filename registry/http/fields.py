@@ -166,11 +166,29 @@ _NONCHARACTER = re.compile(
 )
 
 
+# One line of text refuses more: C1 controls (U+0080-U+009F, NEL among them) and the marks,
+# embeddings, overrides and isolates that reorder text for display (bidi: "Trojan Source"),
+# which make a name read differently from what it holds.
+_C1 = re.compile(r"[\x80-\x9f]")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same, for the spec: what a client may check before sending one line of text.
+SINGLE_LINE_PATTERN = (
+    "^[^\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$"
+)
+
+
 def _printable(*, multiline: bool):
     def check(value: str) -> None:
         if _CONTROL.search(value) or (not multiline and _LINE_BREAK.search(value)):
             allowed = "line breaks and tabs" if multiline else "no control characters at all"
             raise ma.ValidationError(f"Must not contain control characters ({allowed} allowed).")
+        if not multiline and (found := _C1.search(value) or _BIDI.search(value)):
+            raise ma.ValidationError(
+                f"Must be one line of plain text: U+{ord(found[0]):04X} is a "
+                + ("C1 control character" if _C1.match(found[0]) else "bidirectional control")
+                + " (U+0080 to U+009F, U+061C, U+200E, U+200F, U+202A to U+202E and U+2066 "
+                "to U+2069 are refused)."
+            )
         if _NONCHARACTER.search(value):
             raise ma.ValidationError(
                 "Must not contain Unicode noncharacters (U+FDD0 to U+FDEF, U+FFFE, U+FFFF, ...)."
@@ -197,7 +215,11 @@ def text(
 
     Printable: no control characters (but line breaks and tabs when `multiline`), no lone
     surrogates and no noncharacters, so that every accepted text is also valid in XML 1.0.
+    One line also refuses C1 controls and bidirectional controls (the spec gives it
+    SINGLE_LINE_PATTERN).
     """
+    if not multiline:
+        metadata = {"pattern": SINGLE_LINE_PATTERN, **metadata}
     return ma.fields.String(
         required=required,
         allow_none=allow_none,

@@ -8,7 +8,7 @@ within the notice period cannot come back as already in use.
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from helpers import IN, NL, TODAY, URL, certified_us, current_etag, scc, us_adequacy, vendor
@@ -396,3 +396,19 @@ def test_removing_a_transfer_or_a_category_is_housekeeping(registry):
     verdict = judge(registry, before, after)
     assert (verdict.kind, verdict.reasons) == ("housekeeping", ())
     assert "IN (processing): removed" in verdict.details
+
+
+def test_a_name_announced_for_a_rename_is_taken(client, staff, post, change, clock):
+    record = vendor_in_use(post)
+    renamed = change("patch", record, {"name": "Newco"})
+    effective = renamed["pending_change"]["effective_on"]
+    other = vendor("Newco ", NL, effective_on=TODAY.isoformat(), already_in_use=True)
+    assert client.post(URL, json=other, headers=staff).status_code == 409
+    second = post(vendor("Second", NL, effective_on=TODAY.isoformat(), already_in_use=True))
+    headers = {**staff, "If-Match": current_etag(client, staff, second["id"])}
+    response = client.patch(f"{URL}/{second['id']}", json={"name": "NEWCO"}, headers=headers)
+    assert response.status_code == 409, response.get_json()
+    # On its day the rename is in force, and written by the next write.
+    clock.today = date.fromisoformat(effective)
+    after = change("patch", record, {"purpose": "Newsletters"})
+    assert (after["name"], after["version"]) == ("Newco", 3)

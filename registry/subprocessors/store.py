@@ -193,11 +193,24 @@ def _taken_error(name: str, other: str) -> Conflict:
     )
 
 
-def check_name_free(db, name: str, except_id: str) -> None:
-    """Conflict (409) when another current sub-processor's name has `name`'s key."""
+def check_name_free(db, name: str, except_id: str | None = None) -> None:
+    """Conflict (409) when another current sub-processor's name has `name`'s key, or
+    another's pending change renames it to such a name."""
     other = _name_taken(db, name, except_id=except_id)
     if other is not None:
         raise _taken_error(name, other)
+    key = name_key(name)
+    rows = db.execute(
+        "SELECT json_extract(changes, '$.name'), effective_on FROM pending_changes"
+        " WHERE json_extract(changes, '$.name') IS NOT NULL AND subprocessor_id IS NOT ?",
+        [except_id],
+    )
+    for pending, effective_on in rows.fetchall():
+        if name_key(pending) == key:
+            raise Conflict(
+                f"A sub-processor is announced to be renamed {pending!r} from {effective_on}: "
+                "the name is taken."
+            )
 
 
 def last_retired(conn: sqlite3.Connection, name: str, since: str) -> dict | None:
@@ -232,9 +245,7 @@ def fill_name_keys(db) -> list[str]:
 
 def create(db, data: dict) -> dict:
     """Insert a sub-processor inside the caller's write transaction."""
-    other = _name_taken(db, data["name"])
-    if other is not None:
-        raise _taken_error(data["name"], other)
+    check_name_free(db, data["name"])
     now = clock.timestamp()
     values = {
         "id": new_id(),
@@ -274,9 +285,7 @@ def update(db, subprocessor_id: str, changes: dict) -> dict:
     if current["retired_on"] is not None:
         raise Conflict("A retired sub-processor cannot be changed.")
     if "name" in changes:
-        other = _name_taken(db, changes["name"], except_id=subprocessor_id)
-        if other is not None:
-            raise _taken_error(changes["name"], other)
+        check_name_free(db, changes["name"], except_id=subprocessor_id)
     values = {}
     for field in EDITABLE:
         if field in changes:

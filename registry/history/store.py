@@ -48,12 +48,19 @@ def register_page(
     conn: sqlite3.Connection, before: str, after_seq: int, limit: int
 ) -> list[tuple[int, dict | None]]:
     """The next `limit` sub-processors after `after_seq`, in creation order, each with its
-    last version recorded before `before` (None when it did not exist yet): keyed work."""
+    last version recorded before `before` (None when it did not exist yet): keyed work.
+
+    A version's record is kept without `updated_at`; it is when that version was recorded."""
     rows = conn.execute(
-        "SELECT s.seq, (SELECT v.record FROM subprocessor_versions v"
+        "SELECT s.seq, (SELECT json_object('record', json(v.record), 'at', v.recorded_at)"
+        "   FROM subprocessor_versions v"
         "   WHERE v.subprocessor_id = s.id AND v.recorded_at < ?"
         "   ORDER BY v.version DESC LIMIT 1)"
         " FROM subprocessors s WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
         [before, after_seq, limit],
     )
-    return [(seq, json.loads(record) if record else None) for seq, record in rows]
+    return [(seq, _as_recorded(json.loads(found)) if found else None) for seq, found in rows]
+
+
+def _as_recorded(found: dict) -> dict:
+    return {**found["record"], "updated_at": found["at"]}

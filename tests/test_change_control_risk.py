@@ -297,7 +297,11 @@ def test_after_the_notice_period_the_name_may_be_recorded_again(post, retire, cl
 
 
 @DOORS
-def test_a_remedy_applies_at_once(client, staff, as_role, post, change, door):
+def test_a_remedy_applies_at_once(client, staff, as_role, registry, post, change, door):
+    registry.settings = registry.settings.replace(webhook_allow_private=True)
+    hook = client.post(
+        "/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=as_role("customer_a")
+    ).get_json()
     record = vendor_in_use(post, NL, UNSAFE_IN)
     assert record["compliance"]["status"] == "flagged"
     assert record["id"] not in allowed_ids(client, as_role)
@@ -318,6 +322,10 @@ def test_a_remedy_applies_at_once(client, staff, as_role, post, change, door):
         f"{URL}/{record['id']}/objections", json={}, headers=as_role("customer_a")
     )
     assert objection.status_code == 409
+    log = client.get(
+        f"/v1/webhooks/{hook['id']}/deliveries", headers=as_role("customer_a")
+    ).get_json()["items"]
+    assert log == [], "a remedy is not announced by webhook"
 
 
 def test_a_completed_safeguard_is_a_remedy(client, staff, post, change):

@@ -420,3 +420,9 @@ def test_a_name_announced_for_a_rename_is_taken(client, staff, post, change, clo
     clock.today = date.fromisoformat(effective)
     after = change("patch", record, {"purpose": "Newsletters"})
     assert (after["name"], after["version"]) == ("Newco", 3)
+
+
+def test_the_judgement_needs_neither_flask_nor_sqlite():
+    from test_structure import PACKAGE, impure_imports
+
+    assert impure_imports(PACKAGE, "registry.changecontrol.judgement") == []

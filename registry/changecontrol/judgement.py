@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..compliance import engine
-from ..http.problems import field_error
 from ..law.model import Law
 
 MATERIAL, REMEDY, HOUSEKEEPING = "material", "remedy", "housekeeping"
@@ -269,16 +268,17 @@ def _added(key: tuple, transfer: _Transfer, was: dict[tuple, _Transfer]) -> str:
 def recorded_errors(retired: dict | None, today: date, notice_days: int) -> list[dict]:
     """Why a new sub-processor cannot be recorded as `already_in_use` (no notice): a record
     of the same name retired, or retiring, within the notice period (`retired`, as the store
-    found it) would come back with no notice."""
+    found it) would come back with no notice. Each error is `{pointer, detail}`, as
+    http.problems.field_error makes them (this module stays free of Flask)."""
     if retired is None:
         return []
     since = today - timedelta(days=notice_days)
     if date.fromisoformat(retired["retired_on"]) < since:
         return []
     return [
-        field_error(
-            "/already_in_use",
-            (
+        {
+            "pointer": "/already_in_use",
+            "detail": (
                 f"{retired['name']} ({retired['id']}) retires on {retired['retired_on']}, "
                 f"within the {notice_days}-day notice period: a sub-processor of this name "
                 "comes back announced, with notice, not recorded as already in use."
@@ -288,5 +288,5 @@ def recorded_errors(retired: dict | None, today: date, notice_days: int) -> list
                 "sub-processor of this name comes back announced, with notice, not recorded "
                 "as already in use."
             ),
-        )
+        }
     ]

@@ -426,3 +426,18 @@ def test_the_judgement_needs_neither_flask_nor_sqlite():
     from test_structure import PACKAGE, impure_imports
 
     assert impure_imports(PACKAGE, "registry.changecontrol.judgement") == []
+
+
+def test_a_remedy_while_a_change_to_the_same_list_is_pending(client, staff, as_role, post, change):
+    """The pending change is taken back, the remedy applies at once; re-announcing what was
+    pending costs nothing, since amending it would have restarted its notice anyway."""
+    record = vendor_in_use(post, NL, UNSAFE_IN)
+    first = change("patch", record, {"locations": [NL, UNSAFE_IN, scc("CN")]})["pending_change"]
+    signed = scc("IN", activity="backup")
+    after = change("patch", record, {"locations": [NL, signed]})
+    assert after["pending_change"] is None and after["locations"] == [NL, signed]
+    assert record["id"] in allowed_ids(client, as_role)
+    event = subprocessor_events(client, staff)[-1]
+    assert (event["judgement"], event["discarded_change"]) == ("remedy", first["change_id"])
+    again = change("patch", record, {"locations": [NL, signed, scc("CN")]})
+    assert again["pending_change"]["changes"]["locations"] == [NL, signed, scc("CN")]

@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import selectors
+import socket
+import time
+from collections import Counter
 from collections.abc import Callable
+from functools import partial
+from http import HTTPStatus
 
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.http import RequestParser
+from gunicorn.http.errors import ParseException
+from gunicorn.workers.gthread import TConn, ThreadWorker
+from werkzeug.exceptions import BadRequest
 
 from .http.problems import PROBLEM_MEDIA_TYPE, problem_body
+
+# A head longer than this is handed to a thread as it is: gunicorn's parser refuses it (414,
+# 431) or reads the rest within the request's deadline.
+HEAD_READ_AHEAD = 64 * 1024
+# How long a connection the worker gave up on stays open after its answer, for the client to
+# read it: closing on bytes it sent meanwhile would reset the connection, the answer with it.
+LINGER = 2.0
 
 
 def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn's error page, as problem+json with the headers every answer carries."""
-    body = problem_body(status_int, mesg or reason)
+    util.write_nonblock(sock, _problem_answer(status_int, mesg or reason))
+
+
+def _problem_answer(status: int, detail: str) -> bytes:
+    body = problem_body(status, detail)
     head = (
-        f"HTTP/1.1 {status_int} {reason}\r\n"
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
         "Connection: close\r\n"
         f"Content-Type: {PROBLEM_MEDIA_TYPE}\r\n"
         f"Content-Length: {len(body)}\r\n"
@@ -25,7 +47,7 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
         "Cache-Control: no-store\r\n"
         "\r\n"
     )
-    util.write_nonblock(sock, head.encode("latin-1") + body)
+    return head.encode("latin-1") + body
 
 
 class _StalledConnections(logging.Filter):
@@ -40,21 +62,118 @@ class _StalledConnections(logging.Filter):
         return True
 
 
-def _closed(graceful: bool = False) -> None:
-    """A connection's close once its thread has closed it."""
+class _DeadlineReader:
+    """The socket as the request parser reads it: each read waits at most until the request's
+    deadline, so a head and body trickled byte by byte take no longer than one slow read."""
+
+    def __init__(self, sock, write_timeout: float):
+        self.sock = sock
+        self.write_timeout = write_timeout
+        self.deadline = time.monotonic()
+
+    def recv(self, size: int) -> bytes:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request did not arrive in full within its deadline")
+        self.sock.settimeout(remaining)
+        try:
+            return self.sock.recv(size)
+        finally:
+            # The answer's writes each have the read timeout, as before the request's reads.
+            self.sock.settimeout(self.write_timeout)
+
+
+class RegistryConn(TConn):
+    """A client connection: the worker's loop gathers each request's head without a thread,
+    and the head and body together must arrive within one deadline."""
+
+    def __init__(self, cfg, sock, client, server, deadline: float, open_per_client: Counter):
+        super().__init__(cfg, sock, client, server)
+        self.host = client[0] if isinstance(client, tuple) else str(client)
+        self.deadline = deadline
+        self.reader = _DeadlineReader(sock, deadline)
+        # The parser reads through the deadline; TConn.init keeps a parser it is given.
+        self.parser = RequestParser(cfg, self.reader, client)
+        self.head = bytearray()
+        self.expires = 0.0  # while the loop gathers a head: when it gives up
+        self.head_gathered = False  # the current request's deadline was set by the loop
+        self.socket_closed = False
+        self.open_per_client = open_per_client
+        self.released = False
+
+    def init(self):
+        super().init()
+        # Before each request gunicorn puts the socket back in blocking mode, no deadline.
+        self.sock.settimeout(self.deadline)
+
+    def close(self, graceful: bool = False):
+        if not self.released:
+            self.released = True
+            self.open_per_client[self.host] -= 1
+            if self.open_per_client[self.host] <= 0:
+                del self.open_per_client[self.host]
+        if not self.socket_closed:
+            super().close(graceful)
+
+
+class _BodyErrors:
+    """A request body that is malformed on the wire (a bad chunk size, a chunk without its
+    CRLF) is the client's error: werkzeug's 400, which the app answers as problem+json."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def _client_error(self, read, *args):
+        try:
+            return read(*args)
+        except ParseException as exc:
+            raise BadRequest(f"The request body is malformed: {exc}.") from None
+
+    def read(self, *args):
+        return self._client_error(self.stream.read, *args)
+
+    def readline(self, *args):
+        return self._client_error(self.stream.readline, *args)
+
+    def readlines(self, *args):
+        return self._client_error(self.stream.readlines, *args)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+
+class _GunicornBodies:
+    """The app, its body stream's wire errors turned into 400s."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        environ["wsgi.input"] = _BodyErrors(environ["wsgi.input"])
+        return self.app(environ, start_response)
 
 
 class RegistryWorker(ThreadWorker):
-    """gunicorn's threaded worker with a read deadline; its own errors are problem+json.
+    """gunicorn's threaded worker, with a deadline per request and a limit per client address.
 
-    A new connection waits for its first bytes in a thread (at most 5 s, then in the
-    poller), and a request is read and answered in a thread. Every read and write on the
-    socket has `read_deadline` seconds, so a client that stalls mid-request holds its thread
-    that long at most; there are enough threads that 200 stalled clients leave others served.
+    The worker's loop reads each request's head as it arrives, without a thread: a client
+    trickling its head holds only a socket. Once the head is complete a thread parses it and
+    runs the app. From the request's first byte, head and body have `read_deadline` seconds
+    in total: a head still incomplete then is answered 408 and closed by the loop, and a body
+    that stops arriving is a 408 from the app. Each write of the answer has that long too.
+    One client address holds at most `client_connections` connections open in each worker;
+    the next is answered 429 and closed. gunicorn's own errors are problem+json.
     """
 
     # Set by serve(), in the master, before the workers fork.
     read_deadline = 10.0
+    client_connections = 256
 
     def init_process(self):
         # gunicorn writes the errors it finds before the app (a request line too long, a
@@ -62,26 +181,147 @@ class RegistryWorker(ThreadWorker):
         # as HTML; this worker process writes them as problem+json instead.
         util.write_error = write_problem
         self.log.error_log.addFilter(_StalledConnections())
+        self.open_per_client: Counter = Counter()
+        self.gathering: dict[RegistryConn, None] = {}
+        self.lingering: dict[socket.socket, float] = {}
         super().init_process()
 
+    def accept(self, listener):
+        try:
+            sock, client = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        host = client[0] if isinstance(client, tuple) else str(client)
+        if self.open_per_client[host] >= self.client_connections:
+            self._answer_and_close(
+                sock,
+                429,
+                f"This address has {self.client_connections} connections open to this server"
+                " already: send requests on those, or close some first.",
+            )
+            return
+        self.open_per_client[host] += 1
+        self.nr_conns += 1
+        conn = RegistryConn(
+            self.cfg,
+            sock,
+            client,
+            listener.getsockname(),
+            self.read_deadline,
+            self.open_per_client,
+        )
+        self._gather_head(conn, time.monotonic() + self.read_deadline)
+
+    def on_client_socket_readable(self, conn, client):
+        """A kept-alive connection has the first bytes of its next request."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._gather_head(conn, time.monotonic() + self.read_deadline)
+        self._head_bytes(conn, client)
+
+    def _gather_head(self, conn: RegistryConn, expires: float) -> None:
+        conn.sock.setblocking(False)
+        conn.head.clear()
+        conn.expires = expires
+        self.gathering[conn] = None
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._head_bytes, conn))
+
+    def _head_bytes(self, conn: RegistryConn, _sock) -> None:
+        try:
+            data = conn.sock.recv(HEAD_READ_AHEAD)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client went away
+            self._give_up(conn)
+            return
+        if not conn.head:
+            # The request's deadline runs from its first byte.
+            conn.expires = conn.reader.deadline = time.monotonic() + self.read_deadline
+        searched = max(0, len(conn.head) - 3)
+        conn.head += data
+        if (
+            conn.head.find(b"\r\n\r\n", searched) < 0
+            and conn.head.find(b"\n\n", searched) < 0
+            and len(conn.head) < HEAD_READ_AHEAD
+        ):
+            return
+        self.poller.unregister(conn.sock)
+        del self.gathering[conn]
+        conn.parser.unreader.unread(bytes(conn.head))
+        conn.head.clear()
+        conn.head_gathered = True
+        self.enqueue_req(conn)
+
+    def _give_up(self, conn: RegistryConn, answer: tuple[int, str] | None = None) -> None:
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(conn.sock)
+        self.gathering.pop(conn, None)
+        self.nr_conns -= 1
+        if answer:
+            conn.socket_closed = True  # by the answer's lingering close
+            self._answer_and_close(conn.sock, *answer)
+        conn.close()
+
+    def _answer_and_close(self, sock, status: int, detail: str) -> None:
+        """Answer a connection the loop gives up on, then close it once the client has read
+        the answer (or after LINGER seconds), without waiting on the client."""
+        try:
+            sock.setblocking(False)
+            sock.send(_problem_answer(status, detail))
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            util.close(sock)
+            return
+        self.lingering[sock] = time.monotonic() + LINGER
+        self.poller.register(sock, selectors.EVENT_READ, self._drain)
+
+    def _drain(self, sock) -> None:
+        try:
+            if sock.recv(65536):
+                return
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self._close_lingering(sock)
+
+    def _close_lingering(self, sock) -> None:
+        del self.lingering[sock]
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            self.poller.unregister(sock)
+        util.close(sock)
+
+    def murder_pending(self):
+        super().murder_pending()
+        now = time.monotonic()
+        for sock in [sock for sock, until in self.lingering.items() if until <= now]:
+            self._close_lingering(sock)
+        for conn in list(self.gathering):
+            if conn.head and conn.expires <= now:
+                self._give_up(
+                    conn,
+                    (408, f"The request did not arrive in full within {self.read_deadline:g} s."),
+                )
+            elif not conn.head and (conn.expires <= now or not self.alive):
+                self._give_up(conn)  # opened and never used: closed without a word
+
     def handle(self, conn):
-        # gunicorn puts the socket in blocking mode (no deadline) before each request of the
-        # connection, then initialises it (once): the deadline goes on right after.
-        if not getattr(conn, "deadline_set", False):
-            init = conn.init
-
-            def init_with_deadline():
-                init()
-                conn.sock.settimeout(self.read_deadline)
-
-            conn.init, conn.deadline_set = init_with_deadline, True
+        conn.data_ready = True  # the loop gathered the head: no wait for first bytes here
+        if not conn.head_gathered:
+            # A request the client sent right behind the last one, already read ahead.
+            conn.reader.deadline = time.monotonic() + self.read_deadline
+        conn.head_gathered = False
         keep = super().handle(conn)
         if keep is False:
             # gunicorn would close it in its one event-loop thread, lingering up to 2 s for
             # the client to close first: a few stalled clients would freeze every other
             # connection. Closed here instead, in this request's thread.
             util.close_graceful(conn.sock, timeout=min(2.0, self.read_deadline))
-            conn.close = _closed
+            conn.socket_closed = True
         return keep
 
 
@@ -100,7 +340,7 @@ class RegistryServer(BaseApplication):
             self.cfg.set("control_socket_disable", True)
 
     def load(self):
-        return self.app_factory()
+        return _GunicornBodies(self.app_factory())
 
 
 def serve(
@@ -111,9 +351,11 @@ def serve(
     app_factory: Callable[[], Flask],
     threads: int = 256,
     read_timeout: float = 10.0,
+    client_connections: int = 256,
 ) -> None:
     """Serve until stopped; each worker calls `app_factory` after the fork."""
     RegistryWorker.read_deadline = read_timeout
+    RegistryWorker.client_connections = client_connections
     RegistryServer(
         {
             "bind": f"{host}:{port}",

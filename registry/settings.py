@@ -47,9 +47,12 @@ class Settings:
     rate_limit: str = field(default="600/60", metadata=_env("RATE_LIMIT"))
     # Ports webhook URLs may name besides 443, comma-separated (e.g. "8443,9443").
     webhook_ports: str = field(default="", metadata=_env("WEBHOOK_PORTS"))
-    # Seconds a client may take over each read or write of its request and answer: a
-    # connection stalled mid-request is closed after this, and holds one thread until then.
+    # Seconds a request's head and body may take to arrive, in total from its first byte,
+    # and each write of its answer: a request still incomplete then is answered 408 and its
+    # connection closed. A head is gathered without holding a thread.
     read_timeout: float = field(default=10.0, metadata=_env("READ_TIMEOUT"))
+    # Connections one client address may hold open in each server worker; the next is 429.
+    client_connections: int = field(default=256, metadata=_env("CLIENT_CONNECTIONS"))
     # Threads per server worker, enough that stalled connections cannot starve the rest.
     threads: int = field(default=256, metadata=_env("THREADS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module
@@ -111,6 +114,11 @@ class Settings:
             )
         if not 1 <= self.threads <= 1024:
             raise SettingsError(f"REGISTRY_THREADS must be 1 to 1024, got {self.threads!r}")
+        if not 1 <= self.client_connections <= 10_000:
+            raise SettingsError(
+                "REGISTRY_CLIENT_CONNECTIONS must be 1 to 10000, "
+                f"got {self.client_connections!r}"
+            )
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

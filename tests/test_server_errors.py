@@ -6,6 +6,7 @@ import json
 import socket
 
 import pytest
+from helpers import assert_clean_log, call
 
 pytestmark = pytest.mark.server
 
@@ -78,3 +79,43 @@ def test_every_operation_documents_the_server_errors():
             if "requestBody" in operation:
                 expected.add("408")
             assert expected <= documented, (method, path, expected - documented)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",
+        b"2\r\n{}XX0\r\n\r\n",
+        b"-2\r\n{}\r\n0\r\n\r\n",
+    ],
+    ids=["chunk-size-not-hex", "chunk-without-crlf", "negative-size"],
+)
+def test_a_malformed_chunked_body_is_400_problem_json(server, body):
+    head = (
+        "POST /v1/subprocessors HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {server.tokens['procurement']}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    answered, headers, answer = raw(server, head + body)
+    assert answered == 400, answer
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(answer)
+    assert problem["status"] == 400
+    assert "malformed" in problem["detail"]
+    assert call(server, "GET", "/v1/health").status == 200
+    assert_clean_log(server)
+
+
+@pytest.mark.parametrize("coding", ["xyzzy", "chunked, xyzzy", "xyzzy, chunked"])
+def test_an_unknown_transfer_coding_is_501_problem_json(server, coding):
+    request = (
+        "POST /v1/subprocessors HTTP/1.1\r\nHost: x\r\n"
+        f"Authorization: Bearer {server.tokens['procurement']}\r\n"
+        f"Content-Type: application/json\r\nTransfer-Encoding: {coding}\r\n\r\n"
+        "2\r\n{}\r\n0\r\n\r\n"
+    ).encode()
+    answered, headers, answer = raw(server, request)
+    assert answered == 501, answer
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(answer)["status"] == 501
+    assert_clean_log(server)

@@ -39,4 +39,5 @@ def serve_command(host: str, port: int, workers: int, read_only: bool) -> None:
         app_factory=app_factory,
         threads=settings.threads,
         read_timeout=settings.read_timeout,
+        client_connections=settings.client_connections,
     )

@@ -209,10 +209,14 @@ class StrictParser(FlaskParser):
 
 
 # What the HTTP server itself answers, for any operation, before the app sees the request:
-# a malformed request (400), a request line over 4094 bytes (414), an Expect other than
-# 100-continue (417), header fields over their limits (431), an unknown transfer coding (501).
+# a malformed request (400), a request not in full within REGISTRY_READ_TIMEOUT (408), a
+# request line over 4094 bytes (414), an Expect other than 100-continue (417), more than
+# REGISTRY_CLIENT_CONNECTIONS connections from one address (429), header fields over their
+# limits (431), an unknown transfer coding (501).
 SERVER_ERRORS = {
     400: "BAD_REQUEST",
+    408: "REQUEST_TIMEOUT",
+    429: "TOO_MANY_REQUESTS",
     414: "REQUEST_URI_TOO_LONG",
     417: "EXPECTATION_FAILED",
     431: "REQUEST_HEADER_FIELDS_TOO_LARGE",

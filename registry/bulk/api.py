@@ -66,9 +66,10 @@ class Import(MethodView):
         """Import sub-processors, all or nothing: create new names, update known ones
 
         Rows match current sub-processors by `name` (compared as everywhere: case, width,
-        invisible characters and repeated spaces ignored). Each sub-processor is written as a
-        POST or a PATCH would write it, change control included (notice period,
-        `already_in_use`, material changes announced and pending), in one transaction:
+        invisible characters, look-alike letters and repeated spaces ignored). Each
+        sub-processor is written as a POST or a PATCH would write it, change control
+        included (notice period, `already_in_use`, material changes announced and pending),
+        in one transaction:
         any error is 422 with `errors: [{row, pointer, detail}]` and nothing is written.
         `row` is the row as a spreadsheet shows it (the header is row 1, the first data row
         row 2) or the element's 1-based place in a JSON array; `pointer` names the column

@@ -197,9 +197,40 @@ def _printable(*, multiline: bool):
     return check
 
 
+# DerivedCoreProperties.txt, Default_Ignorable_Code_Point (stable since Unicode 6.0 but for
+# additions within these reserved ranges).
+DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+_DROP = dict.fromkeys(cp for low, high in DEFAULT_IGNORABLE for cp in range(low, high + 1))
+_DROP = dict.fromkeys(cp for low, high in DEFAULT_IGNORABLE for cp in range(low, high + 1))
+
+
+def visible(text: str) -> str:
+    """`text` without what no reader sees: default-ignorable code points and every other
+    format character (category Cf)."""
+    return "".join(ch for ch in text.translate(_DROP) if unicodedata.category(ch) != "Cf")
+
+
 def _not_blank(value: str) -> None:
-    # Invisible format characters (U+200B, U+FEFF, ...) alone are as blank as spaces.
-    if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in value):
+    # Invisible characters (U+200B, U+FEFF, U+3164, ...) alone are as blank as spaces.
+    if not visible(value).strip():
         raise ma.ValidationError("Must not be blank.")
 
 

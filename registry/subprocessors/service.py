@@ -595,8 +595,8 @@ def _comparable(name: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """What names are compared by: NFKC, case folded, format characters (U+200B, U+FEFF)
-    removed, whitespace runs collapsed."""
+    """What names are compared by: invisible characters removed, NFKC, case folded, the
+    confusable skeleton of UTS #39, whitespace runs collapsed (see names.py)."""
     return store.name_key(name)
 
 

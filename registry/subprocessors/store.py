@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-import unicodedata
 from collections.abc import Iterator
 from datetime import date, timedelta
 
 from .. import clock
 from ..http.problems import Conflict, NotFound
+from . import names
 
 COLUMNS = (
     "seq",
@@ -150,10 +150,9 @@ def _index_countries(db, seq: int, locations: list[dict]) -> None:
 
 
 def name_key(name: str) -> str:
-    """What names are compared by: two names a reader cannot tell apart have one key."""
-    visible = "".join(ch for ch in name if unicodedata.category(ch) != "Cf")
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", visible).casefold())
-    return " ".join(folded.split())
+    """What names are compared by: two names a reader cannot tell apart have one key
+    (names.name_key: invisible characters, case, width and look-alike letters ignored)."""
+    return names.name_key(name)
 
 
 def _name_taken(db, name: str, except_id: str | None = None) -> str | None:
@@ -188,8 +187,8 @@ def _taken_error(name: str, other: str) -> Conflict:
         return Conflict(f"A current sub-processor is already named {name!r}.")
     return Conflict(
         f"A current sub-processor is already named {other!r}, which {name!r} cannot be told "
-        "apart from (names are compared ignoring case, width, invisible characters and "
-        "repeated spaces)."
+        "apart from (names are compared ignoring case, width, invisible characters, "
+        "look-alike letters from other scripts (Unicode's confusables) and repeated spaces)."
     )
 
 

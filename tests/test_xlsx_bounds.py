@@ -264,3 +264,15 @@ def test_the_import_documents_the_bounds(client):
     spec = client.get("/openapi.json").get_json()
     described = spec["paths"][IMPORT]["post"]["description"]
     assert "shared strings" in described
+
+
+def test_an_archive_of_a_thousand_parts_is_413(client, staff, registry, opened):
+    buffer = io.BytesIO(workbook(HEADER + cells(2, list(row().values()))))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for n in range(1_000):
+            archive.writestr(f"xl/media/empty{n}.bin", b"")
+
+    found = refused(client, staff, buffer.getvalue(), registry)
+
+    assert "1,006 parts, over the limit of 1,000" in found["detail"]
+    assert opened == []

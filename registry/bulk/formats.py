@@ -177,6 +177,7 @@ class SheetLimits:
         return 8 * max(self.cells, self.strings) + 1_000
 
 
+MAX_PARTS = 1_000  # files in a workbook's archive
 _CELL_REF = re.compile(r"\$?([A-Za-z]*)\$?([0-9]*)")
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -208,8 +209,8 @@ class _PartScan:
         self.elements = self.row = self.column = self.cells = 0
         self.strings = self.characters = 0
         self.parser = expat.ParserCreate(namespace_separator="}")
+        self.parser.buffer_text = True
         self.parser.StartElementHandler = self.start
-        self.parser.CharacterDataHandler = self.text
         self.parser.StartDoctypeDeclHandler = self.doctype
 
     def run(self, stream) -> None:
@@ -240,6 +241,8 @@ class _PartScan:
             if local not in ("worksheet", "sst"):
                 raise _Done
             self.kind = local
+            if local == "sst":
+                self.parser.CharacterDataHandler = self.text
         self.elements += 1
         if self.elements > self.limits.elements:
             raise TooLarge(
@@ -248,7 +251,7 @@ class _PartScan:
             )
         if self.kind == "sst":
             self.start_string(local, attributes)
-        else:
+        elif local in ("c", "row", "dimension"):
             self.start_cell(local, attributes)
 
     def start_string(self, local: str, attributes: dict) -> None:
@@ -310,7 +313,13 @@ def check_workbook(archive: zipfile.ZipFile, limits: SheetLimits) -> None:
     """Refuse (413) a workbook over `limits` before any of it is read into cells: every part
     that is a worksheet or a shared-strings table is scanned, counting as it goes, wherever
     the archive puts it (an XLSX may name its parts as it likes)."""
-    for member in archive.infolist():
+    members = archive.infolist()
+    if len(members) > MAX_PARTS:
+        raise TooLarge(
+            f"The workbook has {len(members):,} parts, over the limit of {MAX_PARTS:,}: "
+            "a spreadsheet has a few dozen."
+        )
+    for member in members:
         if not member.is_dir():
             with archive.open(member) as stream:
                 _PartScan(member.filename, limits).run(stream)

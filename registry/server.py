@@ -10,14 +10,38 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from http import HTTPStatus
+from ssl import SSLError
 
 from flask import Flask
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import RequestParser
-from gunicorn.http.errors import ParseException
+from gunicorn.http.errors import (
+    ChunkMissingTerminator,
+    ExpectationFailed,
+    ForbiddenProxyRequest,
+    InvalidChunkExtension,
+    InvalidChunkSize,
+    InvalidH2CPreface,
+    InvalidHeader,
+    InvalidHeaderName,
+    InvalidHTTPVersion,
+    InvalidProxyLine,
+    InvalidRequestLine,
+    InvalidRequestMethod,
+    InvalidResponseHeader,
+    InvalidResponseHeaderName,
+    InvalidSchemeHeaders,
+    LimitRequestHeaders,
+    LimitRequestLine,
+    ObsoleteFolding,
+    ParseException,
+    UnsupportedTransferCoding,
+)
+from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import TConn, ThreadWorker
 from werkzeug.exceptions import BadRequest
 
@@ -31,9 +55,37 @@ HEAD_READ_AHEAD = 64 * 1024
 LINGER = 2.0
 
 
-def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's error page, as problem+json with the headers every answer carries."""
-    util.write_nonblock(sock, _problem_answer(status_int, mesg or reason))
+# What the client did wrong, by gunicorn's parse error, most specific first; any other
+# error is the server's (500).
+_CLIENT_ERRORS: tuple[tuple[type | tuple[type, ...], int], ...] = (
+    ((InvalidResponseHeader, InvalidResponseHeaderName), 500),  # the app's header
+    (UnsupportedTransferCoding, 501),
+    (LimitRequestLine, 414),
+    (LimitRequestHeaders, 431),
+    (ExpectationFailed, 417),
+    ((ForbiddenProxyRequest, SSLError), 403),
+    (
+        (
+            InvalidRequestLine,
+            InvalidRequestMethod,
+            InvalidHTTPVersion,
+            InvalidHeader,
+            InvalidHeaderName,
+            ObsoleteFolding,
+            InvalidProxyLine,
+            InvalidSchemeHeaders,
+            InvalidChunkSize,
+            ChunkMissingTerminator,
+            InvalidChunkExtension,
+            InvalidH2CPreface,
+        ),
+        400,
+    ),
+)
+
+
+def _error_status(exc: BaseException) -> int:
+    return next((status for kinds, status in _CLIENT_ERRORS if isinstance(exc, kinds)), 500)
 
 
 def _problem_answer(status: int, detail: str) -> bytes:
@@ -176,10 +228,6 @@ class RegistryWorker(ThreadWorker):
     client_connections = 256
 
     def init_process(self):
-        # gunicorn writes the errors it finds before the app (a request line too long, a
-        # header too large or malformed, an unknown transfer coding) with util.write_error,
-        # as HTML; this worker process writes them as problem+json instead.
-        util.write_error = write_problem
         self.log.error_log.addFilter(_StalledConnections())
         self.open_per_client: Counter = Counter()
         self.gathering: dict[RegistryConn, None] = {}
@@ -308,6 +356,33 @@ class RegistryWorker(ThreadWorker):
                 )
             elif not conn.head and (conn.expires <= now or not self.alive):
                 self._give_up(conn)  # opened and never used: closed without a word
+
+    def handle_error(self, req, client, addr, exc):
+        """The errors gunicorn finds before the app (a request line too long, a header too
+        large or malformed, an unknown transfer coding), as problem+json rather than its
+        HTML page; the client's are one warning line, the server's a logged traceback."""
+        started = datetime.now()
+        addr = addr or ("", -1)  # a Unix socket's client has no address
+        status = _error_status(exc)
+        if status == 500:
+            self.log.exception("Error handling request %s", getattr(req, "uri", "(no URI read)"))
+            detail = "The server failed to answer this request."
+        else:
+            self.log.warning("Invalid request from ip=%s: %s", addr[0], exc)
+            detail = str(exc) or HTTPStatus(status).phrase
+            if req is None and isinstance(exc, InvalidHeader | InvalidHeaderName):
+                req = getattr(exc, "req", None)  # its request line, for the access log
+        if req is not None:
+            environ = default_environ(req, client, self.cfg)
+            environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = addr[0], str(addr[1])
+            response = Response(req, client, self.cfg)
+            response.status = f"{status} {HTTPStatus(status).phrase}"
+            response.response_length = len(detail)
+            self.log.access(response, req, environ, datetime.now() - started)
+        try:
+            util.write_nonblock(client, _problem_answer(status, detail))
+        except Exception:
+            self.log.debug("Failed to send error message.")
 
     def handle(self, conn):
         conn.data_ready = True  # the loop gathered the head: no wait for first bytes here

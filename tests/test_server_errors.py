@@ -61,6 +61,7 @@ def test_server_level_errors_are_problem_json(server, request_bytes, status):
     assert problem["type"].startswith("https://registry.invalid/problems/")
     assert problem["title"] and problem["detail"]
     assert b"<html" not in body.lower()
+    assert_clean_log(server)
 
 
 def test_every_operation_documents_the_server_errors():

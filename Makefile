@@ -15,7 +15,7 @@ UV_VERSION ?= 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform linux --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run check test lint format lock bench stress fuzz clean faketime chromium
+.PHONY: run check test test-dates lint format lock bench stress fuzz clean faketime chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,19 @@ lint: $(VENV)/.dev
 
 # The fast loop: lint and every test but those that start servers, drive a browser, fuzz, or
 # build the wheel.
+FAST := not server and not browser and not fuzz and not packaging
 check: lint
-	$(BIN)/pytest -m "not server and not browser and not fuzz and not packaging"
+	$(BIN)/pytest -m "$(FAST)"
+
+# The fast tests again on other days (tests/helpers.py's TODAY, read from REGISTRY_TEST_TODAY):
+# a year ahead of the default and the last day of a month, so that no test depends on the day
+# the suite runs. `make test-dates TEST_DATES="2026-12-31"` picks the days.
+TEST_DATES ?= 2027-11-24 2027-01-31
+test-dates: $(VENV)/.dev
+	@for day in $(TEST_DATES); do \
+		echo "== the fast tests on $$day"; \
+		REGISTRY_TEST_TODAY=$$day $(BIN)/pytest -q -m "$(FAST)" || exit 1; \
+	done
 
 # A real server's clock crosses midnight under libfaketime (Debian's faketime).
 faketime:
@@ -58,6 +69,7 @@ chromium:
 
 test: lint faketime chromium
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-dates
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

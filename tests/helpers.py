@@ -17,7 +17,8 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -31,9 +32,16 @@ from registry.keys.store import create_key
 from registry.runtime import Registry
 from registry.settings import Settings
 
-TODAY = date(2026, 11, 24)
+# The day every test runs on: the registry's clock in the test process, and the faked clock of
+# every registry process a test starts (registry_env). REGISTRY_TEST_TODAY moves it (ISO date).
+TODAY = date.fromisoformat(os.environ.get("REGISTRY_TEST_TODAY") or "2026-11-24")
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+
+
+def days_from_today(days: int) -> str:
+    """The ISO date `days` after TODAY (before it, if negative)."""
+    return (TODAY + timedelta(days=days)).isoformat()
 
 
 # The clock
@@ -100,14 +108,16 @@ CONTENT_FIELDS = ("name", "legal_entity", "service", "purpose", "data_categories
 NL = {"country": "NL", "activity": "storage"}
 DE = {"country": "DE", "activity": "backup"}
 CA = {"country": "CA", "activity": "processing"}
-# Certified under the Data Privacy Framework; the check is stale a year later (2027-10-02).
+# Certified under the Data Privacy Framework, checked 54 days before TODAY; the check is stale
+# a year later (from TODAY + 312 days).
+US_CHECKED_ON = days_from_today(-54)
 US = {
     "country": "US",
     "activity": "remote_access",
     "safeguard": {
         "mechanism": "adequacy",
         "certified": True,
-        "certification_checked_on": "2026-10-01",
+        "certification_checked_on": US_CHECKED_ON,
     },
 }
 # SCCs 2021/914 module 3 with a transfer impact assessment.
@@ -135,7 +145,7 @@ IN_WITHOUT_TIA = {
 }
 # India has no adequacy decision: without a safeguard this transfer is NO_SAFEGUARD (an error).
 UNSAFE_IN = {"country": "IN", "activity": "backup"}
-# Every set is compliant on any date from 2026-10-01 to 2027-09-30 (the US check's year).
+# Every set is compliant on any date from US_CHECKED_ON to a year after it (the US check's year).
 LOCATION_SETS = [[NL], [NL, DE], [NL, US], [CA], [IN, NL], [DE, CA, US]]
 
 
@@ -181,7 +191,7 @@ def singapore(activity: str = "processing") -> dict:
     return {"country": "SG", "activity": activity}
 
 
-def certified_us(activity: str = "remote_access", checked_on: str = "2026-10-01") -> dict:
+def certified_us(activity: str = "remote_access", checked_on: str = US_CHECKED_ON) -> dict:
     return us_adequacy(certified=True, checked_on=checked_on, activity=activity)
 
 
@@ -431,9 +441,49 @@ class Apps:
         return app
 
 
-# A real server: `registry serve` (gunicorn) in a process of its own
+# Registry processes: a server or the CLI, on the tests' day
 
 ALLOWED = "/v1/allowed-processors"
+# Debian's libfaketime (package faketime), under the machine's multiarch directory: a test
+# that moves a real server's wall clock (test_server_day.py) preloads it.
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))), None)
+# Holds the sitecustomize that sets a registry process's clock from REGISTRY_TEST_CLOCK.
+CLOCK_HOOK = Path(__file__).resolve().parent / "clockhook"
+
+
+def noon(day: date | None = None) -> datetime:
+    """Noon (UTC) on `day` (TODAY by default): where the registry's clock starts a test."""
+    return datetime.combine(TODAY if day is None else day, dt_time(12), UTC)
+
+
+def registry_env(
+    env: dict | None = None, at: datetime | None = None, inherit: bool = True
+) -> dict[str, str]:
+    """The environment (os.environ unless not `inherit`, then `env`) for a process that runs
+    the registry: its registry clock reads `at` when the process starts and runs on from
+    there. By default `at` is the registry's clock in the test process, which a test starts
+    at noon on TODAY (or moved): what the process writes and what the test writes in process
+    are on one clock. (Outside a test that clock reads the calendar: a module's fixture
+    passes `at`, or uses a Server, which keeps a clock of its own.)
+
+    Every server and CLI a test starts goes through here, so what it records is dated on the
+    tests' day, never the calendar's. tests/clockhook/sitecustomize.py sets the clock as the
+    interpreter starts; only the registry's clock moves, not the process's (libfaketime's
+    faked monotonic clock hangs Python's timed waits, and without it Python's sleeps fail).
+    A test that moves a server's wall clock itself under libfaketime (a
+    FAKETIME_TIMESTAMP_FILE) keeps the registry's clock on that wall clock.
+    """
+    made = {**(os.environ if inherit else {}), **(env or {})}
+    paths = [str(CLOCK_HOOK), *filter(None, made.get("PYTHONPATH", "").split(os.pathsep))]
+    made["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    made.pop("REGISTRY_TEST_CLOCK", None)
+    if "FAKETIME_TIMESTAMP_FILE" not in made:
+        start = registry_clock.now() if at is None else at
+        made["REGISTRY_TEST_CLOCK"] = start.astimezone(UTC).isoformat()
+    return made
+
+
+# A real server: `registry serve` (gunicorn) in a process of its own
 
 
 def free_port() -> int:
@@ -451,15 +501,25 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.env = {**os.environ, "REGISTRY_DATABASE": str(self.database)}
+        # The server and its CLI calls share one faked clock: noon on TODAY when made.
+        self.made = time.monotonic()
         self.log = tmp_path / "server.log"
         self.process: subprocess.Popen | None = None
         # The keys the database holds by KEYS name, when it is a copy of the template.
         self.tokens: dict[str, str] = {}
 
+    def clock(self) -> datetime:
+        """The server's (faked) time now: noon on TODAY when it was made, running on."""
+        return noon() + timedelta(seconds=time.monotonic() - self.made)
+
+    def process_env(self) -> dict[str, str]:
+        """`env` for one of this server's processes, on the server's clock."""
+        return registry_env(self.env, at=self.clock())
+
     def cli(self, *args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "registry.cli", *args],
-            env=self.env,
+            env=self.process_env(),
             capture_output=True,
             text=True,
             check=True,
@@ -487,7 +547,7 @@ class Server:
                     "--workers",
                     str(self.workers),
                 ],
-                env=self.env,
+                env=self.process_env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from helpers import IN_WITHOUT_TIA, NL, TODAY, US, certified_us, nimbus, us_adequacy
+from helpers import (
+    IN_WITHOUT_TIA,
+    NL,
+    TODAY,
+    US,
+    certified_us,
+    days_from_today,
+    nimbus,
+    us_adequacy,
+)
 
 URL = "/v1/allowed-processors"
 PROCESSOR_FIELDS = {"id", "name", "service", "countries", "data_categories"}
@@ -355,7 +364,7 @@ def test_patches_that_change_the_verdict_or_categories_change_the_answer(
     assert ids(allowed()) == []
 
     # Certifying it is a remedy: in force at once (NL dropped, housekeeping).
-    certified = certified_us(activity="storage", checked_on="2026-06-01")
+    certified = certified_us(activity="storage", checked_on=days_from_today(-176))
     patch(client, as_role, record["id"], {"locations": [certified]})
     body = allowed().get_json()
     assert [p["id"] for p in body["processors"]] == [record["id"]]
@@ -404,8 +413,9 @@ def test_a_stale_certification_check_warns_but_stays_allowed(
     record = create(locations=[NL, US])
     assert ids(allowed()) == [record["id"]]
 
-    for day, stale in ((date(2027, 10, 1), False), (date(2027, 10, 2), True)):
-        clock.today = day
+    checked = date.fromisoformat(US["safeguard"]["certification_checked_on"])
+    for age, stale in ((365, False), (366, True)):
+        clock.today = checked + timedelta(days=age)
         current = client.get(
             f"/v1/subprocessors/{record['id']}", headers=as_role("procurement")
         ).get_json()

@@ -10,7 +10,7 @@ import re
 from datetime import date
 
 import pytest
-from helpers import TIMESTAMP, TODAY, URL, VERSION_FIELDS, bearer, nimbus
+from helpers import TIMESTAMP, TODAY, URL, VERSION_FIELDS, bearer, days_from_today, nimbus
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -341,7 +341,7 @@ def test_a_documentation_request_and_a_disclosure_each_append_one_entry(
 
 
 def test_an_objection_appends_one_entry(client, registry, tokens, as_role, create):
-    record = create(effective_on="2027-06-01")
+    record = create(effective_on=days_from_today(189))
     response = client.post(
         f"{URL}/{record['id']}/objections", json={"reason": "No"}, headers=as_role("customer_b")
     )

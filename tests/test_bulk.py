@@ -10,7 +10,7 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-from helpers import IN, NL, URL, nimbus, vendor
+from helpers import IN, NL, URL, days_from_today, nimbus, vendor
 
 from registry.audit import service as audit
 from registry.bulk import service as bulk
@@ -268,7 +268,7 @@ def test_an_empty_file_is_422(client, staff, body):
 
 def test_change_control_applies_as_to_a_post(client, staff, registry):
     before = footprint(registry)
-    rows = [row("Fine"), row("Too soon", already_in_use="", effective_on="2026-12-01")]
+    rows = [row("Fine"), row("Too soon", already_in_use="", effective_on=days_from_today(7))]
 
     errors = problem(send(client, staff, as_csv(rows)), 422)["errors"]
 
@@ -279,7 +279,7 @@ def test_change_control_applies_as_to_a_post(client, staff, registry):
     result = imported(client, staff, as_csv([row("Later", already_in_use="", effective_on="")]))
     (later,) = listed(client, staff)
     assert result["created"] == 1 and later["status"] == "proposed"
-    assert later["effective_on"] == "2026-12-24"
+    assert later["effective_on"] == days_from_today(30)
 
 
 def test_a_material_change_is_announced_and_pending(client, staff):

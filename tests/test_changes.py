@@ -8,7 +8,17 @@ from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
-from helpers import IN, NL, TODAY, URL, as_recorded, bearer, current_etag, nimbus
+from helpers import (
+    IN,
+    NL,
+    TODAY,
+    URL,
+    as_recorded,
+    bearer,
+    current_etag,
+    days_from_today,
+    nimbus,
+)
 
 from registry.db import store as db
 from registry.http import cursors
@@ -66,10 +76,15 @@ def day_before(day: str) -> str:
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
+# The lifecycle's announced day, and the last day to object to it.
+EFFECTIVE = days_from_today(69)
+DEADLINE = day_before(EFFECTIVE)
+
+
 @pytest.fixture
 def lifecycle(create, patch, retire):
     """Nimbus announced, its locations changed, then retired: three events."""
-    created = create(effective_on="2027-02-01")
+    created = create(effective_on=EFFECTIVE)
     changed = patch(created["id"], {"locations": [NL, IN]})  # US dropped
     retired = retire(created["id"])
     return {"created": created, "changed": changed, "retired": retired}
@@ -106,14 +121,14 @@ def test_create_change_and_retire_are_announced_changed_and_retired_in_order(
     assert all(RFC3339.match(item["at"]) for item in items)
 
     announced, change, retirement = items
-    assert announced["effective_on"] == "2027-02-01"
-    assert announced["objection_deadline"] == "2027-01-31"
+    assert announced["effective_on"] == EFFECTIVE
+    assert announced["objection_deadline"] == DEADLINE
     assert announced["subprocessor"] == as_recorded(created)
 
     assert announced["material"] is True
     # Dropping a location is housekeeping: applied at once, internal, nothing to object to.
     assert change["material"] is False
-    assert change["effective_on"] == "2027-02-01"
+    assert change["effective_on"] == EFFECTIVE
     assert change.get("objection_deadline") is None
     assert change["changes"]["locations"] == {
         "from": created["locations"],
@@ -369,8 +384,8 @@ def test_the_atom_feed_is_valid_and_newest_first(client, as_role, lifecycle):
     contents = [json.loads(one(entry, "content").text) for entry in reversed(entries)]
     assert contents == json_items
     announced = one(entries[-1], "summary").text
-    assert "2027-02-01" in announced
-    assert "2027-01-31" in announced
+    assert EFFECTIVE in announced
+    assert DEADLINE in announced
     subprocessor_id = lifecycle["created"]["id"]
     related = [link for link in entries[0].findall(f"{ATOM}link") if link.get("rel") == "related"]
     assert related[0].get("href").endswith(f"{URL}/{subprocessor_id}")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from helpers import ROOT, TODAY, bearer, nimbus, singapore
+from helpers import ROOT, TODAY, bearer, nimbus, registry_env, singapore
 
 from registry.app import create_app
 from registry.db.store import SCHEMA_VERSION
@@ -209,14 +208,14 @@ def test_keys_create_blank_customer_is_a_clean_usage_error(runner):
 
 
 def test_keys_expire_after_their_last_day_and_list_shows_it(runner, client, clock):
-    last_day = date(2026, 12, 31)
+    last_day = TODAY + timedelta(days=37)
     result = runner.invoke(
-        args=["keys", "create", "--role", "admin", "--name", "temp", "--expires-on", "2026-12-31"]
+        args=["keys", "create", "--role", "admin", "--name", "temp", "--expires-on", f"{last_day}"]
     )
     token = created_token(result)
-    assert "works through 2026-12-31" in result.stdout
+    assert f"works through {last_day}" in result.stdout
     key = listed_keys(runner)[key_id_of(token)]
-    assert key["expires_on"] == "2026-12-31"
+    assert key["expires_on"] == last_day.isoformat()
     assert key["last_used_on"] is None
     assert client.get("/v1/subprocessors", headers=bearer(token)).status_code == 200
     assert listed_keys(runner)[key_id_of(token)]["last_used_on"] == TODAY.isoformat()
@@ -226,7 +225,7 @@ def test_keys_expire_after_their_last_day_and_list_shows_it(runner, client, cloc
     expired = client.get("/v1/subprocessors", headers=bearer(token))
     assert expired.status_code == 401
     assert "expired" in expired.get_json()["detail"]
-    assert listed_keys(runner)[key_id_of(token)]["last_used_on"] == "2026-12-31"
+    assert listed_keys(runner)[key_id_of(token)]["last_used_on"] == last_day.isoformat()
 
 
 @pytest.fixture
@@ -352,7 +351,7 @@ def test_check_on_an_uninitialised_database_says_so(uninitialised_app):
 
 
 def test_the_installed_command_end_to_end(tmp_path):
-    env = {**os.environ, "REGISTRY_DATABASE": str(tmp_path / "cli.db")}
+    env = registry_env({"REGISTRY_DATABASE": str(tmp_path / "cli.db")})
 
     def registry(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -394,7 +393,7 @@ def test_the_installed_command_end_to_end(tmp_path):
 )
 def test_an_unusable_setting_stops_the_command_with_exit_2(tmp_path, variable, value, says):
     """Exit 2 and the variable named: never 1, which `check` uses for a finding."""
-    env = {**os.environ, "REGISTRY_DATABASE": str(tmp_path / "r.db"), variable: value}
+    env = registry_env({"REGISTRY_DATABASE": str(tmp_path / "r.db"), variable: value})
     done = subprocess.run(
         [sys.executable, "-m", "registry.cli", "check"],
         env=env,

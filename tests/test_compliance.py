@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from helpers import TODAY, unverified
+from helpers import TODAY, days_from_today, unverified
 
 from registry.compliance import engine as compliance
 from registry.compliance.engine import SEVERITY, evaluate, evaluate_register, status_on
@@ -169,7 +169,7 @@ def test_assuming_an_unrelated_decision_ended_changes_nothing_for_us(law):
     ("safeguard", "status", "flags"),
     [
         pytest.param(
-            {"certified": False, "certification_checked_on": "2026-11-01"},
+            {"certified": False, "certification_checked_on": days_from_today(-23)},
             "flagged",
             ["ADEQUACY_CONDITION_UNMET"],
             id="not-certified",
@@ -179,31 +179,31 @@ def test_assuming_an_unrelated_decision_ended_changes_nothing_for_us(law):
             {"certified": True}, "flagged", ["ADEQUACY_CONDITION_UNMET"], id="check-date-missing"
         ),
         pytest.param(
-            {"certified": True, "certification_checked_on": "2026-11-25"},
+            {"certified": True, "certification_checked_on": days_from_today(1)},
             "flagged",
             ["ADEQUACY_CONDITION_UNMET"],
             id="checked-after-the-date",
         ),
         pytest.param(
-            {"certified": True, "certification_checked_on": "2026-11-24"},
+            {"certified": True, "certification_checked_on": TODAY.isoformat()},
             "compliant",
             [],
             id="checked-on-the-date",
         ),
         pytest.param(
-            {"certified": True, "certification_checked_on": "2025-11-24"},
+            {"certified": True, "certification_checked_on": days_from_today(-365)},
             "compliant",
             [],
             id="checked-365-days-earlier",
         ),
         pytest.param(
-            {"certified": True, "certification_checked_on": "2025-11-23"},
+            {"certified": True, "certification_checked_on": days_from_today(-366)},
             "compliant",
             ["CERTIFICATION_CHECK_STALE"],
             id="checked-366-days-earlier",
         ),
         pytest.param(
-            {"certified": True, "certification_checked_on": "2025-10-20"},
+            {"certified": True, "certification_checked_on": days_from_today(-400)},
             "compliant",
             ["CERTIFICATION_CHECK_STALE"],
             id="checked-400-days-earlier",
@@ -224,7 +224,10 @@ def test_stale_check_message_gives_the_date_and_the_age(law):
     result = evaluate(
         record(
             location(
-                "US", mechanism="adequacy", certified=True, certification_checked_on="2025-10-20"
+                "US",
+                mechanism="adequacy",
+                certified=True,
+                certification_checked_on=days_from_today(-400),
             )
         ),
         law,
@@ -232,7 +235,7 @@ def test_stale_check_message_gives_the_date_and_the_age(law):
     )
 
     message = result["flags"][0]["message"]
-    assert "2025-10-20" in message
+    assert days_from_today(-400) in message
     assert "400 days" in message
 
 
@@ -510,7 +513,7 @@ def test_implicit_adequacy_respects_assume_ended(law):
             id="approved",
         ),
         pytest.param(
-            {"approved_on": "2026-11-25", "tia_completed_on": "2020-02-01"},
+            {"approved_on": days_from_today(1), "tia_completed_on": "2020-02-01"},
             "flagged",
             ["NO_SAFEGUARD"],
             id="approved-after-the-date",
@@ -624,7 +627,7 @@ def test_output_shape(law):
         "flags",
     }
     assert result["onward_transfers"] == []
-    assert result["as_of"] == "2026-11-24"
+    assert result["as_of"] == TODAY.isoformat()
     assert result["assumed_ended"] == []
     assert result["locations"] == [
         {
@@ -688,10 +691,10 @@ def test_severity_table():
 @pytest.mark.parametrize(
     ("created", "effective", "short"),
     [
-        ("2026-11-24T09:00:00Z", "2026-12-24", False),
-        ("2026-11-24T09:00:00Z", "2026-12-23", True),
-        ("2026-11-24T09:00:00Z", "2026-11-24", True),
-        ("2026-11-24T09:00:00Z", "2025-01-01", False),
+        (f"{TODAY}T09:00:00Z", days_from_today(30), False),
+        (f"{TODAY}T09:00:00Z", days_from_today(29), True),
+        (f"{TODAY}T09:00:00Z", TODAY.isoformat(), True),
+        (f"{TODAY}T09:00:00Z", "2025-01-01", False),
     ],
     ids=["thirty-days", "twenty-nine-days", "same-day", "already-in-use"],
 )
@@ -708,7 +711,7 @@ def test_notice_period_short_is_a_warning_below_the_promised_notice(law, created
 
 
 def test_notice_is_not_checked_unless_asked(law):
-    rec = record(location("NL"), created_at="2026-11-24T09:00:00Z", effective_on="2026-11-25")
+    rec = record(location("NL"), created_at=f"{TODAY}T09:00:00Z", effective_on=days_from_today(1))
     assert "NOTICE_PERIOD_SHORT" not in codes(evaluate(rec, law, TODAY))
 
 
@@ -762,11 +765,13 @@ def test_missing_optional_fields_never_crash(law, rec, flags):
 @pytest.mark.parametrize(
     ("effective_on", "retired_on", "status"),
     [
-        pytest.param("2026-11-25", None, "proposed", id="before-effective"),
-        pytest.param("2026-11-24", None, "active", id="effective-today"),
-        pytest.param("2020-01-01", "2026-11-25", "active", id="retiring-tomorrow"),
-        pytest.param("2020-01-01", "2026-11-24", "retired", id="retired-today"),
-        pytest.param("2027-01-01", "2026-01-01", "retired", id="retired-before-effective"),
+        pytest.param(days_from_today(1), None, "proposed", id="before-effective"),
+        pytest.param(TODAY.isoformat(), None, "active", id="effective-today"),
+        pytest.param("2020-01-01", days_from_today(1), "active", id="retiring-tomorrow"),
+        pytest.param("2020-01-01", TODAY.isoformat(), "retired", id="retired-today"),
+        pytest.param(
+            days_from_today(38), days_from_today(-327), "retired", id="retired-before-effective"
+        ),
         pytest.param(None, None, "active", id="no-effective-date"),
     ],
 )
@@ -780,16 +785,16 @@ def test_register_summary_and_flagged_list(law):
     records = [
         record(location("NL"), certified_us(TODAY), id="ok-active"),
         record(location("IN"), location("SG"), id="bad-active", name="Bad Active"),
-        record(location("IN"), effective_on="2027-01-01", id="bad-proposed"),
-        record(location("CH"), effective_on="2027-01-01", id="ok-proposed"),
+        record(location("IN"), effective_on=days_from_today(38), id="bad-proposed"),
+        record(location("CH"), effective_on=days_from_today(38), id="ok-proposed"),
         record(scc("2021/914", "2024-03-01", tia=None), id="warned-active"),
-        record(location("IN"), retired_on="2026-01-01", id="bad-retired"),
+        record(location("IN"), retired_on=days_from_today(-327), id="bad-retired"),
         record(location("US", mechanism="adequacy"), id="unmet-active"),
     ]
 
     report = evaluate_register(records, law, TODAY)
 
-    assert report["as_of"] == "2026-11-24"
+    assert report["as_of"] == TODAY.isoformat()
     assert report["assumed_ended"] == []
     assert report["summary"] == {
         "total": 6,

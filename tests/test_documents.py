@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import NL, UNSAFE_IN, bcr, bearer, make_token, nimbus, scc, vendor
+from helpers import NL, UNSAFE_IN, bcr, bearer, days_from_today, make_token, nimbus, scc, vendor
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
@@ -253,7 +253,7 @@ def catalogue(client, as_role, create, nimbus_id) -> dict[str, str]:
             )
         ),
         "eea": create(vendor("Euro Only", {"country": "DE", "activity": "storage"}, **ACTIVE)),
-        "proposed": create(vendor("Soon Corp", scc("IN"), effective_on="2027-01-01")),
+        "proposed": create(vendor("Soon Corp", scc("IN"), effective_on=days_from_today(38))),
         "retired": create(vendor("Gone Corp", scc("IN"), **ACTIVE)),
     }
     admin = as_role("admin")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from helpers import (
@@ -14,6 +14,7 @@ from helpers import (
     as_recorded,
     certified_us,
     current_etag,
+    days_from_today,
     nimbus,
     us_adequacy,
     vendor,
@@ -53,7 +54,7 @@ def history(client, headers: dict, subprocessor_id: str) -> list[dict]:
 def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
     client, as_role, staff, create, patch, retire
 ):
-    record = create(nimbus(effective_on="2027-03-01"))
+    record = create(nimbus(effective_on=days_from_today(97)))
     read = [as_recorded(client.get(f"{URL}/{record['id']}", headers=staff).get_json())]
     writes = [
         lambda: patch(record["id"], {"purpose": "Hosting of everything"}),
@@ -64,7 +65,7 @@ def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
                 "data_categories": ["user.contact.email"],
             },
         ),
-        lambda: patch(record["id"], {"service": "other", "effective_on": "2027-04-01"}),
+        lambda: patch(record["id"], {"service": "other", "effective_on": days_from_today(128)}),
         lambda: retire(record["id"]),
     ]
     for write in writes:
@@ -93,7 +94,7 @@ def test_every_write_keeps_a_version_equal_to_what_was_read_after_it(
     assert versions[0]["record"]["name"] == "Nimbus Hosting"
     assert versions[0]["record"]["locations"] == record["locations"]
     assert versions[2]["record"]["data_categories"] == ["user.contact.email"]
-    assert versions[3]["record"]["effective_on"] == "2027-04-01"
+    assert versions[3]["record"]["effective_on"] == days_from_today(128)
     assert versions[3]["record"]["retired_on"] is None
     assert versions[4]["record"]["retired_on"] == TODAY.isoformat()
 
@@ -134,30 +135,41 @@ def test_history_of_an_unknown_id_is_404_and_needs_a_token(client, as_role, crea
 # The register as it stood on a date
 #
 # Each version is recorded at the clock's time: a test moves the clock before each write,
-# so the register's past is fixed by the test and does not depend on the day the suite runs.
+# so the register's past is fixed by the test, that many days before TODAY.
+
+# The days of `past`: Nimbus announced, fixed (and Relay Mail announced), Nimbus retired.
+ANNOUNCED = days_from_today(-267)
+FIXED = days_from_today(-204)
+RETIRED = days_from_today(-113)
+
+
+def at(day: str, hour: int) -> datetime:
+    return datetime.combine(date.fromisoformat(day), time(hour), UTC)
 
 
 @pytest.fixture
 def past(client, clock, create, patch, retire):
-    """Nimbus: announced 2 March (uncertified US), fixed 4 May, retired 3 August 2026.
+    """Nimbus: announced 267 days ago (uncertified US), in use 30 days later, fixed 204 days
+    ago, retired 113 days ago.
 
-    Relay Mail (EEA only) is announced on 4 May with the default notice.
+    Relay Mail (EEA only) is announced on the day of the fix with the default notice.
     """
-    clock.now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    clock.now = at(ANNOUNCED, 9)
     created = create(
-        nimbus(locations=[NL, us_adequacy(certified=False)], effective_on="2026-04-01")
+        nimbus(locations=[NL, us_adequacy(certified=False)], effective_on=days_from_today(-237))
     )
     sp = created["id"]
 
-    clock.now = datetime(2026, 5, 4, 9, tzinfo=UTC)
-    patch(sp, {"locations": [NL, us_adequacy(certified=True, checked_on="2026-05-01")]})
-    clock.now = datetime(2026, 5, 4, 10, tzinfo=UTC)
+    clock.now = at(FIXED, 9)
+    checked = days_from_today(-207)
+    patch(sp, {"locations": [NL, us_adequacy(certified=True, checked_on=checked)]})
+    clock.now = at(FIXED, 10)
     relay = create(
         vendor("Relay Mail", {"country": "DE", "activity": "processing"}, service="email_delivery")
     )
-    assert relay["effective_on"] == "2026-06-03"
+    assert relay["effective_on"] == days_from_today(-174)
 
-    clock.now = datetime(2026, 8, 3, 9, tzinfo=UTC)
+    clock.now = at(RETIRED, 9)
     retire(sp)
 
     clock.today = TODAY
@@ -187,24 +199,24 @@ def summary(items: list[dict]) -> list[tuple]:
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
-        pytest.param("2026-03-01", [], id="before-anything"),
+        pytest.param(days_from_today(-268), [], id="before-anything"),
         pytest.param(
-            "2026-03-02",
+            ANNOUNCED,
             [("Nimbus Hosting", 1, "proposed", "flagged", ["ADEQUACY_CONDITION_UNMET"])],
             id="announced",
         ),
         pytest.param(
-            "2026-04-15",
+            days_from_today(-223),
             [("Nimbus Hosting", 1, "active", "flagged", ["ADEQUACY_CONDITION_UNMET"])],
             id="active-uncertified",
         ),
         pytest.param(
-            "2026-05-03",
+            days_from_today(-205),
             [("Nimbus Hosting", 1, "active", "flagged", ["ADEQUACY_CONDITION_UNMET"])],
             id="eve-of-the-fix",
         ),
         pytest.param(
-            "2026-05-04",
+            FIXED,
             [
                 ("Nimbus Hosting", 2, "active", "compliant", []),
                 ("Relay Mail", 1, "proposed", "compliant", []),
@@ -212,7 +224,7 @@ def summary(items: list[dict]) -> list[tuple]:
             id="fixed-and-relay-announced",
         ),
         pytest.param(
-            "2026-08-02",
+            days_from_today(-114),
             [
                 ("Nimbus Hosting", 2, "active", "compliant", []),
                 ("Relay Mail", 1, "active", "compliant", []),
@@ -220,7 +232,7 @@ def summary(items: list[dict]) -> list[tuple]:
             id="eve-of-retirement",
         ),
         pytest.param(
-            "2026-08-03",
+            RETIRED,
             [
                 ("Nimbus Hosting", 3, "retired", "compliant", []),
                 ("Relay Mail", 1, "active", "compliant", []),
@@ -259,7 +271,7 @@ def test_each_listed_version_is_the_one_in_the_history(client, staff, past):
         for sp in past.values()
         for v in history(client, staff, sp)
     }
-    for day in ("2026-03-02", "2026-05-04", "2026-08-03"):
+    for day in (ANNOUNCED, FIXED, RETIRED):
         for item in listed_at(client, staff, day):
             assert as_recorded(item) == versions[(item["id"], item["version"])]
 
@@ -268,19 +280,19 @@ def test_filters_and_pages_apply_to_the_register_at_a_date(client, staff, past):
     def names(day: str, **params) -> list[str]:
         return [item["name"] for item in listed_at(client, staff, day, **params)]
 
-    assert names("2026-08-03", status="retired") == ["Nimbus Hosting"]
-    assert names("2026-08-03", status="active") == ["Relay Mail"]
-    assert names("2026-04-15", flagged="true") == ["Nimbus Hosting"]
-    assert names("2026-05-04", flagged="true") == []
-    assert names("2026-05-04", country="US") == ["Nimbus Hosting"]
-    assert names("2026-05-04", service="email_delivery") == ["Relay Mail"]
+    assert names(RETIRED, status="retired") == ["Nimbus Hosting"]
+    assert names(RETIRED, status="active") == ["Relay Mail"]
+    assert names(days_from_today(-223), flagged="true") == ["Nimbus Hosting"]
+    assert names(FIXED, flagged="true") == []
+    assert names(FIXED, country="US") == ["Nimbus Hosting"]
+    assert names(FIXED, service="email_delivery") == ["Relay Mail"]
 
-    first = client.get(URL, query_string={"at": "2026-08-03", "limit": 1}, headers=staff)
+    first = client.get(URL, query_string={"at": RETIRED, "limit": 1}, headers=staff)
     body = first.get_json()
     assert [item["name"] for item in body["items"]] == ["Nimbus Hosting"]
     second = client.get(
         URL,
-        query_string={"at": "2026-08-03", "limit": 1, "cursor": body["next_cursor"]},
+        query_string={"at": RETIRED, "limit": 1, "cursor": body["next_cursor"]},
         headers=staff,
     ).get_json()
     assert [item["name"] for item in second["items"]] == ["Relay Mail"]
@@ -300,8 +312,8 @@ def test_the_register_at_a_future_date_is_422(client, staff, clock, past):
 
 @pytest.fixture
 def yankee(client, clock, create, patch):
-    """A US vendor in use since 2021 under adequacy, recorded in June 2021; since 20 November
-    2026 it keeps data in the Netherlands only.
+    """A US vendor in use since 2021 under adequacy, recorded in June 2021; since four days
+    before TODAY it keeps data in the Netherlands only.
 
     The 2021 version is recorded with the clock in June 2021, so the register has a past
     inside the gap between Privacy Shield (ended 2020-07-16) and the Data Privacy Framework
@@ -317,7 +329,7 @@ def yankee(client, clock, create, patch):
             effective_on="2021-01-01",
         )
     )
-    clock.now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    clock.now = at(days_from_today(-4), 9)
     patch(created["id"], {"locations": [NL]})
     clock.today = TODAY
     return created["id"]
@@ -371,14 +383,14 @@ def test_as_of_applies_another_days_law_to_the_register_of_at(client, staff, yan
 
 
 def test_todays_register_is_the_current_version(client, staff, yankee):
-    for params in ({}, {"at": TODAY.isoformat()}, {"at": "2026-11-20"}):
+    for params in ({}, {"at": TODAY.isoformat()}, {"at": days_from_today(-4)}):
         today = report(client, staff, **params)
         assert today["summary"]["total"] == 1
         assert today["summary"]["by_flag"] == {}
         assert today["flagged"] == []
     # The day before the change the US transfer was still on the register, under DPF, with
     # a certification checked before the framework began: no evidence.
-    eve = report(client, staff, at="2026-11-19")
+    eve = report(client, staff, at=days_from_today(-5))
     assert eve["summary"]["by_flag"] == {"ADEQUACY_CONDITION_UNMET": 1}
 
 

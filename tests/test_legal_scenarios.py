@@ -14,7 +14,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from helpers import TODAY, URL, current_etag, unverified, vendor
+from helpers import TODAY, URL, US_CHECKED_ON, current_etag, days_from_today, unverified, vendor
 
 from registry.compliance.engine import SEVERITY, evaluate
 from registry.law.loader import load_law
@@ -699,7 +699,12 @@ RELIED_ON = {
         "br-2026",
     ),
     "us-dpf-2023-certified": (
-        location("US", mechanism="adequacy", certified=True, certification_checked_on="2026-11-01"),
+        location(
+            "US",
+            mechanism="adequacy",
+            certified=True,
+            certification_checked_on=days_from_today(-23),
+        ),
         TODAY,
         "us-dpf-2023",
     ),
@@ -1288,7 +1293,7 @@ def test_cli_check_matches_the_compliance_report(client, runner, create, as_role
         vendor(
             "Tally Cloud",
             location(
-                "US", mechanism="adequacy", certified=True, certification_checked_on="2026-10-01"
+                "US", mechanism="adequacy", certified=True, certification_checked_on=US_CHECKED_ON
             ),
             effective_on="2021-01-01",
         )
@@ -1300,7 +1305,7 @@ def test_cli_check_matches_the_compliance_report(client, runner, create, as_role
             onward_transfers=[onward("Relay Ltd", "IN"), onward("Alp AG", "CH")],
         )
     )
-    create(vendor("Maple Data", location("CA"), effective_on="2027-06-01"))
+    create(vendor("Maple Data", location("CA"), effective_on=days_from_today(189)))
     admin = as_role("admin")
 
     for as_of in ("2021-03-01", "2025-03-01", TODAY.isoformat()):
@@ -1317,7 +1322,7 @@ def test_cli_check_matches_the_compliance_report(client, runner, create, as_role
         flagged = {item["name"] for item in api["flagged"]}
         assert "Chain Co" in flagged  # the onward transfer to India has no safeguard
         if as_of == "2021-03-01":
-            # The bridge: GB is no transfer; the DPF check dated 2026 is no evidence yet.
+            # The bridge: GB is no transfer; the recent DPF check is no evidence yet.
             assert "Thames Mail" not in flagged
             assert "Tally Cloud" in flagged
         if as_of == "2025-03-01":

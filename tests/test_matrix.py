@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, bearer, nimbus
+from helpers import ROOT, TODAY, bearer, days_from_today, nimbus
 
 from registry.db.store import current_revision
 
@@ -139,7 +139,7 @@ def new_incident(values: dict) -> dict:
     """A breach at the sub-processor, concerning every customer."""
     return {
         "subprocessor_id": values["subprocessor_id"],
-        "detected_on": "2026-11-24T08:00:00Z",
+        "detected_on": f"{TODAY}T08:00:00Z",
         "nature": "A misconfigured bucket exposed login records.",
         "data_categories": ["user.contact.email"],
         "likely_consequences": "Phishing aimed at the users concerned.",
@@ -153,7 +153,7 @@ def changed_measures(values: dict) -> dict:
 
 
 def new_key(values: dict) -> dict:
-    return {"role": "service", "name": "Created", "expires_on": "2027-12-31"}
+    return {"role": "service", "name": "Created", "expires_on": days_from_today(402)}
 
 
 SP = "/v1/subprocessors/{subprocessor_id}"
@@ -299,7 +299,7 @@ def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
     assert made.status_code == 201, made.get_data(as_text=True)
     shared["key_id"] = made.get_json()["id"]
     for key, name in (("subprocessor_id", "Existing"), ("objected_subprocessor_id", "Objected")):
-        body = nimbus(name=name, effective_on="2027-06-01")
+        body = nimbus(name=name, effective_on=days_from_today(189))
         created = client.post("/v1/subprocessors", json=body, headers=admin)
         assert created.status_code == 201, created.get_data(as_text=True)
         shared[key] = created.get_json()["id"]

@@ -20,7 +20,7 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, registry_env
 
 import registry
 from registry.law.loader import DEFAULT_DATA_DIR, load_demo_catalogue
@@ -35,6 +35,8 @@ def pyproject() -> dict:
 
 
 def registry_command(bin_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """The installed `registry`, on the tests' day (registry_env) unless given an env."""
+    kwargs.setdefault("env", registry_env())
     return subprocess.run(
         [str(bin_dir / "registry"), *args],
         capture_output=True,
@@ -139,7 +141,7 @@ def outside(tmp_path) -> dict:
         if not key.startswith("REGISTRY_") and key not in ("PYTHONPATH", "PYTHONHOME")
     }
     env["REGISTRY_DATABASE"] = str(tmp_path / "registry.db")
-    return {"cwd": cwd, "env": env}
+    return {"cwd": cwd, "env": registry_env(env, inherit=False)}
 
 
 @pytest.mark.packaging

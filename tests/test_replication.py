@@ -17,7 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ALLOWED, ROOT, URL, Server, call, nimbus, server_on_template
+from helpers import (
+    ALLOWED,
+    ROOT,
+    URL,
+    Server,
+    call,
+    nimbus,
+    registry_env,
+    server_on_template,
+)
 
 from registry.audit import service as audit
 from registry.db import store as db
@@ -117,14 +126,15 @@ def test_restore_refuses_an_existing_file_and_a_missing_replica(runner, tmp_path
 
 
 class Litestreamed:
-    """A `registry` command beside a server (replicate, restore --follow), stopped at the end."""
+    """A `registry` command beside a server (replicate, restore --follow), stopped at the end,
+    on that server's clock."""
 
-    def __init__(self, env: dict, log: Path, *args: str):
+    def __init__(self, server: Server, env: dict, log: Path, *args: str):
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "registry.cli", *args],
-                env=env,
+                env=registry_env(env, at=server.clock()),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
@@ -172,7 +182,7 @@ def primary(apps, tmp_path):
     server.env.update(REGISTRY_REPLICA_URL=f"file://{replica}", REGISTRY_REPLICA_SYNC_INTERVAL=SYNC)
     server.replica_url = f"file://{replica}"
     server.start()
-    shipper = Litestreamed(server.env, tmp_path / "replicate.log", "replicate")
+    shipper = Litestreamed(server, server.env, tmp_path / "replicate.log", "replicate")
     shipper.wait_for("snapshot complete")
     yield server, shipper
     shipper.stop()
@@ -234,7 +244,7 @@ def test_restore_after_sigkill_has_every_write_up_to_the_replicated_position(pri
     result = subprocess.run(
         [sys.executable, "-m", "registry.cli", "restore", "--replica", server.replica_url,
          "--to", str(target)],
-        env=server.env, capture_output=True, text=True, cwd=ROOT, check=False,
+        env=server.process_env(), capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     took = time.monotonic() - started
     assert result.returncode == 0, result.stderr + result.stdout
@@ -266,7 +276,7 @@ def test_restore_after_sigkill_has_every_write_up_to_the_replicated_position(pri
     # `registry audit verify` passes on the restored file as on any database.
     verified = subprocess.run(
         [sys.executable, "-m", "registry.cli", "audit", "verify"],
-        env={**server.env, "REGISTRY_DATABASE": str(target)},
+        env=registry_env({**server.env, "REGISTRY_DATABASE": str(target)}, at=server.clock()),
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     assert verified.returncode == 0 and "audit trail ok" in verified.stdout, verified.stderr
@@ -283,11 +293,12 @@ def test_a_read_only_replica_serves_reads_and_sees_writes_within_a_second(primar
         "REGISTRY_PRIMARY_URL": PRIMARY,
     }
     follower = Litestreamed(
+        server,
         follower_env,
         node / "follow.log",
         "restore", "--replica", server.replica_url, "--to", str(node / "replica.db"), "--follow",
     )  # fmt: skip
-    replica = ReadOnlyServer(node, node / "replica.db", follower_env)
+    replica = ReadOnlyServer(node, node / "replica.db", follower_env, server)
     try:
         follower.wait_for("following the replica")
         assert stat.S_IMODE((node / "replica.db").stat().st_mode) == 0o600
@@ -343,17 +354,18 @@ def test_a_read_only_replica_serves_reads_and_sees_writes_within_a_second(primar
 class ReadOnlyServer(Server):
     """`registry serve --read-only` on a replica that a follower keeps up to date."""
 
-    def __init__(self, directory: Path, database: Path, env: dict):
+    def __init__(self, directory: Path, database: Path, env: dict, primary: Server):
         super().__init__(directory)
         self.database = database
         self.env = env
+        self.made = primary.made  # on the primary's clock
 
     def start(self) -> ReadOnlyServer:
         args = ["serve", "--read-only", "--port", str(self.port), "--workers", "2"]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "registry.cli", *args],
-                env=self.env,
+                env=self.process_env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
@@ -378,7 +390,7 @@ def call_health(server: Server):
 def test_serve_read_only_refuses_a_missing_replica(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "registry.cli", "serve", "--read-only", "--port", "1"],
-        env={**os.environ, "REGISTRY_DATABASE": str(tmp_path / "none.db")},
+        env=registry_env({"REGISTRY_DATABASE": str(tmp_path / "none.db")}),
         capture_output=True, text=True, cwd=ROOT, check=False, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1 and "registry restore" in result.stderr

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import bearer, checkpoint, nimbus
+from helpers import TODAY, bearer, checkpoint, days_from_today, nimbus
 
 from registry.audit import service as audit
 from registry.audit import store as audit_store
@@ -46,7 +46,9 @@ def use(client, zebra, admin, staff) -> dict:
     answered, a webhook paused by an admin and failing, and a copy withdrawn after it saw it."""
     vendor = client.post("/v1/subprocessors", json=nimbus(), headers=admin).get_json()
     proposed = client.post(
-        "/v1/subprocessors", json=nimbus(name="Proposed", effective_on="2027-06-01"), headers=admin
+        "/v1/subprocessors",
+        json=nimbus(name="Proposed", effective_on=days_from_today(189)),
+        headers=admin,
     ).get_json()
     hook = client.post(
         "/v1/webhooks",
@@ -111,7 +113,7 @@ def use(client, zebra, admin, staff) -> dict:
         "/v1/incidents",
         json={
             "subprocessor_id": vendor["id"],
-            "detected_on": "2026-11-24T08:00:00Z",
+            "detected_on": f"{TODAY}T08:00:00Z",
             "nature": "A misconfigured bucket exposed login records.",
             "data_categories": ["user.contact.email"],
             "likely_consequences": "Phishing.",

@@ -1,37 +1,42 @@
 """A real gunicorn (2 workers) whose clock crosses midnight: the day's switch needs no write.
 
 The server's processes run under libfaketime (Debian's `faketime`, which .ci/run installs),
-reading their clock's offset from a file the test rewrites.
+reading their clock's offset from a file the test rewrites: the night after TODAY.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import ALLOWED, NL, call, nimbus, server_on_template, vendor, workers
+from helpers import (
+    ALLOWED,
+    LIBFAKETIME,
+    NL,
+    TODAY,
+    call,
+    nimbus,
+    server_on_template,
+    vendor,
+    workers,
+)
 
 pytestmark = pytest.mark.server
 
-# Debian installs it under the machine's multiarch directory (x86_64, aarch64, ...).
-LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))), None)
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @pytest.fixture
 def late_server(apps, tmp_path):
-    """A server whose clock reads one minute before the next midnight in Brussels."""
+    """A server whose clock reads one minute before midnight in Brussels at the end of TODAY."""
     if LIBFAKETIME is None:
         pytest.fail("libfaketime is missing: install Debian's faketime (.ci/run does)")
     real = datetime.now(UTC)
-    local_midnight = datetime.combine(
-        real.astimezone(BRUSSELS).date() + timedelta(days=2), datetime.min.time(), BRUSSELS
-    )
+    local_midnight = datetime.combine(TODAY + timedelta(days=1), datetime.min.time(), BRUSSELS)
     offset = (local_midnight - timedelta(minutes=1) - real).total_seconds()
     clock_file = tmp_path / "faketime"
-    clock_file.write_text(f"+{int(offset)}s\n")
+    clock_file.write_text(f"{offset:+.0f}s\n")
     server = server_on_template(apps, tmp_path)
     server.env.update(
         {
@@ -43,7 +48,7 @@ def late_server(apps, tmp_path):
     )
     server.start()
     server.midnight = local_midnight
-    server.move = lambda seconds: clock_file.write_text(f"+{int(offset + seconds)}s\n")
+    server.move = lambda seconds: clock_file.write_text(f"{offset + seconds:+.0f}s\n")
     yield server
     server.stop()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import random
 
-from helpers import NL, nimbus, singapore
+from helpers import NL, days_from_today, nimbus, singapore
 
 from registry.compliance import snapshot as snapshots
 from registry.compliance.service import snapshot
@@ -37,7 +37,7 @@ def test_incremental_updates_equal_a_full_rebuild(app, registry, client, as_role
             if rng.random() < 0.3:
                 body["locations"] = [singapore()]
             if rng.random() < 0.3:
-                body["effective_on"] = "2027-01-01"  # announced, not yet in use
+                body["effective_on"] = days_from_today(38)  # announced, not yet in use
                 del body["already_in_use"]
             response = client.post("/v1/subprocessors", json=body, headers=staff)
             assert response.status_code == 201

@@ -8,7 +8,7 @@ import sqlite3
 from datetime import date
 
 import pytest
-from helpers import NL, ROOT, vendor
+from helpers import NL, ROOT, US_CHECKED_ON, vendor
 
 from registry.bootstrap import initialise
 from registry.compliance.service import DailySweep, sweep_verdicts
@@ -78,7 +78,7 @@ def test_a_newly_loaded_act_is_announced_with_reason_law(
                 "safeguard": {
                     "mechanism": "adequacy",
                     "certified": True,
-                    "certification_checked_on": "2026-10-01",
+                    "certification_checked_on": US_CHECKED_ON,
                 },
             },
             effective_on="2025-01-01",

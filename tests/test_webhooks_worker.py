@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, nimbus
+from helpers import ROOT, nimbus, registry_env
 
+from registry import clock as registry_clock
 from registry.audit import store as audit_store
 from registry.webhooks import outbound as webhooks
 
@@ -57,7 +57,13 @@ class ReceiverHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         receiver = self.server
         try:
-            message_id = webhooks.verify(receiver.secrets[self.path], self.headers, body)
+            # The customer's wall clock reads the tests' day, as the worker's does.
+            message_id = webhooks.verify(
+                receiver.secrets[self.path],
+                self.headers,
+                body,
+                now=registry_clock.now().timestamp(),
+            )
             valid = True
         except (webhooks.VerificationError, KeyError):
             message_id, valid = self.headers.get("webhook-id"), False
@@ -110,11 +116,10 @@ def registry_settings():
 
 
 class WorkerProcess:
-    """`python -m registry.cli worker` on the test's database."""
+    """`python -m registry.cli worker` on the test's database, on the test's clock."""
 
     def __init__(self, database: str, log: Path):
         self.env = {
-            **os.environ,
             "REGISTRY_DATABASE": database,
             "REGISTRY_WEBHOOK_ALLOW_PRIVATE": "1",
             "REGISTRY_WEBHOOK_BACKOFF": "0.05",
@@ -128,7 +133,7 @@ class WorkerProcess:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "registry.cli", "worker", "--poll-interval", "0.05"],
-                env=self.env,
+                env=registry_env(self.env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=ROOT,
@@ -306,7 +311,7 @@ def test_once_delivers_what_is_due_and_exits(app, as_role, receiver, tmp_path):
         time.sleep(0.1)  # past the (tiny) back-off: the retry is due
         done = subprocess.run(
             [sys.executable, "-m", "registry.cli", "worker", "--once"],
-            env=env,
+            env=registry_env(env),
             capture_output=True,
             text=True,
             timeout=60,

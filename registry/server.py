@@ -225,7 +225,7 @@ class RegistryWorker(ThreadWorker):
 
     # Set by serve(), in the master, before the workers fork.
     read_deadline = 10.0
-    client_connections = 256
+    client_connections = 128
 
     def init_process(self):
         self.log.error_log.addFilter(_StalledConnections())
@@ -426,7 +426,7 @@ def serve(
     app_factory: Callable[[], Flask],
     threads: int = 256,
     read_timeout: float = 10.0,
-    client_connections: int = 256,
+    client_connections: int = 128,
 ) -> None:
     """Serve until stopped; each worker calls `app_factory` after the fork."""
     RegistryWorker.read_deadline = read_timeout

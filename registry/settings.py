@@ -52,7 +52,8 @@ class Settings:
     # connection closed. A head is gathered without holding a thread.
     read_timeout: float = field(default=10.0, metadata=_env("READ_TIMEOUT"))
     # Connections one client address may hold open in each server worker; the next is 429.
-    client_connections: int = field(default=256, metadata=_env("CLIENT_CONNECTIONS"))
+    # Below REGISTRY_THREADS, so that one address's stalled bodies cannot hold every thread.
+    client_connections: int = field(default=128, metadata=_env("CLIENT_CONNECTIONS"))
     # Threads per server worker, enough that stalled connections cannot starve the rest.
     threads: int = field(default=256, metadata=_env("THREADS"))
     # This organisation's role for the data it passes to sub-processors: the SCC module

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import socket
@@ -219,4 +220,34 @@ def test_one_address_holds_at_most_its_connections_and_others_are_served(apps, t
         for sock in held:
             sock.close()
         server.stop()
+    assert_clean_log(server)
+
+
+def test_one_address_stalling_600_bodies_cannot_hold_every_thread(quick_server):
+    """With the default limit per address (below the threads per worker), 600 requests from
+    one address whose bodies stall leave threads for everyone else."""
+    server = quick_server
+    _enough_descriptors(TRICKLERS * 2 + 256)
+    head = (
+        b"POST /v1/subprocessors HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    held = []
+    try:
+        for _ in range(TRICKLERS):
+            sock = _from(server, "127.0.0.2")
+            held.append(sock)
+            with contextlib.suppress(OSError):  # refused already, with a 429
+                sock.sendall(head)
+        for _ in range(4):
+            started = time.monotonic()
+            assert call(server, "GET", "/v1/health").status == 200
+            took = time.monotonic() - started
+            assert took < 1.0, f"health took {took:.2f} s with {TRICKLERS} stalled bodies"
+            time.sleep(0.25)
+        open_after = [s for s in held if not _closed_by_server(s, DEADLINE + 10)]
+        assert not open_after, f"{len(open_after)} stalled connections still open"
+    finally:
+        for sock in held:
+            sock.close()
     assert_clean_log(server)

@@ -105,7 +105,10 @@ class Webhooks(MethodView):
         Webhooks (webhook-id, webhook-timestamp, webhook-signature), until a 2xx answer.
         The URL must be https; its form is checked here, without a DNS lookup, and the
         addresses its host resolves to before every delivery (public ones only: a refused
-        target is a failed attempt in the delivery log).
+        target is a failed attempt in the delivery log). A customer holds at most
+        `REGISTRY_QUOTA_WEBHOOKS` endpoints (default 20; 409 over it), and its keys make at
+        most `REGISTRY_QUOTA_WEBHOOK_CHANGES` webhook writes (create, update, delete,
+        rotate-secret) in 24 hours (default 100; 429 with `Retry-After` over it).
         """
         record, secret = service.create(
             registry(),

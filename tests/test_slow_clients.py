@@ -30,10 +30,13 @@ def quick_server(apps, tmp_path):
 
 
 def _hold(server, count: int, opening: bytes) -> list[socket.socket]:
+    """Connections from another client address (127.0.0.2) than the tests' requests, so
+    that the limit per address is theirs, sending `opening` and no more."""
     held = []
     for number in range(count):
-        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-        sock.sendall(opening + str(number).encode())
+        sock = _from(server, "127.0.0.2")
+        with contextlib.suppress(OSError):  # refused already, with a 429
+            sock.sendall(opening + str(number).encode())
         held.append(sock)
     return held
 
@@ -251,3 +254,13 @@ def test_one_address_stalling_600_bodies_cannot_hold_every_thread(quick_server):
         for sock in held:
             sock.close()
     assert_clean_log(server)
+
+
+@pytest.mark.parametrize("value", ["0", "10001", "many"])
+def test_the_client_connection_limit_is_checked(value):
+    from registry.settings import Settings, SettingsError
+
+    assert Settings.from_environment({}).client_connections == 128
+    assert Settings.from_environment({"REGISTRY_CLIENT_CONNECTIONS": "40"}).client_connections == 40
+    with pytest.raises(SettingsError, match="REGISTRY_CLIENT_CONNECTIONS"):
+        Settings.from_environment({"REGISTRY_CLIENT_CONNECTIONS": value})

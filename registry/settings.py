@@ -117,8 +117,7 @@ class Settings:
             raise SettingsError(f"REGISTRY_THREADS must be 1 to 1024, got {self.threads!r}")
         if not 1 <= self.client_connections <= 10_000:
             raise SettingsError(
-                "REGISTRY_CLIENT_CONNECTIONS must be 1 to 10000, "
-                f"got {self.client_connections!r}"
+                f"REGISTRY_CLIENT_CONNECTIONS must be 1 to 10000, got {self.client_connections!r}"
             )
         try:
             ZoneInfo(self.timezone)

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "registry"
 README = ROOT / "README.md"
@@ -28,6 +30,10 @@ README = ROOT / "README.md"
 # The database layer every store uses: a feature may import db.store, and db/ is no feature.
 DATABASE_LAYER = "db"
 PURE_ENGINE = "registry.compliance.engine"
+# The modules the engine is split into: each pure on its own, whoever imports it.
+PURE_ENGINE_PARTS = tuple(
+    f"registry.compliance.{part}" for part in ("rules", "adequacy", "safeguards", "register")
+)
 FRAMEWORK_AND_DATABASE = frozenset(
     {"flask", "werkzeug", "flask_smorest", "sqlite3", "sqlite_utils"}
 )
@@ -574,7 +580,7 @@ def _report(title: str, problems: list[str], fix: str = "") -> str:
 def test_the_checkers_see_the_whole_package():
     modules = scan(PACKAGE)
     graph = import_graph(PACKAGE)
-    assert len(modules) > 60 and PURE_ENGINE in modules
+    assert len(modules) > 60 and {PURE_ENGINE, *PURE_ENGINE_PARTS} <= set(modules)
     assert sum(map(len, graph.values())) > 150
     assert features(PACKAGE) >= {"subprocessors", "documents", "audit", "keys", "law", "webhooks"}
 
@@ -613,8 +619,9 @@ def test_features_use_each_others_service_not_store():
     assert not problems, _report("Another feature's store imported", problems)
 
 
-def test_compliance_engine_needs_neither_flask_nor_sqlite():
-    problems = impure_imports(PACKAGE, PURE_ENGINE)
+@pytest.mark.parametrize("module", [PURE_ENGINE, *PURE_ENGINE_PARTS])
+def test_compliance_engine_needs_neither_flask_nor_sqlite(module):
+    problems = impure_imports(PACKAGE, module)
     assert not problems, _report(
         "compliance/engine.py must stay pure (standard library and pure registry modules only)",
         problems,

@@ -441,6 +441,24 @@ class Apps:
         return app
 
 
+def passed_on(app: Flask, fast_path: type, monkeypatch) -> list[str]:
+    """The requests ("GET /path") the app's `fast_path` (a WSGI wrapper of that class, with the
+    app behind it as `.next`) passes on to the app during this test: a test of a fast path
+    checks the path answered alone, since the app would give the same answer."""
+    wrapper = app.wsgi_app
+    while not isinstance(wrapper, fast_path):
+        wrapper = wrapper.next
+    behind = wrapper.next
+    seen: list[str] = []
+
+    def noting(environ, start_response):
+        seen.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        return behind(environ, start_response)
+
+    monkeypatch.setattr(wrapper, "next", noting)
+    return seen
+
+
 # Registry processes: a server or the CLI, on the tests' day
 
 ALLOWED = "/v1/allowed-processors"

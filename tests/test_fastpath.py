@@ -1,9 +1,12 @@
-"""The allowed-processors fast path answers exactly as the Flask path would, or defers to it."""
+"""The allowed-processors fast path answers exactly as the Flask path would, or defers to it.
+
+The two give the same answers, so each test also checks which of them answered (`to_flask`): a
+fast path that stopped answering would otherwise go unnoticed."""
 
 from __future__ import annotations
 
 import pytest
-from helpers import nimbus
+from helpers import nimbus, passed_on
 from werkzeug.test import Client
 
 from registry.compliance import api as allowed
@@ -31,6 +34,12 @@ def both(app):
     return Client(app), Client(fast.next)
 
 
+@pytest.fixture
+def to_flask(both, app, monkeypatch) -> list[str]:
+    """The requests the fast path passes on to Flask from here on ("GET /v1/...")."""
+    return passed_on(app, AllowedProcessorsFastPath, monkeypatch)
+
+
 def comparable(response):
     headers = sorted((k, v) for k, v in response.headers.items() if k != "Date")
     return response.status, headers, response.get_data()
@@ -49,7 +58,7 @@ def comparable(response):
         ("data_category=user.contact&country=NL&data_category=user.contact.email", "admin"),
     ],
 )
-def test_the_fast_path_answers_as_flask_would(seeded, both, tokens, query, role):
+def test_the_fast_path_answers_as_flask_would(seeded, both, to_flask, tokens, query, role):
     fast, flask = both
     headers = {"Authorization": f"Bearer {tokens[role]}"}
     first = fast.get(f"{URL}?{query}", headers=headers)
@@ -60,6 +69,7 @@ def test_the_fast_path_answers_as_flask_would(seeded, both, tokens, query, role)
     not_modified = fast.get(f"{URL}?{query}", headers=conditional)
     assert not_modified.status_code == 304
     assert comparable(not_modified) == comparable(flask.get(f"{URL}?{query}", headers=conditional))
+    assert f"GET {URL}" not in to_flask, "the fast path answered neither itself"
 
 
 @pytest.mark.parametrize(
@@ -78,12 +88,13 @@ def test_the_fast_path_answers_as_flask_would(seeded, both, tokens, query, role)
         ("country=NL&country=NL", "service"),
     ],
 )
-def test_every_failure_is_left_to_flask(seeded, both, tokens, query, headers):
+def test_every_failure_is_left_to_flask(seeded, both, to_flask, tokens, query, headers):
     if isinstance(headers, str):
         headers = {"Authorization": f"Bearer {tokens[headers]}"}
     fast, flask = both
     through_fast = fast.get(f"{URL}?{query}", headers=headers)
     assert through_fast.status_code in (401, 403, 422)
+    assert to_flask.count(f"GET {URL}") == 1
     assert comparable(through_fast) == comparable(flask.get(f"{URL}?{query}", headers=headers))
 
 
@@ -101,7 +112,7 @@ def test_the_fast_path_serves_the_route_flask_has(app):
     assert allowed.PATH in rules
 
 
-def test_a_write_is_seen_by_the_fast_path_at_once(seeded, both, tokens, client, as_role):
+def test_a_write_is_seen_by_the_fast_path_at_once(seeded, both, to_flask, tokens, client, as_role):
     fast, _ = both
     headers = {"Authorization": f"Bearer {tokens['service']}"}
     before = fast.get(URL, headers=headers)
@@ -109,3 +120,6 @@ def test_a_write_is_seen_by_the_fast_path_at_once(seeded, both, tokens, client, 
     after = fast.get(URL, headers={**headers, "If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert "Third" in [p["name"] for p in after.get_json()["processors"]]
+    again = fast.get(URL, headers={**headers, "If-None-Match": after.headers["ETag"]})
+    assert again.status_code == 304
+    assert to_flask == ["POST /v1/subprocessors"], "the fast path answered every read itself"

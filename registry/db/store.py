@@ -18,22 +18,39 @@ import sqlite_utils
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def _migrations() -> list[tuple[str, list[str]]]:
-    """The numbered migrations (NNNN_name.sql), each as its single statements.
+def statements(script: str) -> list[str]:
+    """The statements of an SQL script, each whole, in order.
 
-    sqlite3's executescript() would commit the surrounding BEGIN IMMEDIATE, and a migration
-    must apply whole or not at all, so each file is split into statements (no statement
-    in them holds a semicolon inside a string or a trigger).
+    A `;` ends a statement only where SQLite itself says the text so far is one complete
+    statement (sqlite3.complete_statement, SQLite's own tokenizer), so a `;` in a string
+    literal, a quoted name, a comment or a trigger's BEGIN ... END stays in its statement.
+    Each statement is run on its own: executescript() would commit the migration's
+    transaction first. Text after the last `;` is a last statement, as in executescript(),
+    unless it is only comments.
     """
+    found, start = [], 0
+    end = script.find(";")
+    while end != -1:
+        if sqlite3.complete_statement(script[start : end + 1]):
+            found.append(script[start : end + 1].strip())
+            start = end + 1
+        end = script.find(";", end + 1)
+    rest = [line for line in script[start:].splitlines() if not line.lstrip().startswith("--")]
+    if "".join(rest).strip():
+        found.append(script[start:].strip())
+    return found
+
+
+def _migrations() -> list[tuple[str, list[str]]]:
+    """The numbered migrations (NNNN_name.sql), each as its statements; the first line of a
+    file (a comment) names it. Migration N leaves the database at `PRAGMA user_version` N."""
     found = []
     for number, path in enumerate(sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")), 1):
         if int(path.name[:4]) != number:
             raise RuntimeError(f"migration {path.name} is out of sequence")
         text = path.read_text()
-        name = text.splitlines()[0].removeprefix("--").strip()  # the first line names it
-        lines = [line for line in text.splitlines() if not line.startswith("--")]
-        statements = [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-        found.append((name, statements))
+        name = text.splitlines()[0].removeprefix("--").strip()
+        found.append((name, statements(text)))
     return found
 
 
@@ -193,23 +210,34 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(database: Database) -> list[str]:
-    """Apply pending migrations; safe to run concurrently and repeatedly."""
+    """Apply pending migrations; safe to run concurrently and repeatedly.
+
+    Each migration runs in a write transaction of its own together with the version it
+    reaches (`PRAGMA user_version`, which SQLite rolls back with the rest): one that fails
+    leaves nothing of itself behind and the database at the version before it. Each step
+    reads the version under the write lock, so concurrent runs apply each migration once.
+    """
     applied: list[str] = []
-    with database.write() as db:
-        conn = db.conn
-        current = schema_version(conn)
-        if current > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"database schema {current} is newer than this code ({SCHEMA_VERSION})"
-            )
-        for number, (name, statements) in enumerate(MIGRATIONS, start=1):
-            if number <= current:
-                continue
-            for statement in statements:
-                conn.execute(statement)
+    while True:
+        with database.write() as tx:
+            conn = tx.conn
+            current = schema_version(conn)
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"database schema {current} is newer than this code ({SCHEMA_VERSION})"
+                )
+            if current == SCHEMA_VERSION:
+                return applied
+            number = current + 1
+            name, steps = MIGRATIONS[current]
+            try:
+                for statement in steps:
+                    conn.execute(statement)
+            except sqlite3.Error as error:
+                error.add_note(f"migration {number:04d} ({name}) failed; none of it is applied")
+                raise
             conn.execute(f"PRAGMA user_version = {number}")
-            applied.append(f"{number:04d} {name}")
-    return applied
+        applied.append(f"{number:04d} {name}")
 
 
 def checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int]:

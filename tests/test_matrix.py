@@ -234,7 +234,7 @@ MATRIX = [
        body=new_webhook),
     op(f"GET {HOOK}",                                   401, 401, 200, 403, 403, 200, 404,
        owner=A),
-    op(f"PATCH {HOOK}",                                 401, 401, 200, 403, 403, 200, 404,
+    op(f"PATCH {HOOK}",                                 401, 401, 403, 403, 403, 200, 404,
        owner=A, body=changed_description, if_match=True),
     op(f"DELETE {HOOK}",                                401, 401, 204, 403, 403, 204, 404,
        owner=A, if_match=True),

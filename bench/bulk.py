@@ -18,8 +18,8 @@ from pathlib import Path
 
 import register
 
-from registry.bulk import formats
-from registry.bulk import service as bulk
+from registry.bulk import columns, formats
+from registry.bulk import exporting as bulk
 
 CSV, XLSX = formats.CSV, formats.XLSX
 IMPORT_TARGET, EXPORT_TARGET = 10.0, 2.0
@@ -44,7 +44,7 @@ def bodies(count: int, today: date) -> list[dict]:
 
 def as_csv(records: list[dict]) -> bytes:
     rows = [row for record in records for row in bulk.export_rows(record)]
-    return b"".join(formats.csv_chunks(list(bulk.COLUMNS), rows)), len(rows)
+    return b"".join(formats.csv_chunks(list(columns.COLUMNS), rows)), len(rows)
 
 
 def timed(function):

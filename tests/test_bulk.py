@@ -13,7 +13,7 @@ import pytest
 from helpers import IN, NL, URL, days_from_today, nimbus, vendor
 
 from registry.audit import service as audit
-from registry.bulk import service as bulk
+from registry.bulk import columns
 from registry.db.store import current_revision
 
 IMPORT = f"{URL}/import"
@@ -528,7 +528,7 @@ def test_over_the_body_limit_is_413(app_with, tokens):
 
 
 def test_an_export_larger_than_an_import_is_refused_before_a_byte(client, staff, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_ROWS", 4)
+    monkeypatch.setattr(columns, "MAX_ROWS", 4)
     create(client, staff, nimbus())  # three rows
     export(client, staff)
     create(client, staff, vendor("Fourth", effective_on="2025-01-01"))

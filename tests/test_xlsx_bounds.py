@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from test_bulk import COLUMNS, IMPORT, XLSX, footprint, listed, problem, row, send
 
-from registry.bulk import service as bulk
+from registry.bulk import columns, importing
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -165,7 +165,7 @@ def test_a_cell_beyond_the_last_column_is_413(client, staff, registry, opened):
 
 
 def test_rows_and_cells_without_numbers_are_counted(client, staff, registry, opened, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_ROWS", 5)  # row numbers up to 105
+    monkeypatch.setattr(columns, "MAX_ROWS", 5)  # row numbers up to 105
     unnumbered = "<row>" + '<c t="inlineStr"><is><t>x</t></is></c>' * 3 + "</row>"
     found = refused(client, staff, workbook(HEADER + unnumbered * 105), registry)
     assert "row number is 106, over the limit of 105" in found["detail"]
@@ -177,7 +177,7 @@ def test_rows_and_cells_without_numbers_are_counted(client, staff, registry, ope
 
 
 def test_the_last_row_number_allowed_imports(client, staff, opened, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_ROWS", 5)
+    monkeypatch.setattr(columns, "MAX_ROWS", 5)
     values = list(row("Low down").values())
 
     assert send(client, staff, workbook(HEADER + cells(105, values)), XLSX).status_code == 200
@@ -186,7 +186,7 @@ def test_the_last_row_number_allowed_imports(client, staff, opened, monkeypatch)
 
 
 def test_too_many_cells_is_413(client, staff, registry, opened, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_CELLS", 100)
+    monkeypatch.setattr(importing, "MAX_CELLS", 100)
     sheet = HEADER + "".join(cells(n, list(row(f"V{n}").values())) for n in range(2, 14))
     assert "number of cells is 101" in refused(client, staff, workbook(sheet), registry)["detail"]
     assert opened == []
@@ -226,7 +226,7 @@ def test_shared_strings_longer_than_the_import_limit_are_413(app_with, tokens, o
 
 
 def test_padding_a_part_with_elements_is_413(client, staff, registry, opened, monkeypatch):
-    monkeypatch.setattr(bulk, "MAX_CELLS", 100)  # a part may hold 8 times as many elements
+    monkeypatch.setattr(importing, "MAX_CELLS", 100)  # a part may hold 8 times as many elements
     padded = HEADER + "<row><c><v>1</v></c></row>".replace("<v>1</v>", "<x/>" * 2000)
     found = refused(client, staff, workbook(padded), registry)
     assert "more than 1,800 XML elements" in found["detail"]

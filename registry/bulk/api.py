@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..http.api import Blueprint
 from ..http.bodies import UnsupportedMediaType, accepts
 from ..http.context import actor, registry
-from . import service
+from . import columns, importing
 from .formats import CSV, JSON, XLSX, TooLarge
 from .schemas import ImportArgsSchema, ImportResultSchema
 
@@ -21,7 +21,7 @@ blp = Blueprint(
     "(exported with `GET /v1/subprocessors` and `Accept: text/csv` or XLSX)",
 )
 
-_COLUMNS = ", ".join(f"`{column}`" for column in service.COLUMNS)
+_COLUMNS = ", ".join(f"`{column}`" for column in columns.COLUMNS)
 _REQUEST_BODY = {
     "required": True,
     "description": (
@@ -30,12 +30,12 @@ _REQUEST_BODY = {
         f"sub-processors as `POST /v1/subprocessors` takes each. CSV and XLSX: a header of "
         f"exactly these columns, in any order: {_COLUMNS}; one row per location, rows with "
         "the same `name` forming one sub-processor. At most "
-        f"{service.MAX_ROWS:,} rows (or elements) and `REGISTRY_MAX_IMPORT` bytes."
+        f"{columns.MAX_ROWS:,} rows (or elements) and `REGISTRY_MAX_IMPORT` bytes."
     ),
     "content": {
         CSV: {
             "schema": {"type": "string"},
-            "example": ",".join(service.COLUMNS)
+            "example": ",".join(columns.COLUMNS)
             + "\r\nNimbus Hosting,Nimbus Hosting Inc.,hosting,Login hosting,user.contact.email,"
             "2025-01-01,true,NL,storage,,,,,,,,,,\r\n",
         },
@@ -92,5 +92,5 @@ class Import(MethodView):
                 f"The file is over the import limit of {limit} bytes (REGISTRY_MAX_IMPORT): "
                 "split it into several imports."
             ) from None
-        upload = service.read(data, media_type, max_bytes=limit)
-        return service.apply(registry(), upload, actor(), dry_run=dry_run)
+        upload = importing.read(data, media_type, max_bytes=limit)
+        return importing.apply(registry(), upload, actor(), dry_run=dry_run)

@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import service as audit
-from ..bulk import service as bulk
+from ..bulk import importing as bulk
 from ..bulk.formats import Malformed, TooLarge
 from .context import existing
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
-from ..bulk import service as bulk
+from ..bulk import exporting as bulk
 from ..changes import service as change_feed
 from ..compliance import engine, projection
 from ..compliance import service as compliance

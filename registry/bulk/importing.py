@@ -1,16 +1,16 @@
-"""Import a register from a spreadsheet or JSON, all or nothing, and export it in the same columns.
+"""Import a register from a spreadsheet or JSON, all or nothing.
 
 An import is the catalogue's own writes, many in one transaction: each sub-processor is loaded
 by the schema a POST uses and written by subprocessors.service.create or .update, so versions,
 history, the audit trail, the change feed, webhooks and change control apply exactly as for a
-single write. Any error rolls the whole transaction back; a dry run always does.
+single write. Any error rolls the whole transaction back; a dry run always does. The columns
+are in columns.py; exporting.py writes the register out in the same ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 import marshmallow as ma
 
@@ -18,60 +18,27 @@ from ..http.problems import RegistryError, ValidationFailed, field_error, marshm
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from ..subprocessors.schemas import SubprocessorCreateSchema, SubprocessorUpdateSchema
-from . import formats
+from . import columns, formats
+from .columns import (
+    BOOLEAN_COLUMNS,
+    COLUMNS,
+    LOCATION_COLUMNS,
+    SAFEGUARD_COLUMNS,
+    SUBPROCESSOR_COLUMNS,
+    TEXT_COLUMNS,
+)
 from .formats import CSV, JSON, XLSX, TooLarge
 
-# The columns, fixed by the contract: a sub-processor's, then one location's and its safeguard's.
-SUBPROCESSOR_COLUMNS = (
-    "name",
-    "legal_entity",
-    "service",
-    "purpose",
-    "data_categories",
-    "effective_on",
-    "already_in_use",
-)
-LOCATION_COLUMNS = ("country", "activity")
-SAFEGUARD_COLUMNS = (
-    "mechanism",
-    "adequacy_decision",
-    "certified",
-    "certification_checked_on",
-    "scc_version",
-    "scc_module",
-    "signed_on",
-    "approved_on",
-    "derogation",
-    "tia_completed_on",
-)
-COLUMNS = SUBPROCESSOR_COLUMNS + LOCATION_COLUMNS + SAFEGUARD_COLUMNS
-# Free text is kept exactly as written; any other cell loses surrounding spaces.
-TEXT_COLUMNS = frozenset({"name", "legal_entity", "purpose"})
-BOOLEAN_COLUMNS = frozenset({"already_in_use", "certified"})
 _TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
 
-MAX_ROWS = 10_000  # rows of a CSV or XLSX, elements of a JSON array; an export holds as many
 MAX_ERRORS = 1_000  # listed in a 422; the detail counts them all
 UNPACK_FACTOR = 10  # an XLSX may unpack to this many times REGISTRY_MAX_IMPORT
-# A worksheet's rows may be numbered up to MAX_ROWS and this many more: the header, title rows
-# above it and blank rows; a higher row number, in a cell, a row or the sheet's dimension, is
+# A worksheet's rows may be numbered up to MAX_ROWS and this many more: the header, title
+# rows above it and blank rows; a higher row number, in a cell, a row or the sheet's dimension, is
 # 413 before any row is read. Columns: the import's, and room for columns it ignores.
 SHEET_ROWS_ROOM = 100
 MAX_COLUMNS = 200
 MAX_CELLS = 500_000  # cells written in one worksheet (an export of MAX_ROWS rows has 190,000)
-EXPORT_TYPES = (CSV, XLSX)
-# The export's media types, as GET /v1/subprocessors documents them beside its JSON.
-EXPORT_CONTENT = {
-    CSV: {
-        "schema": {
-            "type": "string",
-            "description": "The current register, one row per location, in the import's "
-            "columns (comma, CRLF, UTF-8); a formula trigger starting a cell or following a "
-            "separator (`,` `;` tab `|`) gets an apostrophe in front, which an import removes",
-        }
-    },
-    XLSX: {"schema": {"type": "string", "format": "binary"}},
-}
 _OUTCOMES = ("created", "updated", "unchanged")
 
 
@@ -90,10 +57,6 @@ class ImportInvalid(ValidationFailed):
                 f" (the first {MAX_ERRORS} are listed)." if len(errors) > MAX_ERRORS else "."
             )
         super().__init__(errors[:MAX_ERRORS], detail)
-
-
-class ExportRefused(RegistryError):
-    status = 403
 
 
 def _unique(errors: list[dict]) -> list[dict]:
@@ -161,7 +124,7 @@ def sheet_limits(max_bytes: int) -> formats.SheetLimits:
     """What a workbook may hold: shared strings no more than its cells, and no more characters
     than the import limit has bytes."""
     return formats.SheetLimits(
-        rows=MAX_ROWS + SHEET_ROWS_ROOM,
+        rows=columns.MAX_ROWS + SHEET_ROWS_ROOM,
         columns=MAX_COLUMNS,
         cells=MAX_CELLS,
         strings=MAX_CELLS,
@@ -171,7 +134,8 @@ def sheet_limits(max_bytes: int) -> formats.SheetLimits:
 
 def _too_many(count: int, what: str) -> TooLarge:
     return TooLarge(
-        f"The file has more than {MAX_ROWS:,} {what}; an import takes at most {MAX_ROWS:,}: "
+        f"The file has more than {columns.MAX_ROWS:,} {what}; an import takes at most "
+        f"{columns.MAX_ROWS:,}: "
         "split it into several imports (rows of one sub-processor stay together)."
     )
 
@@ -183,7 +147,7 @@ def _from_json(document) -> Upload:
         )
     if not document:
         raise ImportInvalid([row_error(None, "", "The array is empty.")])
-    if len(document) > MAX_ROWS:
+    if len(document) > columns.MAX_ROWS:
         raise _too_many(len(document), "elements")
     items = [Item(body=element, row=index) for index, element in enumerate(document, start=1)]
     return Upload(items, len(document), [])
@@ -224,7 +188,7 @@ def _from_table(table: formats.Table) -> Upload:
     try:
         for number, cells in table.rows:
             count += 1
-            if count > MAX_ROWS:
+            if count > columns.MAX_ROWS:
                 raise _too_many(count, "rows")
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                 errors.append(row_error(number, "", "The row has cells beyond the last column."))
@@ -521,102 +485,6 @@ def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict
         if progress is not None:
             progress(1)
     return done, errors
-
-
-# Export
-
-
-@dataclass
-class Export:
-    media_type: str
-    filename: str
-    chunks: Iterator[bytes]
-
-
-_STATUS_FILTERS = ("proposed", "active")
-
-
-def export(registry: Registry, media_type: str, filters: dict, *, role: str) -> Export:
-    """The current register (not retired today) in the import's columns, one row per location,
-    optionally only a service's, a country's or a status's. At most MAX_ROWS rows: read first
-    (so that a larger register is refused before anything is sent), then written out."""
-    if role not in ("admin", "procurement"):
-        raise ExportRefused(
-            "The spreadsheet export is procurement's working copy: admin and procurement only. "
-            "Ask for application/json."
-        )
-    refused = [name for name in ("at", "flagged", "cursor") if filters.get(name) is not None]
-    if refused:
-        raise ValidationFailed(
-            [
-                field_error(
-                    f"/{name}",
-                    "Not with a spreadsheet export: it is the whole current register "
-                    "(service, country and status narrow it).",
-                    location="query",
-                )
-                for name in refused
-            ]
-        )
-    today = registry.today()
-    rows = []
-    conn = registry.db.connection()
-    for record in subprocessors.iter_current(conn, today.isoformat()):
-        if not _matches(record, filters, today):
-            continue
-        rows.extend(export_rows(record))
-        if len(rows) > MAX_ROWS:
-            raise ValidationFailed(
-                [
-                    field_error(
-                        "/service",
-                        f"The register has more than {MAX_ROWS:,} rows (locations), more than "
-                        "one import takes: export it in parts with `service` or `country`.",
-                        location="query",
-                    )
-                ]
-            )
-    name = f"subprocessors-{today.isoformat()}"
-    if media_type == XLSX:
-        content = formats.xlsx_bytes(list(COLUMNS), rows, title="subprocessors")
-        return Export(XLSX, f"{name}.xlsx", iter((content,)))
-    return Export(CSV, f"{name}.csv", formats.csv_chunks(list(COLUMNS), rows))
-
-
-def _matches(record: dict, filters: dict, today: date) -> bool:
-    if filters.get("service") and record["service"] != filters["service"]:
-        return False
-    country = filters.get("country")
-    if country and country not in {loc["country"] for loc in record["locations"]}:
-        return False
-    status = filters.get("status")
-    if status:
-        proposed = record["effective_on"] > today.isoformat()
-        if status not in _STATUS_FILTERS or (status == "proposed") != proposed:
-            return False
-    return True
-
-
-def export_rows(record: dict) -> list[list]:
-    """A sub-processor as rows of the columns: its own values repeated on each location's row."""
-    own = [
-        record["name"],
-        record["legal_entity"],
-        record["service"],
-        record["purpose"],
-        " ".join(record["data_categories"]),
-        record["effective_on"],
-        record["already_in_use"],
-    ]
-    rows = []
-    for location in record["locations"]:
-        safeguard = location.get("safeguard") or {}
-        rows.append(
-            own
-            + [location["country"], location["activity"]]
-            + [safeguard.get(column) for column in SAFEGUARD_COLUMNS]
-        )
-    return rows
 
 
 def media_type_of(filename: str) -> str | None:

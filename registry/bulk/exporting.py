@@ -1,0 +1,126 @@
+"""Export the current register in the import's columns: CSV (streamed) or XLSX."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from ..http.problems import RegistryError, ValidationFailed, field_error
+from ..runtime import Registry
+from ..subprocessors import service as subprocessors
+from . import columns, formats
+from .columns import COLUMNS, SAFEGUARD_COLUMNS
+from .formats import CSV, XLSX
+
+EXPORT_TYPES = (CSV, XLSX)
+# The export's media types, as GET /v1/subprocessors documents them beside its JSON.
+EXPORT_CONTENT = {
+    CSV: {
+        "schema": {
+            "type": "string",
+            "description": "The current register, one row per location, in the import's "
+            "columns (comma, CRLF, UTF-8); a formula trigger starting a cell or following a "
+            "separator (`,` `;` tab `|`) gets an apostrophe in front, which an import removes",
+        }
+    },
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+class ExportRefused(RegistryError):
+    status = 403
+
+
+@dataclass
+class Export:
+    media_type: str
+    filename: str
+    chunks: Iterator[bytes]
+
+
+_STATUS_FILTERS = ("proposed", "active")
+
+
+def export(registry: Registry, media_type: str, filters: dict, *, role: str) -> Export:
+    """The current register (not retired today) in the import's columns, one row per location,
+    optionally only a service's, a country's or a status's. At most MAX_ROWS rows: read first
+    (so that a larger register is refused before anything is sent), then written out."""
+    if role not in ("admin", "procurement"):
+        raise ExportRefused(
+            "The spreadsheet export is procurement's working copy: admin and procurement only. "
+            "Ask for application/json."
+        )
+    refused = [name for name in ("at", "flagged", "cursor") if filters.get(name) is not None]
+    if refused:
+        raise ValidationFailed(
+            [
+                field_error(
+                    f"/{name}",
+                    "Not with a spreadsheet export: it is the whole current register "
+                    "(service, country and status narrow it).",
+                    location="query",
+                )
+                for name in refused
+            ]
+        )
+    today = registry.today()
+    rows = []
+    conn = registry.db.connection()
+    for record in subprocessors.iter_current(conn, today.isoformat()):
+        if not _matches(record, filters, today):
+            continue
+        rows.extend(export_rows(record))
+        if len(rows) > columns.MAX_ROWS:
+            raise ValidationFailed(
+                [
+                    field_error(
+                        "/service",
+                        f"The register has more than {columns.MAX_ROWS:,} rows (locations), "
+                        "more than one import takes: export it in parts with `service` or "
+                        "`country`.",
+                        location="query",
+                    )
+                ]
+            )
+    name = f"subprocessors-{today.isoformat()}"
+    if media_type == XLSX:
+        content = formats.xlsx_bytes(list(COLUMNS), rows, title="subprocessors")
+        return Export(XLSX, f"{name}.xlsx", iter((content,)))
+    return Export(CSV, f"{name}.csv", formats.csv_chunks(list(COLUMNS), rows))
+
+
+def _matches(record: dict, filters: dict, today: date) -> bool:
+    if filters.get("service") and record["service"] != filters["service"]:
+        return False
+    country = filters.get("country")
+    if country and country not in {loc["country"] for loc in record["locations"]}:
+        return False
+    status = filters.get("status")
+    if status:
+        proposed = record["effective_on"] > today.isoformat()
+        if status not in _STATUS_FILTERS or (status == "proposed") != proposed:
+            return False
+    return True
+
+
+def export_rows(record: dict) -> list[list]:
+    """A sub-processor as rows of the columns: its own values repeated on each location's row."""
+    own = [
+        record["name"],
+        record["legal_entity"],
+        record["service"],
+        record["purpose"],
+        " ".join(record["data_categories"]),
+        record["effective_on"],
+        record["already_in_use"],
+    ]
+    rows = []
+    for location in record["locations"]:
+        safeguard = location.get("safeguard") or {}
+        rows.append(
+            own
+            + [location["country"], location["activity"]]
+            + [safeguard.get(column) for column in SAFEGUARD_COLUMNS]
+        )
+    return rows

@@ -28,7 +28,7 @@ ATOM_URL = "/v1/changes.atom"
 ATOM = "{http://www.w3.org/2005/Atom}"
 READERS = ["admin", "procurement", "service", "customer_a", "customer_b"]
 # RFC 3339 date-time.
-CURSOR = re.compile(r"[A-Za-z0-9_-]{23}")
+CURSOR = re.compile(r"[A-Za-z0-9_-]{32}")
 RFC3339 = re.compile(
     r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
     r"(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import re
 
@@ -16,7 +18,7 @@ from registry.http import cursors
 URL = "/v1/subprocessors"
 CHANGES = "/v1/changes"
 AUDIT = "/v1/audit"
-CURSOR = re.compile(r"[A-Za-z0-9_-]{23}")
+CURSOR = re.compile(r"[A-Za-z0-9_-]{32}")
 SECRET = bytes(range(32))
 
 
@@ -108,8 +110,9 @@ def test_every_altered_character_is_refused():
 
 
 def _permuted(cursor: str) -> int:
-    """The 8 bytes after the version byte, as a number: what a curious caller would look at."""
-    return int.from_bytes(base64.urlsafe_b64decode(cursor + "=")[1:9], "big")
+    """The 8 encrypted bytes after the synthetic IV, as a number: what a curious caller would
+    look at."""
+    return int.from_bytes(base64.urlsafe_b64decode(cursor)[16:], "big")
 
 
 def test_consecutive_cursors_reveal_neither_order_nor_difference():
@@ -131,6 +134,37 @@ def test_consecutive_cursors_reveal_neither_order_nor_difference():
     # The same positions for another caller have unrelated cursors.
     other = [cursors.encode(SECRET, "customer:cust-b", "changes", n) for n in range(1, 202)]
     assert not set(other) & set(encoded)
+
+
+def feistel_cursor(secret: bytes, bound_to: str, list_name: str, position: int) -> str:
+    """A cursor of the earlier format: a version byte, the position through a four-round
+    Feistel network with HMAC-SHA256 rounds, and an 8-byte HMAC-SHA256 tag (23 characters)."""
+
+    def key(purpose: bytes) -> bytes:
+        label = b"\x00".join((b"registry-cursor", purpose, bound_to.encode(), list_name.encode()))
+        return hmac.new(secret, label, hashlib.sha256).digest()
+
+    permutation = key(b"permutation")
+    left, right = position >> 32, position & 0xFFFFFFFF
+    for number in range(4):
+        digest = hmac.new(
+            permutation, bytes((number,)) + right.to_bytes(4, "big"), hashlib.sha256
+        ).digest()
+        left, right = right, left ^ int.from_bytes(digest[:4], "big")
+    body = bytes((1,)) + (left << 32 | right).to_bytes(8, "big")
+    tag = hmac.new(key(b"tag"), body, hashlib.sha256).digest()[:8]
+    return base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode("ascii")
+
+
+def test_a_cursor_of_the_earlier_format_is_refused():
+    # What the earlier code gave for these values, so the function above is that format.
+    assert feistel_cursor(SECRET, "role:admin", "audit", 1234) == "AfXF8NjC1iHJUwl8WALNhew"
+    assert feistel_cursor(SECRET, "customer:cust-a", "changes", 7) == "ATBTx8GlS8FsxWeA0DmXwwI"
+    for bound_to, list_name, position in [("role:admin", "audit", 1234), ("public", "x", 0)]:
+        with pytest.raises(cursors.Invalid):
+            cursors.decode(
+                SECRET, bound_to, list_name, feistel_cursor(SECRET, bound_to, list_name, position)
+            )
 
 
 # Over HTTP
@@ -212,6 +246,19 @@ def test_a_tampered_cursor_is_refused(client, as_role, many):
         replacement = "B" if cursor[index] != "B" else "C"
         altered = cursor[:index] + replacement + cursor[index + 1 :]
         refused(client.get(URL, query_string={"cursor": altered}, headers=admin), "/cursor")
+
+
+def test_a_cursor_of_the_earlier_format_is_refused_over_http(app, client, registry, as_role, many):
+    secret = db.cursor_secret(registry.db.connection())
+    admin, customer = as_role("admin"), as_role("customer_a")
+    endpoint, _ = app.url_map.bind("localhost").match(URL, method="GET")
+    (seq,) = registry.db.connection().execute("SELECT min(seq) FROM subprocessors").fetchone()
+    old = feistel_cursor(secret, cursors.caller("admin"), f"{endpoint}?", seq)
+    refused(client.get(URL, query_string={"cursor": old}, headers=admin), "/cursor")
+    (seq,) = registry.db.connection().execute("SELECT min(seq) FROM changes").fetchone()
+    old = feistel_cursor(secret, cursors.caller("customer", "cust-a"), change_feed.FEED, seq)
+    refused(client.get(CHANGES, query_string={"since": old}, headers=customer), "/since")
+    refused(client.get(f"{CHANGES}.atom", query_string={"since": old}, headers=customer), "/since")
 
 
 def test_sequence_numbers_are_no_cursors(client, registry, as_role, many):

@@ -296,3 +296,135 @@ def _check_replication(settings: Settings) -> None:
                 f"query or fragment, such as https://registry.example.com, got "
                 f"{settings.primary_url!r}"
             ) from None
+
+
+# The configuration reference, docs/configuration.md (`registry docs write`): what each
+# variable means, keyed by the field's `env` name. A field missing here stops the reference
+# from being written, and a test fails while the committed page differs from the code.
+MEANINGS: dict[str, str] = {
+    "DATABASE": "the SQLite file",
+    "DATA": "reference law and demo catalogue",
+    "DOCUMENTS": "where copies of transfer mechanisms are stored, by SHA-256",
+    "MAX_JSON": "largest JSON body; larger is 413",
+    "MAX_UPLOAD": "largest uploaded document; larger is 413",
+    "MAX_IMPORT": (
+        "largest file an import takes (`POST /v1/subprocessors/import`, `registry import`); "
+        "larger is 413"
+    ),
+    "NOTICE_DAYS": "default notice before a new sub-processor becomes active",
+    "BUSY_TIMEOUT_MS": "how long a writer waits for the write lock",
+    "WEBHOOK_ALLOW_PRIVATE": (
+        "yes (`1`, `true`, ...) lets webhook URLs use `http` and resolve to loopback or "
+        "private addresses (development and tests only)"
+    ),
+    "WEBHOOK_BACKOFF": (
+        "seconds before a failed webhook attempt is retried; doubles per failure up to an hour"
+    ),
+    "WEBHOOK_MAX_FAILURES": (
+        "webhook attempts in a row failing before the endpoint is disabled (at least 1)"
+    ),
+    "WEBHOOK_MAX_ATTEMPTS": "attempts at one event before it is given up as `failed` (at least 1)",
+    "WEBHOOK_LEASE": (
+        "seconds a worker's claim on a delivery holds; after a crash the event is sent again "
+        "when it ends"
+    ),
+    "RATE_LIMIT": (
+        "requests per window (`COUNT/SECONDS`) for each customer and service key, counted "
+        "across workers in a file beside the database (`-limits`, no fsync); over it, 429 "
+        "with `Retry-After` and the IETF draft `RateLimit` and `RateLimit-Policy` headers. "
+        "Staff keys, public reads and allowed-processors are not counted. Empty: no limit"
+    ),
+    "READ_TIMEOUT": (
+        "seconds a request's head and body may take to arrive, in total from its first byte "
+        "(not per read), and each write of the answer may take; a request still incomplete "
+        "then is answered 408 and its connection closed"
+    ),
+    "THREADS": (
+        "threads per server worker: a head is gathered without one, a stalled body holds one "
+        "for at most `REGISTRY_READ_TIMEOUT`"
+    ),
+    "CLIENT_CONNECTIONS": (
+        "connections one client address may hold open in each server worker (1\u201310000); the "
+        "next is answered 429 and closed. Keep it below `REGISTRY_THREADS`, so that one "
+        "address's stalled bodies cannot hold every thread. Behind a proxy every client has "
+        "the proxy's address: raise it to the proxy's connection pool"
+    ),
+    "WEBHOOK_PORTS": (
+        "ports webhook URLs may name besides 443, comma-separated; any other port is refused "
+        "(422 at `/url`, and again before each delivery)"
+    ),
+    "TIMEZONE": (
+        'the registry\'s day: "today", `effective_on` and objection deadlines turn at midnight'
+        " in this IANA zone (stored timestamps stay UTC)"
+    ),
+    "ORGANISATION_ROLE": (
+        "this organisation's role for the data it passes to sub-processors: `processor` "
+        "(2021/914 SCCs must use Module 3) or `controller` (Module 2)"
+    ),
+    "DISCLOSURE_WINDOW": (
+        "seconds from a disclosure in which more downloads of the same copy by the same key "
+        "are that disclosure (counted in its `downloads`), not new ones; must be positive"
+    ),
+    "PUBLIC_URL": (
+        "where clients reach the registry, an `https` (or `http`) origin such as "
+        "`https://registry.example.com` (no path, query or fragment; a trailing slash is "
+        "fine): the base of every absolute link the API writes (the Atom feed's). Unset, "
+        "links are relative. Never taken from the request's `Host` header. Anything else "
+        "stops the command with a message"
+    ),
+    "REPLICA_URL": (
+        "where `registry replicate` ships the database and `registry restore` reads it: "
+        "`file:///absolute/path` or `s3://bucket/path` (Litestream's S3-compatible URLs; "
+        "credentials in Litestream's `LITESTREAM_ACCESS_KEY_ID` and "
+        "`LITESTREAM_SECRET_ACCESS_KEY`). Set on the primary, its processes stop "
+        "checkpointing the WAL themselves and leave it to Litestream"
+    ),
+    "REPLICA_SYNC_INTERVAL": (
+        "seconds between Litestream's shipments of new changes, and between a follower's "
+        "polls for them (above 0, at most 3600): the replication lag is about one to two of "
+        "them"
+    ),
+    "READ_ONLY": "yes (`1`, `true`, ...) does what `registry serve --read-only` does",
+    "PRIMARY_URL": (
+        "on a read-only node, the primary's origin (`https://registry.example.com`, checked "
+        "as `REGISTRY_PUBLIC_URL` is), named in every 503 a write gets there"
+    ),
+    "INCIDENT_NOTICE_HOURS": (
+        "hours after a breach's `detected_on` by which the customers concerned must have been"
+        " told; an incident still `open` then is `INCIDENT_NOTICE_OVERDUE` (an error in "
+        "`/v1/compliance` and `registry check`). At least 1"
+    ),
+    "RETENTION_DAYS": (
+        "days documentation requests, disclosures, webhook delivery logs and closed "
+        "incidents' lists of customers are kept before the daily purge deletes them (see "
+        "[retention](operations.md#retention)); `0` keeps them for ever"
+    ),
+    "QUOTA_DOCUMENTATION_REQUESTS": (
+        "documentation requests one customer may make in any 24 hours; one more is 429 with "
+        "`Retry-After` (see [quotas](api.md#quotas)). `0`: no quota"
+    ),
+    "QUOTA_OPEN_DOCUMENTATION_REQUESTS": (
+        "documentation requests with an item still pending one customer may hold; one more is"
+        " 409. `0`: no quota"
+    ),
+    "QUOTA_WEBHOOKS": "webhook endpoints one customer may hold; one more is 409. `0`: no quota",
+    "QUOTA_WEBHOOK_CHANGES": (
+        "webhook writes (create, update, delete, rotate-secret) one customer's keys may make "
+        "in any 24 hours; one more is 429 with `Retry-After`. Staff writes are not counted. "
+        "`0`: no quota"
+    ),
+    "QUOTA_OPEN_OBJECTIONS": (
+        "open objections one customer may hold; one more is 409. `0`: no quota"
+    ),
+    "WEBHOOK_LOG_LIMIT": (
+        "finished deliveries (delivered or given up) kept in each endpoint's delivery log, "
+        "with their attempts; the worker deletes older ones as new ones finish. `0`: kept "
+        "until the retention purge"
+    ),
+}
+
+# Defaults that their value alone does not say (None resolved elsewhere).
+SHOWN_DEFAULTS: dict[str, str] = {
+    "DATA": "`data/`: the checkout's, or the copy installed with the package (`registry/data/`)",
+    "DOCUMENTS": "`documents/` beside the database (`var/documents`)",
+}

@@ -1,4 +1,4 @@
-"""The role-by-operation matrix: one table, checked against every operation and the README.
+"""The role-by-operation matrix: one table, checked against every operation and docs/api.md.
 
 MATRIX has one row per operation of the committed OpenAPI spec and, for each caller in
 CALLERS, the status that caller gets. Path parameters name real objects made by the
@@ -12,7 +12,7 @@ disclosures). Every other customer gets 404 where the path names such an object,
 them. So customer B cannot even learn that customer A's objects exist. To add such a
 row, create the owner's object in `objects` under the owner's name.
 
-README.md's Roles table is generated from MATRIX: `python tests/test_matrix.py`.
+The Roles table of docs/api.md is generated from MATRIX: `python tests/test_matrix.py`.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ TOKEN_OF = {
     "customer B": "customer_b",
 }
 SPEC = ROOT / "openapi" / "openapi.json"
-README = ROOT / "README.md"
-REGENERATE = "regenerate it with `python tests/test_matrix.py` and paste it into README.md"
+README = ROOT / "docs" / "api.md"  # the page with the Roles table
+REGENERATE = "regenerate it with `python tests/test_matrix.py` and paste it into docs/api.md"
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,7 @@ MATRIX = [
 
 
 def readme_table() -> str:
-    """The Roles table of README.md, as MATRIX says it must read."""
+    """The Roles table of docs/api.md, as MATRIX says it must read."""
     lines = [
         "| operation | " + " | ".join(CALLERS) + " |",
         "|---|" + "---|" * len(CALLERS),
@@ -267,7 +267,7 @@ def readme_table() -> str:
 
 
 def readme_section_table(text: str) -> str:
-    """The first table under the README's `## Roles` heading."""
+    """The first table under the page's `## Roles` heading."""
     section = text.split("\n## Roles\n", 1)[1].split("\n## ", 1)[0]
     table = re.search(r"^\|.*(?:\n\|.*)*", section, flags=re.MULTILINE)
     return table.group(0) if table else ""
@@ -473,7 +473,7 @@ def test_matrix_rows_are_well_formed():
 def test_readme_roles_table_is_the_matrix():
     documented = readme_section_table(README.read_text(encoding="utf-8"))
     assert documented == readme_table(), (
-        f"README.md's Roles table differs from MATRIX; {REGENERATE}:\n\n{readme_table()}"
+        f"docs/api.md's Roles table differs from MATRIX; {REGENERATE}:\n\n{readme_table()}"
     )
 
 

@@ -10,6 +10,7 @@ from . import (
     bulk,
     check,
     customers,
+    docs,
     documents,
     init,
     keys,
@@ -32,6 +33,7 @@ COMMANDS = (
     replication.restore_command,
     customers.customers_group,
     customers.purge_command,
+    docs.docs_group,
 )
 
 

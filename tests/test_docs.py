@@ -1,0 +1,98 @@
+"""The documentation: the generated references equal what the code generates, the README stays
+short, and no page links to a page, anchor or file that does not exist."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from click.testing import CliRunner
+from helpers import ROOT
+from test_structure import stale_mentions
+
+from registry.cli.docs import REGENERATE, cli_page, configuration_page
+from registry.cli.main import main
+from registry.settings import MEANINGS, Settings
+
+DOCS = ROOT / "docs"
+STALE = f"is stale: run `{REGENERATE}`"
+PAGES = sorted([ROOT / "README.md", *DOCS.rglob("*.md")])
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_configuration_reference_is_what_the_code_generates():
+    committed = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    assert committed == configuration_page(), f"docs/configuration.md {STALE}"
+
+
+def test_cli_reference_is_what_the_code_generates(app):
+    committed = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert committed == cli_page(app, main), f"docs/cli.md {STALE}"
+
+
+def test_docs_write_writes_both_references(app, tmp_path):
+    result = CliRunner().invoke(main, ["docs", "write", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "configuration.md").read_text(encoding="utf-8") == configuration_page()
+    assert (tmp_path / "cli.md").read_text(encoding="utf-8") == cli_page(app, main)
+
+
+def test_every_variable_and_command_is_in_the_references(app):
+    configuration = configuration_page()
+    for spec in dataclasses.fields(Settings):
+        assert f"| `REGISTRY_{spec.metadata['env']}` |" in configuration
+    cli = cli_page(app, main)
+    for name, command in app.cli.commands.items():
+        assert f"`registry {name}`" in cli
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("-"):
+                    assert f"`{opt}`" in cli, f"registry {name} {opt}"
+
+
+def test_a_variable_without_a_meaning_stops_the_reference(monkeypatch):
+    monkeypatch.delitem(MEANINGS, "DATABASE")
+    with pytest.raises(Exception, match="REGISTRY_DATABASE has no meaning"):
+        configuration_page()
+
+
+def test_readme_is_at_most_300_lines():
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= 300, f"README.md has {lines} lines: move detail into docs/"
+
+
+def _anchors(text: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def _without_code(text: str) -> str:
+    return re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_links_reach_an_existing_page_and_heading(page):
+    problems = []
+    for target in LINK.findall(_without_code(page.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        resolved = (page.parent / path).resolve() if path else page
+        if not resolved.exists():
+            problems.append(f"{target}: no such file")
+        elif anchor and anchor not in _anchors(resolved.read_text(encoding="utf-8")):
+            problems.append(f"{target}: no heading #{anchor}")
+    assert not problems, f"{page.relative_to(ROOT)}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_pages_name_no_missing_module(page):
+    problems = stale_mentions(page.read_text(encoding="utf-8").splitlines(), ROOT)
+    # registry/data/ is where a wheel carries data/, not a folder of the checkout.
+    problems = [p for p in problems if not p.endswith("registry/data/ does not exist")]
+    assert not problems, f"{page.relative_to(ROOT)} names what does not exist: {problems}"

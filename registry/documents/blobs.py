@@ -1,3 +1,4 @@
+# Sniffed by hand: python-magic needs libmagic; filetype checks no structure (PNG IHDR, TIFF IFD).
 """Content-addressed document files: atomic writes (temp, fsync, rename) and media type sniffing."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Hand-written: RFC 9457 is a small JSON shape; the contract's errors[] of JSON pointers is ours.
 """Domain exceptions and the one RFC 9457 problem+json builder every error goes through."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Not Flask-Limiter: its counts live per process or in a server (Redis); these share a SQLite file.
 """Per-key request budgets for customer and service keys, shared by every worker process."""
 
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Not Celery or RQ: deliveries are rows leased in the registry's own SQLite file, so no broker.
 """The webhook worker: claims due deliveries, POSTs them signed, records each attempt's outcome."""
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from registry.db import store as db
 from registry.keys.store import create_key
 from registry.settings import Settings
 from registry.subprocessors import store
+from registry.subprocessors.locations import check_locations, check_onward
 from registry.subprocessors.schemas import SubprocessorCreateSchema
-from registry.subprocessors.service import check_locations, check_onward
 
 EEA = ("DE", "NL", "IE", "FR", "SE", "FI", "DK", "BE", "AT", "ES", "IT", "PL", "LU", "PT", "CZ")
 ADEQUATE = ("CH", "JP", "GB", "CA", "NZ", "KR", "IL", "UY")

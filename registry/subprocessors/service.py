@@ -16,9 +16,9 @@ from ..changes import service as change_feed
 from ..db import store as db
 from ..history import service as history
 from ..http.problems import Conflict, ValidationFailed, field_error
-from ..law.model import Law
 from ..runtime import Registry
 from . import store
+from .locations import check_locations, check_onward
 
 # What a version of a sub-processor is: every column but the row's position and its last
 # write time (which every version would differ in).
@@ -195,15 +195,7 @@ def update(
         current = store.get(tx.conn, subprocessor_id)
         check_version(current)
         current = _apply_due(tx, current, today, actor)
-        if "onward_transfers" in changes or "name" in changes:
-            name = changes.get("name", current["name"])
-            onward = changes.get("onward_transfers", current["onward_transfers"])
-            errors = check_onward(onward, law, name)
-            if errors and "onward_transfers" not in changes:
-                # The new name is what makes the chain name the sub-processor itself.
-                errors = [field_error("/name", "An onward recipient already has this name.")]
-            if errors:
-                raise ValidationFailed(errors)
+        _check_chain(current, changes, law)
         pending = current["pending_change"]
         announced = pending["changes"] if pending else {}
         # A value equal to the one that stands (as announced, where a change is pending) is
@@ -231,38 +223,65 @@ def update(
             raise ValidationFailed(
                 [field_error("/urgent", "Only for a material change announced with less notice.")]
             )
-        updates = {field: value for field, value in target.items() if current[field] != value}
-        if "effective_on" in changes:
-            updates["effective_on"] = changes["effective_on"]
-        if not updates and withdrawn is None:
-            return current  # nothing to change: no new version, no new revision
-        _check_moved_date(current, updates, registry.notice_days)
-        if withdrawn is not None:
-            store.discard_pending(tx, subprocessor_id)
-        if not updates:
-            return _withdrawn(tx, current, withdrawn, verdict, actor)
-        record = store.update(tx, subprocessor_id, updates)
-        diff = audit.changed_fields(version_of(current), version_of(record))
-        # Housekeeping is the rule; a remedy, or a withdrawal, says why it applied at once.
-        control = _control(verdict) if verdict.kind == judgement.REMEDY or withdrawn else {}
-        if withdrawn:
-            control["discarded_change"] = withdrawn["change_id"]
-        audit.append(
-            tx, actor, "subprocessor.update", "subprocessor", subprocessor_id, diff | control
-        )
-        # Housekeeping or a remedy: in force at once, no customer webhook.
-        changed = {k: v for k, v in diff.items() if k != "version"}
-        extra = {"discarded_change": withdrawn["change_id"]} if withdrawn else {}
-        _written(
-            tx,
-            "subprocessor.changed",
-            record,
-            material=False,
-            changes=changed,
-            judgement=verdict.kind,
-            reasons=verdict.why,
-            **extra,
-        )
+        return _apply_at_once(registry, tx, current, target, changes, verdict, withdrawn, actor)
+
+
+def _check_chain(current: dict, changes: dict, law) -> None:
+    """The onward transfers as they will stand, checked when they or the name change."""
+    if "onward_transfers" not in changes and "name" not in changes:
+        return
+    name = changes.get("name", current["name"])
+    onward = changes.get("onward_transfers", current["onward_transfers"])
+    errors = check_onward(onward, law, name)
+    if errors and "onward_transfers" not in changes:
+        # The new name is what makes the chain name the sub-processor itself.
+        errors = [field_error("/name", "An onward recipient already has this name.")]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _apply_at_once(
+    registry: Registry,
+    tx,
+    current: dict,
+    target: dict,
+    changes: dict,
+    verdict: judgement.Judgement,
+    withdrawn: dict | None,
+    actor: dict,
+) -> dict:
+    """Housekeeping or a remedy (or what is left once a pending change is withdrawn): in
+    force at once, audited and in the feed with `material: false`, no customer webhook."""
+    updates = {field: value for field, value in target.items() if current[field] != value}
+    if "effective_on" in changes:
+        updates["effective_on"] = changes["effective_on"]
+    if not updates and withdrawn is None:
+        return current  # nothing to change: no new version, no new revision
+    _check_moved_date(current, updates, registry.notice_days)
+    if withdrawn is not None:
+        store.discard_pending(tx, current["id"])
+    if not updates:
+        return _withdrawn(tx, current, withdrawn, verdict, actor)
+    record = store.update(tx, current["id"], updates)
+    diff = audit.changed_fields(version_of(current), version_of(record))
+    # Housekeeping is the rule; a remedy, or a withdrawal, says why it applied at once.
+    control = _control(verdict) if verdict.kind == judgement.REMEDY or withdrawn else {}
+    if withdrawn:
+        control["discarded_change"] = withdrawn["change_id"]
+    audit.append(tx, actor, "subprocessor.update", "subprocessor", current["id"], diff | control)
+    # Housekeeping or a remedy: in force at once, no customer webhook.
+    changed = {k: v for k, v in diff.items() if k != "version"}
+    extra = {"discarded_change": withdrawn["change_id"]} if withdrawn else {}
+    _written(
+        tx,
+        "subprocessor.changed",
+        record,
+        material=False,
+        changes=changed,
+        judgement=verdict.kind,
+        reasons=verdict.why,
+        **extra,
+    )
     return record
 
 
@@ -467,131 +486,6 @@ def retire(
         extra = {"discarded_change": discarded["change_id"]} if discarded else {}
         _written(tx, "subprocessor.retired", record, retired_on=on, retired_reason=reason, **extra)
     return record
-
-
-def check_locations(
-    locations: list[dict], law: Law, prefix: str = "/locations", *, keyed_by_name: bool = False
-) -> list[dict]:
-    """Errors (with JSON pointers) for locations the law cannot make sense of."""
-    errors: list[dict] = []
-    seen: set[tuple[str, ...]] = set()
-    for index, location in enumerate(locations):
-        here = f"{prefix}/{index}"
-        key = (location["country"], location["activity"])
-        if keyed_by_name:
-            key = (_comparable(location["name"]), *key)
-        if key in seen:
-            what = (
-                "recipient, country and activity are"
-                if keyed_by_name
-                else ("country and activity are")
-            )
-            errors.append(field_error(f"{here}/activity", f"The same {what} listed twice."))
-        seen.add(key)
-        safeguard = location.get("safeguard")
-        if not safeguard:
-            continue
-        mechanism = safeguard["mechanism"]
-        decision = None
-        if mechanism == "adequacy" and "adequacy_decision" in safeguard:
-            decision = law.decision(safeguard["adequacy_decision"])
-            pointer = f"{here}/safeguard/adequacy_decision"
-            if decision is None or decision.kind != "adequacy":
-                errors.append(field_error(pointer, "No adequacy decision has this id."))
-                decision = None
-            elif decision.territory != location["country"]:
-                errors.append(
-                    field_error(
-                        pointer,
-                        f"{decision.id} covers {decision.territory_name}, "
-                        f"not {location['country']}.",
-                    )
-                )
-                decision = None
-        if mechanism == "adequacy" and "scope_attestations" in safeguard:
-            errors.extend(
-                _check_attestations(
-                    safeguard["scope_attestations"],
-                    location["country"],
-                    decision,
-                    law,
-                    f"{here}/safeguard/scope_attestations",
-                )
-            )
-        if mechanism == "scc":
-            version = law.scc_version(safeguard["scc_version"])
-            module = safeguard.get("scc_module")
-            if version is None:
-                known = ", ".join(sorted(s.id for s in law.scc_versions))
-                errors.append(
-                    field_error(
-                        f"{here}/safeguard/scc_version", f"Unknown SCC version; known: {known}."
-                    )
-                )
-            elif version.modules and module is None:
-                errors.append(
-                    field_error(
-                        f"{here}/safeguard/scc_module",
-                        f"Required for SCC {version.id} (modules {list(version.modules)}).",
-                    )
-                )
-            elif module is not None and module not in version.modules:
-                errors.append(
-                    field_error(f"{here}/safeguard/scc_module", f"SCC {version.id} has no modules.")
-                )
-    return errors
-
-
-def _check_attestations(attested: dict, country: str, named, law: Law, pointer: str) -> list[dict]:
-    """Only the scope conditions of the decision relied on (any of the country's, unnamed)."""
-    if named is not None:
-        acts = [named, *_continuing(named, law)]
-        whose = named.id
-    else:
-        acts = [d for d in law.decisions_for(country) if d.kind == "adequacy"]
-        whose = f"any adequacy decision for {country}"
-    codes = sorted({c.code for act in acts for c in act.scope_conditions})
-    if not codes:
-        return [field_error(pointer, f"{whose} has no scope conditions to attest.")]
-    return [
-        field_error(
-            f"{pointer}/{code}",
-            f"Not a scope condition of {whose}; its conditions: {', '.join(codes)}.",
-        )
-        for code in attested
-        if code not in codes
-    ]
-
-
-def _continuing(decision, law: Law) -> list:
-    """The acts extending or renewing `decision`, and theirs, in order."""
-    found, queue = [], list(law.continuations(decision.id))
-    while queue:
-        act = queue.pop(0)
-        if act not in found:
-            found.append(act)
-            queue.extend(law.continuations(act.id))
-    return found
-
-
-def check_onward(onward: list[dict], law: Law, own_name: str) -> list[dict]:
-    """Errors for onward transfers: as for locations, and never the sub-processor itself."""
-    errors = check_locations(onward, law, prefix="/onward_transfers", keyed_by_name=True)
-    own = _comparable(own_name)
-    for index, transfer in enumerate(onward):
-        if _comparable(transfer["name"]) == own:
-            errors.append(
-                field_error(
-                    f"/onward_transfers/{index}/name",
-                    "A sub-processor cannot be its own onward recipient: the chain would name "
-                    "itself.",
-                )
-            )
-    return errors
-
-
-def _comparable(name: str) -> str:
-    return store.name_key(name)
 
 
 def name_key(name: str) -> str:

@@ -1,0 +1,121 @@
+"""The checks of a record's locations and onward transfers against the reference law: each
+error with the JSON pointer of what is at fault."""
+
+from __future__ import annotations
+
+from ..http.problems import field_error
+from ..law.model import Law
+from .names import name_key
+
+
+def check_locations(
+    locations: list[dict], law: Law, prefix: str = "/locations", *, keyed_by_name: bool = False
+) -> list[dict]:
+    """Errors (with JSON pointers) for locations the law cannot make sense of."""
+    errors: list[dict] = []
+    seen: set[tuple[str, ...]] = set()
+    for index, location in enumerate(locations):
+        here = f"{prefix}/{index}"
+        key = (location["country"], location["activity"])
+        if keyed_by_name:
+            key = (name_key(location["name"]), *key)
+        if key in seen:
+            what = "recipient, country and activity" if keyed_by_name else "country and activity"
+            what += " are"
+            errors.append(field_error(f"{here}/activity", f"The same {what} listed twice."))
+        seen.add(key)
+        safeguard = location.get("safeguard")
+        if safeguard and safeguard["mechanism"] == "adequacy":
+            errors += _check_adequacy(safeguard, location["country"], law, f"{here}/safeguard")
+        elif safeguard and safeguard["mechanism"] == "scc":
+            errors += _check_scc(safeguard, law, f"{here}/safeguard")
+    return errors
+
+
+def _check_adequacy(safeguard: dict, country: str, law: Law, here: str) -> list[dict]:
+    """The decision named must be an adequacy decision for the country; the scope attested,
+    that decision's (or, unnamed, any of the country's) conditions."""
+    errors = []
+    decision = None
+    if "adequacy_decision" in safeguard:
+        decision = law.decision(safeguard["adequacy_decision"])
+        pointer = f"{here}/adequacy_decision"
+        if decision is None or decision.kind != "adequacy":
+            errors.append(field_error(pointer, "No adequacy decision has this id."))
+            decision = None
+        elif decision.territory != country:
+            covers = f"{decision.id} covers {decision.territory_name}, not {country}."
+            errors.append(field_error(pointer, covers))
+            decision = None
+    if "scope_attestations" in safeguard:
+        errors += _check_attestations(
+            safeguard["scope_attestations"], country, decision, law, f"{here}/scope_attestations"
+        )
+    return errors
+
+
+def _check_scc(safeguard: dict, law: Law, here: str) -> list[dict]:
+    """A known SCC version, with a module exactly when the version has modules."""
+    version = law.scc_version(safeguard["scc_version"])
+    module = safeguard.get("scc_module")
+    if version is None:
+        known = ", ".join(sorted(s.id for s in law.scc_versions))
+        return [field_error(f"{here}/scc_version", f"Unknown SCC version; known: {known}.")]
+    if version.modules and module is None:
+        return [
+            field_error(
+                f"{here}/scc_module",
+                f"Required for SCC {version.id} (modules {list(version.modules)}).",
+            )
+        ]
+    if module is not None and module not in version.modules:
+        return [field_error(f"{here}/scc_module", f"SCC {version.id} has no modules.")]
+    return []
+
+
+def _check_attestations(attested: dict, country: str, named, law: Law, pointer: str) -> list[dict]:
+    """Only the scope conditions of the decision relied on (any of the country's, unnamed)."""
+    if named is not None:
+        acts = [named, *_continuing(named, law)]
+        whose = named.id
+    else:
+        acts = [d for d in law.decisions_for(country) if d.kind == "adequacy"]
+        whose = f"any adequacy decision for {country}"
+    codes = sorted({c.code for act in acts for c in act.scope_conditions})
+    if not codes:
+        return [field_error(pointer, f"{whose} has no scope conditions to attest.")]
+    return [
+        field_error(
+            f"{pointer}/{code}",
+            f"Not a scope condition of {whose}; its conditions: {', '.join(codes)}.",
+        )
+        for code in attested
+        if code not in codes
+    ]
+
+
+def _continuing(decision, law: Law) -> list:
+    """The acts extending or renewing `decision`, and theirs, in order."""
+    found, queue = [], list(law.continuations(decision.id))
+    while queue:
+        act = queue.pop(0)
+        if act not in found:
+            found.append(act)
+            queue.extend(law.continuations(act.id))
+    return found
+
+
+def check_onward(onward: list[dict], law: Law, own_name: str) -> list[dict]:
+    """Errors for onward transfers: as for locations, and never the sub-processor itself."""
+    errors = check_locations(onward, law, prefix="/onward_transfers", keyed_by_name=True)
+    own = name_key(own_name)
+    for index, transfer in enumerate(onward):
+        if name_key(transfer["name"]) == own:
+            errors.append(
+                field_error(
+                    f"/onward_transfers/{index}/name",
+                    "A sub-processor cannot be its own onward recipient: the chain would name "
+                    "itself.",
+                )
+            )
+    return errors

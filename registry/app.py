@@ -6,6 +6,7 @@ from flask import Flask, request
 
 from . import __version__
 from .audit import api as audit_api
+from .audit import service as audit
 from .bulk import api as bulk_api
 from .changes import api as changes_api
 from .cli import register_commands
@@ -20,11 +21,13 @@ from .http import auth, bodies, docs
 from .http.api import Api
 from .incidents import api as incidents_api
 from .keys import api as keys_api
+from .keys import service as keys
 from .law import api as law_api
 from .objections import api as objections_api  # noqa: F401 (adds routes to history_api.blp)
 from .public import api as public_api
 from .public.fastpath import ROUTES as PUBLIC_ROUTES
 from .public.fastpath import PublicFastPath
+from .ratelimits import service as ratelimits
 from .replication import readonly
 from .runtime import Registry
 from .settings import Settings
@@ -83,7 +86,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = PublicFastPath(app, app.wsgi_app, PUBLIC_ROUTES)
     if settings.read_only:  # first: a write is 503 there whoever sends it
         readonly.init_app(app)
-    auth.init_app(app)
+    # The HTTP layer authenticates, meters and names callers with what the features lend it.
+    auth.init_app(
+        app,
+        auth.Hooks(authenticate=keys.principal_of, spend=ratelimits.spend, actor=audit.actor),
+    )
     app.before_request(bodies.check_body)
     app.before_request(bodies.refuse_truncated_body)
     app.after_request(_security_headers)

@@ -12,7 +12,7 @@ from .compliance import service as compliance
 from .db import store as db
 from .documents import service as documents
 from .documents.blobs import BlobStore
-from .http.problems import ValidationFailed
+from .errors import ValidationFailed
 from .law import service as law_service
 from .law.loader import load_demo_catalogue, load_law
 from .runtime import Registry

@@ -10,9 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .compliance.engine import ROLES
-
 MIB = 1024 * 1024
+# This organisation's roles for the data it passes on (compliance/ checks the same pair).
+ORGANISATION_ROLES = ("processor", "controller")
 
 
 class SettingsError(ValueError):
@@ -126,9 +126,9 @@ class Settings:
                 f"REGISTRY_TIMEZONE must be an IANA time zone such as Europe/Brussels, "
                 f"got {self.timezone!r}"
             ) from exc
-        if self.organisation_role not in ROLES:
+        if self.organisation_role not in ORGANISATION_ROLES:
             raise SettingsError(
-                f"REGISTRY_ORGANISATION_ROLE must be one of {', '.join(ROLES)}, "
+                f"REGISTRY_ORGANISATION_ROLE must be one of {', '.join(ORGANISATION_ROLES)}, "
                 f"got {self.organisation_role!r}"
             )
 

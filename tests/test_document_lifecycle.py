@@ -18,7 +18,7 @@ from registry import clock as registry_clock
 from registry.audit import store as audit_store
 from registry.audit.chain import verify
 from registry.documents import service as documents_service
-from registry.http.problems import NotFound
+from registry.errors import NotFound
 from registry.keys.store import list_keys
 
 URL = "/v1/documents"

@@ -14,8 +14,8 @@ from helpers import TODAY, URL, bearer, category_keys, nimbus, server_on_templat
 from werkzeug.test import EnvironBuilder
 
 from registry.db import store as db
+from registry.errors import NotFound
 from registry.http import cursors as cursor_codec
-from registry.http.problems import NotFound
 from registry.subprocessors import api as resource
 from registry.subprocessors import store
 

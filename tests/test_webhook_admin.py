@@ -103,7 +103,7 @@ def test_the_owner_still_changes_everything(client, as_role, hook):
 def test_the_rule_lives_in_the_service(registry, client, as_role, hook):
     """Any door that reaches webhooks.service.update gets the same answer."""
     from registry.audit import service as audit
-    from registry.http.problems import Forbidden
+    from registry.errors import Forbidden
     from registry.webhooks import service
 
     admin = {"key_id": "key_x", "role": "admin", "customer_id": None, "name": "ops"}

@@ -6,11 +6,12 @@ from flask import request
 from flask.views import MethodView
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..errors import TooLarge, UnsupportedMediaType
 from ..http.api import Blueprint
-from ..http.bodies import UnsupportedMediaType, accepts
+from ..http.bodies import accepts
 from ..http.context import actor, registry
 from . import columns, importing
-from .formats import CSV, JSON, XLSX, TooLarge
+from .formats import CSV, JSON, XLSX
 from .schemas import ImportArgsSchema, ImportResultSchema
 
 blp = Blueprint(

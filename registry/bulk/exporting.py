@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ..http.problems import RegistryError, ValidationFailed, field_error
+from ..errors import RegistryError, ValidationFailed, field_error
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import columns, formats

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from xml.parsers import expat
 
-from ..http.problems import RegistryError
+from ..errors import Malformed, RegistryError, TooLarge
 
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,18 +38,6 @@ _START = f"(?:^|(?<=[{re.escape(SEPARATORS)}]))( *)"
 _NEUTRALISE = re.compile(f"{_START}(?='*[{re.escape(TRIGGERS)}])")
 _RESTORE = re.compile(f"{_START}'(?='*[{re.escape(TRIGGERS)}])")
 _CSV_CHUNK = 64 * 1024
-
-
-class Malformed(RegistryError):
-    """The file cannot be read at all (not UTF-8, not a workbook, not JSON): 400."""
-
-    status = 400
-
-
-class TooLarge(RegistryError):
-    """Over a size limit: 413."""
-
-    status = 413
 
 
 @dataclass

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import marshmallow as ma
 
-from ..http.problems import RegistryError, ValidationFailed, field_error, marshmallow_errors
+from ..errors import RegistryError, TooLarge, ValidationFailed, field_error
+from ..http.problems import marshmallow_errors
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from ..subprocessors.schemas import SubprocessorCreateSchema, SubprocessorUpdateSchema
@@ -27,7 +28,7 @@ from .columns import (
     SUBPROCESSOR_COLUMNS,
     TEXT_COLUMNS,
 )
-from .formats import CSV, JSON, XLSX, TooLarge
+from .formats import CSV, JSON, XLSX
 
 _TRUE, _FALSE = frozenset({"true", "yes", "1"}), frozenset({"false", "no", "0"})
 

@@ -11,10 +11,10 @@ from flask import Response, url_for
 from flask.views import MethodView
 
 from ..compliance import projection
+from ..errors import ValidationFailed, field_error
 from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.auth import current_principal
 from ..http.context import cursor, registry
-from ..http.problems import ValidationFailed, field_error
 from . import service
 from .schemas import ChangePageSchema, ChangeQueryArgsSchema
 from .service import FEED

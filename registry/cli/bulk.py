@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from ..audit import service as audit
 from ..bulk import importing as bulk
-from ..bulk.formats import Malformed, TooLarge
+from ..errors import Malformed, TooLarge
 from .context import existing
 
 

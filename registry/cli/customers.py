@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from ..audit import service as audit
 from ..customers import service as customers
-from ..http.problems import NotFound, ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from .context import migrated
 
 

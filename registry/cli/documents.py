@@ -11,9 +11,8 @@ from flask.cli import with_appcontext
 
 from ..audit import service as audit
 from ..documents import service as documents
-from ..documents.blobs import TooLarge, UnsupportedType
 from ..documents.schemas import DocumentUploadSchema
-from ..http.problems import RegistryError
+from ..errors import RegistryError
 from .context import existing
 
 
@@ -57,8 +56,6 @@ def documents_add(file, subprocessor_id, country, kind, audience, title, summary
                 audit.actor(name="registry documents add"),
                 max_size=state.settings.max_upload,
             )
-    except (TooLarge, UnsupportedType) as exc:
-        raise click.ClickException(str(exc)) from exc
     except RegistryError as exc:
         details = "; ".join(f"{e['pointer']}: {e['detail']}" for e in exc.errors or [])
         raise click.ClickException(details or exc.detail) from exc

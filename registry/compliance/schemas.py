@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..http.fields import CountryCode, DataCategory, StrictSchema
+from ..http.fields import StrictSchema
 from ..incidents.schemas import IncidentNoticeReportSchema
+from ..law.fields import CountryCode, DataCategory
 from ..subprocessors.schemas import SERVICES, ComplianceSchema
 
 

@@ -15,7 +15,7 @@ from .. import clock
 from ..audit import service as audit
 from ..changes import service as change_feed
 from ..documents import service as documents
-from ..http.problems import NotFound, ValidationFailed, field_error
+from ..errors import NotFound, ValidationFailed, field_error
 from ..incidents import service as incidents
 from ..keys import service as keys
 from ..objections import service as objections

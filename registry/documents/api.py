@@ -13,9 +13,7 @@ from ..http.auth import current_principal
 from ..http.bodies import MULTIPART, accepts
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
-from ..http.problems import RegistryError
 from . import service, store
-from .blobs import TooLarge, UnsupportedType
 from .schemas import (
     ContentArgsSchema,
     DisclosurePageSchema,
@@ -59,14 +57,6 @@ class MultipartParser(StrictParser):
 
 
 blp.ARGUMENTS_PARSER = MultipartParser()
-
-
-class PayloadTooLarge(RegistryError):
-    status = 413
-
-
-class UnsupportedMediaType(RegistryError):
-    status = 415
 
 
 def _document(document: dict) -> dict:
@@ -192,10 +182,6 @@ class Documents(MethodView):
                 actor(),
                 max_size=registry().settings.max_upload,
             )
-        except TooLarge as exc:
-            raise PayloadTooLarge(str(exc)) from None
-        except UnsupportedType as exc:
-            raise UnsupportedMediaType(str(exc)) from None
         finally:
             upload.close()
         headers = {"Location": url_for(".DocumentById", document_id=document["id"])}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import TooLarge, UnsupportedMediaType
+
 CHUNK = 1024 * 1024
 TEMP_PREFIX = ".upload-"
 
@@ -37,14 +39,8 @@ ACCEPTED = "PDF, DOCX, ODT, UTF-8 plain text, and scans as PNG, JPEG or TIFF"
 HEAD = 32
 
 
-class TooLarge(Exception):
-    def __init__(self, limit: int):
-        super().__init__(f"The file is larger than the limit of {limit} bytes.")
-        self.limit = limit
-
-
-class UnsupportedType(Exception):
-    pass
+def too_large(limit: int) -> TooLarge:
+    return TooLarge(f"The file is larger than the limit of {limit} bytes.")
 
 
 @dataclass(frozen=True)
@@ -76,7 +72,7 @@ class BlobStore:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > max_size:
-                        raise TooLarge(max_size)
+                        raise too_large(max_size)
                     digest.update(chunk)
                     sniffer.feed(chunk)
                     out.write(chunk)
@@ -170,7 +166,7 @@ class _Sniffer:
                 self.text = False
             else:
                 return TEXT
-        raise UnsupportedType(f"Only {ACCEPTED} are accepted; the content is none of these.")
+        raise UnsupportedMediaType(f"Only {ACCEPTED} are accepted; the content is none of these.")
 
 
 _BINARY_CONTROLS = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r\f") | {"\x7f"}
@@ -191,7 +187,7 @@ def _office_type(path: Path) -> str:
                 return DOCX
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, NotImplementedError):
         pass
-    raise UnsupportedType(
+    raise UnsupportedMediaType(
         f"The archive is neither a DOCX nor an ODT document; only {ACCEPTED} are accepted."
     )
 
@@ -203,8 +199,8 @@ _JPEG_SOI = b"\xff\xd8\xff"
 _TIFF_ORDERS = {b"II*\x00": "little", b"MM\x00*": "big"}
 
 
-def _not_valid(kind: str) -> UnsupportedType:
-    return UnsupportedType(
+def _not_valid(kind: str) -> UnsupportedMediaType:
+    return UnsupportedMediaType(
         f"The file starts like a {kind} image but is not a valid one; only {ACCEPTED} are accepted."
     )
 

@@ -6,7 +6,8 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
-from ..http.fields import CountryCode, PageArgsSchema, PageSchema, StrictSchema, text
+from ..http.fields import PageArgsSchema, PageSchema, StrictSchema, text
+from ..law.fields import CountryCode
 
 KINDS = ("scc", "dpa", "bcr", "tia", "other")
 AUDIENCES = ("internal", "disclosable")

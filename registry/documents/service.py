@@ -12,8 +12,8 @@ from .. import clock
 from ..audit import service as audit
 from ..compliance import engine
 from ..db import store as db
+from ..errors import Conflict, NotFound, ValidationFailed, field_error
 from ..http import quotas
-from ..http.problems import Conflict, NotFound, ValidationFailed, field_error
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import store

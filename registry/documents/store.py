@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from .. import clock
-from ..http.problems import NotFound
+from ..errors import NotFound
 
 DOCUMENT_COLUMNS = (
     "seq",

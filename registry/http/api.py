@@ -19,17 +19,10 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
+from ..errors import RegistryError, ValidationFailed, field_error, summarise
 from . import auth
 from .bodies import JSON, accepts
-from .problems import (
-    PROBLEM_MEDIA_TYPE,
-    RegistryError,
-    ValidationFailed,
-    field_error,
-    marshmallow_errors,
-    problem,
-    summarise,
-)
+from .problems import PROBLEM_MEDIA_TYPE, marshmallow_errors, problem
 
 log = logging.getLogger(__name__)
 

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import Flask, current_app, g, request
 
-from ..keys.service import ROLES, Principal, verify
-from ..ratelimits import service as ratelimits
-from .problems import RegistryError
+from ..errors import Forbidden, Unauthenticated
+from ..roles import ROLES
 
 PUBLIC = "public"
+_HOOKS = "registry_auth"
 _ROLES_ATTR = "_registry_roles"
 _UNMETERED_ATTR = "_registry_unmetered"
 
 
-class Unauthenticated(RegistryError):
-    status = 401
+@dataclass(frozen=True)
+class Hooks:
+    """What the features lend the HTTP layer, set once by create_app.
 
-    def __init__(self, detail: str):
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="registry"'})
+    authenticate(registry, token): the token's principal (with .role, .customer_id), or raises
+    Unauthenticated with the reason. spend(registry, principal): the rate limiter, answering
+    the budget's headers or raising 429. actor(principal): the audit trail's record of a caller.
+    """
+
+    authenticate: Callable[[Any, str], Any]
+    spend: Callable[[Any, Any], dict]
+    actor: Callable[[Any], dict]
 
 
-class Forbidden(RegistryError):
-    status = 403
+def hooks() -> Hooks:
+    return current_app.extensions[_HOOKS]
 
 
 def mark(view, roles) -> None:
@@ -44,7 +55,7 @@ def resolve_view():
     return view
 
 
-def current_principal() -> Principal:
+def current_principal():
     return g.principal
 
 
@@ -75,22 +86,13 @@ def check_request() -> None:
     if token is None:
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
     registry = current_app.extensions["registry"]
-    principal = verify(
-        registry.db.connection(), token, registry.today(), record_use=not registry.db.read_only
-    )
-    if not isinstance(principal, Principal):
-        if principal.reason == "expired":
-            raise Unauthenticated(
-                f"The API token expired: it worked through {principal.expires_on}."
-            )
-        raise Unauthenticated("The API token is unknown or revoked.")
-    g.principal = principal
+    principal = g.principal = hooks().authenticate(registry, token)
     if roles == PUBLIC:
         return
     if not roles or principal.role not in roles:
         raise Forbidden(f"The {principal.role} role may not perform this operation.")
     if not is_unmetered(view):
-        g.rate_limit_headers = ratelimits.spend(registry, principal)
+        g.rate_limit_headers = hooks().spend(registry, principal)
 
 
 def unmetered(view):
@@ -111,7 +113,8 @@ def rate_limit_headers(response):
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, hooks: Hooks) -> None:
+    app.extensions[_HOOKS] = hooks
     app.before_request(check_request)
     app.after_request(rate_limit_headers)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..errors import UnsupportedMediaType
 from .auth import resolve_view
-from .problems import RegistryError
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -15,10 +15,6 @@ BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 _ATTR = "_registry_body"
 # Form fields and part headers around an uploaded file.
 MULTIPART_OVERHEAD = 1024 * 1024
-
-
-class UnsupportedMediaType(RegistryError):
-    status = 415
 
 
 def accepts(media_type: str | tuple[str, ...], *, limit_setting: str | None = None):

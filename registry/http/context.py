@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from flask import current_app, g, request
 
 from .. import clock
-from ..audit import service as audit
 from ..db import store
-from ..runtime import Registry
+from ..errors import ValidationFailed, field_error
 from . import cursors
-from .auth import current_principal
-from .problems import ValidationFailed, field_error
+from .auth import current_principal, hooks
+
+if TYPE_CHECKING:
+    from ..runtime import Registry
 
 
 def registry() -> Registry:
@@ -50,7 +52,7 @@ def own_customer() -> str | None:
 
 def actor() -> dict:
     """The audit trail's record of who is calling."""
-    return audit.actor(current_principal())
+    return hooks().actor(current_principal())
 
 
 def _list_name(list_name: str | None) -> str:

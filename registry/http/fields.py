@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 import marshmallow as ma
 
 from .. import clock
-from ..law import countries, taxonomy
 from . import context, cursors
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -102,47 +101,6 @@ class StrictBoolean(ma.fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
-
-
-class CountryCode(ma.fields.String):
-    """An ISO 3166-1 alpha-2 country code."""
-
-    def __init__(self, **kwargs):
-        metadata = {
-            "description": "ISO 3166-1 alpha-2 country code",
-            "example": "NL",
-            "pattern": "^[A-Z]{2}$",
-            **kwargs.pop("metadata", {}),
-        }
-        super().__init__(metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs)
-        if not countries.is_country(code):
-            hint = countries.suggestion(code)
-            message = f"{code!r} is not an ISO 3166-1 alpha-2 country code."
-            raise ma.ValidationError(message + (f" Did you mean {hint!r}?" if hint else ""))
-        return code
-
-
-class DataCategory(ma.fields.String):
-    """A fideslang data-category key such as user.contact.email."""
-
-    def __init__(self, **kwargs):
-        metadata = {
-            "description": "fideslang data-category key",
-            "example": "user.contact.email",
-            **kwargs.pop("metadata", {}),
-        }
-        super().__init__(metadata=metadata, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        key = super()._deserialize(value, attr, data, **kwargs)
-        if not taxonomy.is_data_category(key):
-            raise ma.ValidationError(
-                f"{key!r} is not a data category of the fideslang default taxonomy."
-            )
-        return key
 
 
 def _encodable(value: str) -> None:

@@ -1,5 +1,6 @@
 # Hand-written: RFC 9457 is a small JSON shape; the contract's errors[] of JSON pointers is ours.
-"""Domain exceptions and the one RFC 9457 problem+json builder every error goes through."""
+"""The one RFC 9457 problem+json builder every error goes through (registry/errors.py holds the
+domain errors it renders)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 
 from flask import Response
+
+from ..errors import field_error
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://registry.invalid/problems/"
@@ -35,50 +38,6 @@ _TYPE_SLUGS = {
     500: "internal-error",
     501: "not-implemented",
 }
-
-
-class RegistryError(Exception):
-    """Base of the errors the API turns into problem responses."""
-
-    status = 500
-    title: str | None = None
-
-    def __init__(self, detail: str, *, errors: list[dict] | None = None, headers=None):
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors
-        self.headers = dict(headers or {})
-
-
-class NotFound(RegistryError):
-    status = 404
-
-
-class Forbidden(RegistryError):
-    status = 403
-
-
-class Conflict(RegistryError):
-    status = 409
-
-
-class ValidationFailed(RegistryError):
-    """422 with a list of `{pointer, detail}` entries."""
-
-    status = 422
-
-    def __init__(self, errors: list[dict], detail: str | None = None):
-        super().__init__(detail or summarise(errors), errors=errors)
-
-
-def field_error(pointer: str, detail: str, **extra) -> dict:
-    return {"pointer": pointer, "detail": detail, **extra}
-
-
-def summarise(errors: list[dict]) -> str:
-    if len(errors) == 1:
-        return f"{errors[0]['pointer'] or '/'}: {errors[0]['detail']}"
-    return f"{len(errors)} values failed validation."
 
 
 def problem_body(

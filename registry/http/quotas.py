@@ -19,7 +19,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from .problems import RegistryError, field_error
+from ..errors import RegistryError, field_error
 
 WINDOW = timedelta(hours=24)
 

@@ -6,13 +6,13 @@ import marshmallow as ma
 
 from ..compliance import flags
 from ..http.fields import (
-    DataCategory,
     Instant,
     PageArgsSchema,
     PageSchema,
     StrictSchema,
     text,
 )
+from ..law.fields import DataCategory
 
 STATUSES = ("open", "communicated", "closed")
 MAX_TEXT = 5000

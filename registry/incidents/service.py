@@ -17,7 +17,7 @@ from ..audit import service as audit
 from ..changes import service as change_feed
 from ..compliance import projection
 from ..compliance.flags import INCIDENT_NOTICE_OVERDUE, SEVERITY
-from ..http.problems import Conflict, NotFound, ValidationFailed, field_error
+from ..errors import Conflict, NotFound, ValidationFailed, field_error
 from ..keys import service as keys
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors

@@ -7,11 +7,11 @@ from datetime import date
 from flask import url_for
 from flask.views import MethodView
 
+from ..errors import Conflict, NotFound, ValidationFailed, field_error
 from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import actor, page, registry
 from ..http.fields import NoArgsSchema, PageArgsSchema
-from ..http.problems import Conflict, NotFound, ValidationFailed, field_error
 from . import service
 from .schemas import KeyCreatedSchema, KeyCreateSchema, KeyPageSchema, KeySchema
 

@@ -15,6 +15,8 @@ from datetime import date
 
 from ..audit import service as audit
 from ..db.store import Database
+from ..errors import Unauthenticated
+from ..runtime import Registry
 from . import store
 from .store import ROLES, Principal
 
@@ -183,6 +185,19 @@ def verify(
         except sqlite3.OperationalError:  # busy: the next use records it
             log.warning("could not record the use of key %s", found.principal.key_id)
     return found.principal
+
+
+def principal_of(registry: Registry, token: str) -> Principal:
+    """The principal of a request's bearer token; Unauthenticated (401) says why there is none.
+    A read-only replica records no use (the primary does)."""
+    found = verify(
+        registry.db.connection(), token, registry.today(), record_use=not registry.db.read_only
+    )
+    if isinstance(found, Principal):
+        return found
+    if found.reason == "expired":
+        raise Unauthenticated(f"The API token expired: it worked through {found.expires_on}.")
+    raise Unauthenticated("The API token is unknown or revoked.")
 
 
 def authenticate(

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from .. import clock
+from ..roles import ROLES
 
-ROLES = ("admin", "procurement", "customer", "service")
 TOKEN_PREFIX = "reg"  # noqa: S105 (a public prefix, not a secret)
 # What a key's record shows (never its token or hash).
 FIELDS = (

@@ -6,11 +6,11 @@ from dataclasses import asdict
 
 from flask.views import MethodView
 
+from ..errors import NotFound
 from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import as_of, registry
 from ..http.fields import NoArgsSchema
-from ..http.problems import NotFound
 from . import countries
 from .schemas import (
     AdequacyDecisionListSchema,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from ..db import store as db
-from ..http.problems import ValidationFailed, field_error
+from ..errors import ValidationFailed, field_error
 from . import store
 from .model import Law
 

@@ -10,11 +10,11 @@ from flask import url_for
 from flask.views import MethodView
 
 from ..compliance import projection
+from ..errors import ValidationFailed, field_error
 from ..history.api import blp
 from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
-from ..http.problems import ValidationFailed, field_error
 from ..subprocessors import service as subprocessors
 from . import service
 from .schemas import (

@@ -18,9 +18,8 @@ from datetime import date, timedelta
 from ..audit import service as audit
 from ..changes import service as change_feed
 from ..compliance import engine
+from ..errors import Conflict, Forbidden
 from ..http import quotas
-from ..http.auth import Forbidden
-from ..http.problems import Conflict
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import store

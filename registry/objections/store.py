@@ -6,7 +6,7 @@ import secrets
 import sqlite3
 
 from .. import clock
-from ..http.problems import Conflict, NotFound
+from ..errors import Conflict, NotFound
 
 COLUMNS = (
     "seq",

@@ -9,15 +9,11 @@ import threading
 
 from .. import clock
 from ..db.store import Database
-from ..http.problems import RegistryError
+from ..errors import TooManyRequests
 from ..runtime import Registry
 from . import store
 
 METERED_ROLES = ("customer", "service")
-
-
-class TooManyRequests(RegistryError):
-    status = 429
 
 
 class _Counts:

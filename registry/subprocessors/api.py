@@ -10,12 +10,12 @@ from ..changes import service as change_feed
 from ..compliance import engine, projection
 from ..compliance import service as compliance
 from ..documents import service as documents
+from ..errors import Forbidden
 from ..history import service as history
 from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import actor, as_of, cursor, end_of, own_customer, page, registry
 from ..http.fields import NoArgsSchema
-from ..http.problems import Forbidden
 from ..law.service import check_assume_ended
 from ..objections import service as objections
 from . import service, store

@@ -3,7 +3,7 @@ error with the JSON pointer of what is at fault."""
 
 from __future__ import annotations
 
-from ..http.problems import field_error
+from ..errors import field_error
 from ..law.model import Law
 from .names import name_key
 

@@ -6,8 +6,6 @@ import marshmallow as ma
 
 from ..compliance import flags
 from ..http.fields import (
-    CountryCode,
-    DataCategory,
     IsoDate,
     PageArgsSchema,
     PageSchema,
@@ -15,6 +13,7 @@ from ..http.fields import (
     StrictSchema,
     text,
 )
+from ..law.fields import CountryCode, DataCategory
 
 SERVICES = (
     "hosting",

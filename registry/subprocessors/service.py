@@ -14,8 +14,8 @@ from ..audit import service as audit
 from ..changecontrol import judgement
 from ..changes import service as change_feed
 from ..db import store as db
+from ..errors import Conflict, ValidationFailed, field_error
 from ..history import service as history
-from ..http.problems import Conflict, ValidationFailed, field_error
 from ..runtime import Registry
 from . import store
 from .locations import check_locations, check_onward

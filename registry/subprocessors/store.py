@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from .. import clock
-from ..http.problems import Conflict, NotFound
+from ..errors import Conflict, NotFound
 from . import names
 
 COLUMNS = (

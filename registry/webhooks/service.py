@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
+from ..errors import Forbidden, ValidationFailed, field_error
 from ..http import quotas
-from ..http.problems import Forbidden, ValidationFailed, field_error
 from ..runtime import Registry
 from . import outbound, store
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from .. import clock
 from ..changes import service as change_feed
-from ..http.problems import NotFound
+from ..errors import NotFound
 
 COLUMNS = (
     "seq",

@@ -616,7 +616,7 @@ def test_metadata_of_a_document(client, staff, stored, nimbus_id):
         "../../etc/passwd",
         '..\\..\\boot.ini"; filename="evil.exe',
         "Übermittlungsvertrag \u2013 Anhang \u2161",
-        "report.pdf\u202egnp.exe",
+        "report\u2215pdf.exe",
         ".hidden",
         "SCCs 2021/914: module 3 (Nimbus)",
     ],

@@ -368,7 +368,7 @@ def _burst(server, token, ledger: Ledger, round_no: int, killed, acks, rng) -> N
                     tracked.etag = current.headers["ETag"]
                 # Housekeeping, so each acknowledged PATCH is a version of its own (a material
                 # change is first announced, then applied: two writes of another shape).
-                changes = {"legal_entity": f"Entity {op}", "purpose": f"round {round_no} op {op}"}
+                changes = {"purpose": f"round {round_no} op {op}"}
                 version = tracked.acknowledged + 1
                 tracked.versions[version] = {**tracked.versions[tracked.acknowledged], **changes}
                 ledger.pending = ("patch", tracked.id)

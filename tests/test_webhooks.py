@@ -6,9 +6,10 @@ import base64
 import http.server
 import json
 import socket
+import ssl
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from helpers import nimbus
@@ -374,6 +375,87 @@ def test_post_connects_to_the_checked_address_and_names_the_host(local_server):
     assert headers["Host"] == f"hooks.registry-test.invalid:{local_server.server_address[1]}"
     assert headers["webhook-id"] == "msg_1" and headers["Content-Type"] == "application/json"
     assert body == b"{}"
+
+
+def _certificate(directory, host: str) -> tuple[str, str]:
+    """A self-signed certificate for `host` and its key, as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.now(tz=UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / f"{host}.pem", directory / f"{host}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def tls_server(local_server, tmp_path):
+    """local_server behind TLS with a certificate for HOOK_HOST (the names sent as SNI kept),
+    and a client context trusting that certificate."""
+    cert, key = _certificate(tmp_path, HOOK_HOST)
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    local_server.sni = []
+    server_context.sni_callback = lambda _sock, name, _ctx: local_server.sni.append(name)
+    local_server.socket = server_context.wrap_socket(local_server.socket, server_side=True)
+    local_server.client_context = ssl.create_default_context(cafile=cert)
+    return local_server
+
+
+HOOK_HOST = "hooks.registry-test.invalid"
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_urls_host(tls_server, monkeypatch):
+    monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: tls_server.client_context)
+    port = tls_server.server_address[1]
+    target = webhooks.Target("https", HOOK_HOST, port, "/ok", ("127.0.0.1",))
+    outcome = webhooks.post(target, b"{}", {"webhook-id": "msg_1"})
+    assert outcome.delivered and outcome.status_code == 204
+    assert tls_server.sni == [HOOK_HOST]  # the certificate is asked for the URL's host
+    assert tls_server.seen[0][1]["Host"] == f"{HOOK_HOST}:{port}"
+
+
+def test_https_refuses_a_certificate_for_another_host(tls_server, monkeypatch):
+    monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: tls_server.client_context)
+    port = tls_server.server_address[1]
+    target = webhooks.Target("https", "other.registry-test.invalid", port, "/ok", ("127.0.0.1",))
+    outcome = webhooks.post(target, b"{}", {})
+    assert not outcome.delivered and outcome.status_code is None
+    assert "TLS certificate not accepted" in outcome.error and "mismatch" in outcome.error
+    assert tls_server.seen == []
+
+
+def test_https_refuses_a_certificate_no_authority_vouches_for(tls_server):
+    target = webhooks.Target(
+        "https", HOOK_HOST, tls_server.server_address[1], "/ok", ("127.0.0.1",)
+    )
+    outcome = webhooks.post(target, b"{}", {})
+    assert outcome.status_code is None
+    assert "TLS certificate not accepted" in outcome.error and "self-signed" in outcome.error
+    assert tls_server.seen == []
 
 
 def test_post_does_not_follow_redirects(local_server):

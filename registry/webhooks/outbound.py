@@ -382,6 +382,51 @@ def _read_answer(
     return None
 
 
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to an address checked beforehand: the host is never looked up again (the Host
+    header still names it). `connect()` is http.client's public hook for how to connect."""
+
+    def __init__(
+        self, host: str, port: int, address: str, sockets: list, *, timeout: float
+    ) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+        self.sockets = sockets
+
+    def connect(self) -> None:
+        self.sock = _open(self.address, self.port, self.timeout, self.sockets)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address checked beforehand; TLS sends the URL's host (SNI) and verifies
+    the certificate against it."""
+
+    def __init__(
+        self, host: str, port: int, address: str, sockets: list, *, timeout: float
+    ) -> None:
+        self.tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.address = address
+        self.sockets = sockets
+
+    def connect(self) -> None:
+        sock = _open(self.address, self.port, self.timeout, self.sockets)
+        self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+
+
+def _open(address: str, port: int, timeout: float | None, sockets: list) -> socket.socket:
+    sock = socket.create_connection((address, port), timeout)
+    sockets.append(sock)
+    with contextlib.suppress(OSError):  # as http.client does: small requests go out at once
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _connection(target: Target, timeout: float, sockets: list) -> http.client.HTTPConnection:
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    return kind(target.host, target.port, target.addresses[0], sockets, timeout=timeout)
+
+
 def post(
     target: Target,
     body: bytes,
@@ -400,26 +445,12 @@ def post(
     answer that stalls after its status line is a failure, not a delivery.
     """
     started = time.monotonic()
-    address = target.addresses[0]
     timeout = min(connect_timeout, total_timeout)
-    if target.scheme == "https":
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            target.host, target.port, timeout=timeout, context=ssl.create_default_context()
-        )
-    else:
-        conn = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-
     # The sockets to cut at the deadline: the TCP one, then its TLS wrapper. The
     # connection object is no help there: it lets go of its socket once the response
     # owns it.
     sockets: list[socket.socket] = []
-
-    def pinned(_address, timeout=None, source_address=None):
-        sock = socket.create_connection((address, target.port), timeout, source_address)
-        sockets.append(sock)
-        return sock
-
-    conn._create_connection = pinned
+    conn = _connection(target, timeout, sockets)
     expired = threading.Event()
 
     def abort():

@@ -42,10 +42,12 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 # The fast loop: lint and every test but those that start servers, drive a browser, fuzz, or
-# build the wheel.
+# build the wheel, spread over the cores by pytest-xdist (each worker builds its own template
+# database; `make check JOBS=0` runs them in one process).
 FAST := not server and not browser and not fuzz and not packaging
+JOBS ?= auto
 check: lint
-	$(BIN)/pytest -m "$(FAST)"
+	$(BIN)/pytest -n $(JOBS) -m "$(FAST)"
 
 # The fast tests again on other days (tests/helpers.py's TODAY, read from REGISTRY_TEST_TODAY):
 # a year ahead of the default and the last day of a month, so that no test depends on the day
@@ -54,7 +56,7 @@ TEST_DATES ?= 2027-11-24 2027-01-31
 test-dates: $(VENV)/.dev
 	@for day in $(TEST_DATES); do \
 		echo "== the fast tests on $$day"; \
-		REGISTRY_TEST_TODAY=$$day $(BIN)/pytest -q -m "$(FAST)" || exit 1; \
+		REGISTRY_TEST_TODAY=$$day $(BIN)/pytest -q -n $(JOBS) -m "$(FAST)" || exit 1; \
 	done
 
 # A real server's clock crosses midnight under libfaketime (Debian's faketime).
@@ -67,8 +69,11 @@ faketime:
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The fast tests on every core, then the rest (servers, browser, fuzz, wheel) one at a time:
+# they measure timings and hold many connections, so they run alone.
 test: lint faketime chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) -m "$(FAST)"
+	$(BIN)/pytest -m "not ($(FAST))"
 	$(MAKE) --no-print-directory test-dates
 
 format: $(VENV)/.dev

@@ -86,19 +86,23 @@ class RecipientSchema(ma.Schema):
     last_downloaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
 
 
+# What staff read and a customer's view leaves out (the one customer projection).
+STAFF_ONLY = "Staff only: absent from a customer's view."
+
+
 class DocumentSchema(ma.Schema):
     id = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     subprocessor_id = ma.fields.String(allow_none=True)
     country = ma.fields.String(allow_none=True)
-    audience = ma.fields.String(required=True)
+    audience = ma.fields.String(metadata={"description": STAFF_ONLY})
     summary = ma.fields.String(allow_none=True)
     filename = ma.fields.String(required=True)
     media_type = ma.fields.String(required=True)
     size = ma.fields.Integer(required=True)
     sha256 = ma.fields.String(required=True)
-    uploaded_by = ma.fields.String(required=True)
+    uploaded_by = ma.fields.String(metadata={"description": "The staff key's id. " + STAFF_ONLY})
     uploaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     withdrawn_at = ma.fields.String(
         allow_none=True,
@@ -108,8 +112,8 @@ class DocumentSchema(ma.Schema):
             "description": "When the copy was withdrawn (or superseded); null while on file",
         },
     )
-    withdrawn_by = ma.fields.String(allow_none=True, required=True)
-    withdrawn_reason = ma.fields.String(allow_none=True, required=True)
+    withdrawn_by = ma.fields.String(allow_none=True, metadata={"description": STAFF_ONLY})
+    withdrawn_reason = ma.fields.String(allow_none=True, metadata={"description": STAFF_ONLY})
     supersedes = ma.fields.String(
         allow_none=True, required=True, metadata={"description": "The copy this one replaced"}
     )
@@ -248,7 +252,7 @@ class DocumentationRequestQueryArgsSchema(PageArgsSchema):
 class DisclosureSchema(ma.Schema):
     id = ma.fields.String(required=True)
     customer_id = ma.fields.String(required=True)
-    key_id = ma.fields.String(required=True)
+    key_id = ma.fields.String(metadata={"description": "The key that downloaded. " + STAFF_ONLY})
     document_id = ma.fields.String(required=True)
     request_id = ma.fields.String(required=True)
     disclosed_at = ma.fields.String(

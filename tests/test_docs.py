@@ -96,3 +96,12 @@ def test_pages_name_no_missing_module(page):
     # registry/data/ is where a wheel carries data/, not a folder of the checkout.
     problems = [p for p in problems if not p.endswith("registry/data/ does not exist")]
     assert not problems, f"{page.relative_to(ROOT)} names what does not exist: {problems}"
+
+
+def test_the_flags_table_is_the_list_of_flags():
+    from registry.compliance.flags import SEVERITY
+
+    text = (DOCS / "compliance.md").read_text(encoding="utf-8")
+    section = text.split("\n## The flags\n", 1)[1].split("\n## ", 1)[0]
+    documented = dict(re.findall(r"^\| `([A-Z_]+)` \| (error|warning) \|", section, re.MULTILINE))
+    assert documented == SEVERITY, "docs/compliance.md's flags table differs from flags.SEVERITY"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Flask, request
 
 from . import __version__
+from .allowed_processors import api as allowed_api
+from .allowed_processors.fastpath import AllowedProcessorsFastPath
+from .allowed_processors.schemas import AllowedArgsSchema
 from .audit import api as audit_api
 from .audit import service as audit
 from .bulk import api as bulk_api
 from .changes import api as changes_api
 from .cli import register_commands
-from .compliance import api as compliance_api
-from .compliance.fastpath import AllowedProcessorsFastPath
-from .compliance.schemas import AllowedArgsSchema
 from .customers import api as customers_api
 from .documents import api as documents_api
 from .health import api as health_api
@@ -32,6 +32,7 @@ from .replication import readonly
 from .runtime import Registry
 from .settings import Settings
 from .subprocessors import api as subprocessors_api
+from .verdicts import api as verdicts_api
 from .webhooks import api as webhooks_api
 
 # In this order in the spec (its tags and paths). The objections routes belong to the
@@ -41,8 +42,8 @@ BLUEPRINTS = (
     law_api.blp,
     subprocessors_api.blp,
     bulk_api.blp,
-    compliance_api.blp,
-    compliance_api.allowed_blp,
+    verdicts_api.blp,
+    allowed_api.blp,
     documents_api.blp,
     history_api.blp,
     changes_api.blp,
@@ -79,8 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = AllowedProcessorsFastPath(
         app,
         app.wsgi_app,
-        path=compliance_api.PATH,
-        view=compliance_api.AllowedProcessors.get,
+        path=allowed_api.PATH,
+        view=allowed_api.AllowedProcessors.get,
         schema=AllowedArgsSchema(),
     )
     app.wsgi_app = PublicFastPath(app, app.wsgi_app, PUBLIC_ROUTES)

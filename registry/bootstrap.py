@@ -8,7 +8,6 @@ from __future__ import annotations
 import marshmallow as ma
 
 from .audit import service as audit
-from .compliance import service as compliance
 from .db import store as db
 from .documents import service as documents
 from .documents.blobs import BlobStore
@@ -18,6 +17,7 @@ from .law.loader import load_demo_catalogue, load_law
 from .runtime import Registry
 from .subprocessors import service as subprocessors
 from .subprocessors.schemas import SubprocessorCreateSchema
+from .verdicts import service as compliance
 
 
 def initialise(registry: Registry, *, demo: bool = False) -> dict:

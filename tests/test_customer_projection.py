@@ -25,7 +25,8 @@ from openapi_schema_validator import OAS31Validator, validate
 from test_customer_view import PARAMETERS, customer_routes, world  # noqa: F401 (a fixture)
 from test_public import upload_copy
 
-from registry.compliance import flags, projection
+from registry.compliance import flags
+from registry.customer_projection import projection
 from registry.http.auth import PUBLIC, roles_of
 from registry.webhooks import outbound
 from registry.webhooks.worker import Worker

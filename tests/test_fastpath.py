@@ -9,8 +9,8 @@ import pytest
 from helpers import nimbus, passed_on
 from werkzeug.test import Client
 
-from registry.compliance import api as allowed
-from registry.compliance.fastpath import AllowedProcessorsFastPath
+from registry.allowed_processors import api as allowed
+from registry.allowed_processors.fastpath import AllowedProcessorsFastPath
 
 URL = "/v1/allowed-processors"
 

@@ -8,8 +8,8 @@ from helpers import URL, nimbus
 from test_bulk import as_csv, imported, row
 from test_hygiene import created
 
+from registry.changecontrol import names
 from registry.db.store import migrate
-from registry.subprocessors import names
 
 NAME = "Acme Cloud"
 # Each one reads as "Acme Cloud" (or a form of it a reader cannot tell from it).

@@ -31,13 +31,13 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from registry.compliance import engine
-from registry.compliance import service as compliance
+from registry.customer_projection.view import project
 from registry.public import api as public_api
 from registry.public import service as public_service
 from registry.public import worldmap
 from registry.subprocessors import service as subprocessors
 from registry.subprocessors.customer_schemas import CustomerSubprocessorSchema
-from registry.subprocessors.customer_view import project
+from registry.verdicts import service as compliance
 
 PAGE = "/subprocessors"
 MAP = "/subprocessors/map.svg"

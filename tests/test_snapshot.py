@@ -7,8 +7,8 @@ import random
 
 from helpers import NL, days_from_today, nimbus, singapore
 
-from registry.compliance import snapshot as snapshots
-from registry.compliance.service import snapshot
+from registry.verdicts import snapshot as snapshots
+from registry.verdicts.service import snapshot
 
 
 def kept_by(registry) -> snapshots.Builder:

@@ -625,7 +625,7 @@ def test_compliance_engine_needs_neither_flask_nor_sqlite(module):
     assert not problems, _report(
         "compliance/engine.py must stay pure (standard library and pure registry modules only)",
         problems,
-        "Pass the engine plain values computed in compliance/service.py, or move the code there.",
+        "Pass the engine plain values computed in verdicts/service.py, or move the code there.",
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import NL, ROOT, US_CHECKED_ON, vendor
 
 from registry.bootstrap import initialise
-from registry.compliance.service import DailySweep, sweep_verdicts
+from registry.verdicts.service import DailySweep, sweep_verdicts
 
 GB_BY_LAW = {"country": "GB", "activity": "storage"}
 CHANGES = "/v1/changes"

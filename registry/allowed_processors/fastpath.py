@@ -17,7 +17,7 @@ from werkzeug.http import parse_etags
 
 from ..http.auth import bearer_token, roles_of
 from ..keys.service import authenticate
-from . import service
+from ..verdicts import service
 
 ARGS_CACHE_SIZE = 1024
 

@@ -161,6 +161,11 @@ def judge(
     return Judgement(kind, tuple(reasons), tuple(remedies), tuple(details))
 
 
+def objection_deadline(effective_on: str) -> str:
+    """The last day a customer may object: the day before the sub-processor takes effect."""
+    return (date.fromisoformat(effective_on) - timedelta(days=1)).isoformat()
+
+
 def describe(before: dict, after: dict, *, name_key: Callable[[str], str]) -> list[str]:
     """The change from `before` to `after` in facts customers are told (no verdict): who,
     where and what it adds or changes, and each safeguard whose mechanism changes."""

@@ -10,7 +10,7 @@ from xml.etree import ElementTree as ET
 from flask import Response, url_for
 from flask.views import MethodView
 
-from ..compliance import projection
+from ..customer_projection import projection
 from ..errors import ValidationFailed, field_error
 from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.auth import current_principal
@@ -54,7 +54,7 @@ def _customer() -> bool:
 
 def _shown(rows: list[dict]) -> list[dict]:
     """The feed's items as the caller reads them: a customer's through the customer
-    projection (compliance/projection.py), judged with today's law."""
+    projection (customer_projection/projection.py), judged with today's law."""
     changes = [_change(row) for row in rows]
     if not _customer():
         return changes

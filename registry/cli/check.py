@@ -10,7 +10,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from ..compliance import service as compliance
+from ..verdicts import service as compliance
 from .context import existing
 
 

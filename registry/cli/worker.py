@@ -9,8 +9,8 @@ import threading
 import click
 from flask.cli import with_appcontext
 
-from ..compliance import service as compliance
 from ..customers import service as customers
+from ..verdicts import service as compliance
 from ..webhooks.worker import Worker
 from .context import migrated
 

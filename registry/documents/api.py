@@ -7,7 +7,7 @@ from flask.views import MethodView
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from ..compliance import projection
+from ..customer_projection import projection
 from ..http.api import Blueprint, StrictParser, header_parameter
 from ..http.auth import current_principal
 from ..http.bodies import MULTIPART, accepts

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from ..compliance import projection
+from ..customer_projection import projection
 from ..errors import ValidationFailed, field_error
 from ..history.api import blp
 from ..http.auth import current_principal

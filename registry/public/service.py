@@ -15,13 +15,13 @@ from datetime import date
 
 from .. import __version__
 from ..changes import service as change_feed
-from ..compliance import projection
-from ..compliance import service as compliance
+from ..customer_projection import projection
 from ..db import store as db
 from ..documents import service as documents
 from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
+from ..verdicts import service as compliance
 from . import words
 
 # Part of every ETag: change it with a template, the stylesheet or a builder's output, so

@@ -7,8 +7,8 @@ from flask.views import MethodView
 
 from ..bulk import exporting as bulk
 from ..changes import service as change_feed
-from ..compliance import engine, projection
-from ..compliance import service as compliance
+from ..compliance import engine
+from ..customer_projection import projection
 from ..documents import service as documents
 from ..errors import Forbidden
 from ..history import service as history
@@ -18,6 +18,7 @@ from ..http.context import actor, as_of, cursor, end_of, own_customer, page, reg
 from ..http.fields import NoArgsSchema
 from ..law.service import check_assume_ended
 from ..objections import service as objections
+from ..verdicts import service as compliance
 from . import service, store
 from .customer_schemas import CustomerSubprocessorPageSchema, CustomerSubprocessorSchema
 from .schemas import (

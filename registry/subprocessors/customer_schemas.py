@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..customer_projection.view import CUSTOMER_MECHANISMS, CUSTOMER_STATUSES, RELIANCE_KINDS
 from ..http.fields import PageSchema
-from .customer_view import CUSTOMER_MECHANISMS, CUSTOMER_STATUSES, RELIANCE_KINDS
 
 _DATE = {"format": "date"}
 

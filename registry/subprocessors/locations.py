@@ -3,9 +3,9 @@ error with the JSON pointer of what is at fault."""
 
 from __future__ import annotations
 
+from ..changecontrol.names import name_key
 from ..errors import field_error
 from ..law.model import Law
-from .names import name_key
 
 
 def check_locations(

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from ..audit import service as audit
 from ..changecontrol import judgement
+from ..changecontrol.judgement import objection_deadline
 from ..changes import service as change_feed
 from ..db import store as db
 from ..errors import Conflict, ValidationFailed, field_error
@@ -28,11 +29,6 @@ _PUBLIC_FIELDS = tuple(c for c in store.COLUMNS if c not in ("seq", "updated_at"
 def version_of(record: dict) -> dict:
     """The record as its versions, the audit trail and the change feed hold it."""
     return {field: record[field] for field in _PUBLIC_FIELDS}
-
-
-def objection_deadline(effective_on: str) -> str:
-    """The last day a customer may object: the day before the sub-processor takes effect."""
-    return (date.fromisoformat(effective_on) - timedelta(days=1)).isoformat()
 
 
 def _written(tx, change_type: str, record: dict, *, material: bool = True, **data) -> None:
@@ -149,11 +145,6 @@ def create(registry: Registry, data: dict, actor: dict, *, tx=None) -> dict:
 
 def default_effective_on(registry: Registry) -> str:
     return (registry.today() + timedelta(days=registry.notice_days)).isoformat()
-
-
-def material_reasons(current: dict, changes: dict) -> list[str]:
-    """What `changes` would change for customers, as facts (changecontrol.describe)."""
-    return judgement.describe(current, {**current, **changes}, name_key=store.name_key)
 
 
 def judge(registry: Registry, before: dict, after: dict) -> judgement.Judgement:

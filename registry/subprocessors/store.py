@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 
 from .. import clock
+from ..changecontrol import names
 from ..errors import Conflict, NotFound
-from . import names
 
 COLUMNS = (
     "seq",

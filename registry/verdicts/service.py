@@ -6,12 +6,14 @@ from datetime import date
 
 from ..audit import service as audit
 from ..changes import service as change_feed
+from ..compliance import engine
+from ..customer_projection import projection
 from ..documents import service as documents
 from ..history import service as history
 from ..incidents import service as incidents
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
-from . import engine, projection, store
+from . import store
 from .snapshot import Snapshot, current
 
 __all__ = [

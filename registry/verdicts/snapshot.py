@@ -13,6 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..compliance import engine
 from ..db import store as db
 from ..documents import service as documents
 from ..law import service as law_service
@@ -20,7 +21,6 @@ from ..law import taxonomy
 from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
-from . import engine
 
 ALLOWED_CACHE_SIZE = 512
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
-from ..compliance import projection
+from ..customer_projection import projection
 from ..db.store import Database
 from ..law import service as law_service
 from ..settings import Settings

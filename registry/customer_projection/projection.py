@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
+from ..compliance import engine
 from ..law.model import Law
-from ..subprocessors import customer_view
-from . import engine
+from . import view as customer_view
 
 # Field names that never reach a customer, at any depth (the contract's list; the tests
 # search every customer answer for them). The shapes below are allow-lists: this set
@@ -60,7 +60,7 @@ def subprocessor(
     upheld_objections: list[dict] | None = None,
 ) -> dict:
     """A sub-processor as a customer reads it today (or as it stood on `on`): identity,
-    purpose, status and the facts of each transfer (see subprocessors.customer_view)."""
+    purpose, status and the facts of each transfer (see view.py)."""
     view = customer_view.project(record, law, on, copies, verdict=verdict)
     if upheld_objections is not None:
         view["upheld_objections"] = [objection(o) for o in upheld_objections]

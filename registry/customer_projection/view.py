@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 
+from ..changecontrol import judgement, names
+from ..changecontrol.judgement import objection_deadline
 from ..compliance import engine
 from ..law import countries
 from ..law.model import Law
-from .service import material_reasons, objection_deadline
 
 # The customer's words for a sub-processor's status; "proposed" reads as "upcoming", and a
 # retirement scheduled for a later day as "retiring".
@@ -122,7 +123,7 @@ def pending_change(record: dict, law: Law, copies: Collection[tuple] = ()) -> di
         return None
     effective = date.fromisoformat(pending["effective_on"])
     changes = pending.get("changes") or {}
-    reasons = material_reasons(record, changes) or [
+    reasons = judgement.describe(record, {**record, **changes}, name_key=names.name_key) or [
         f"changes the {field.replace('_', ' ')}" for field in changes if field in _VISIBLE_CHANGES
     ]
     view = {

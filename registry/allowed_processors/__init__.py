@@ -1,0 +1,1 @@
+"""Allowed processors: which processors services may send a data category to, today."""

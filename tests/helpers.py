@@ -310,6 +310,30 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+PROBLEM = "application/problem+json"
+
+
+def problem(response, status: int) -> dict:
+    """The body of a problem+json answer (RFC 9457) with this status, after checking what every
+    problem carries: type, title, status, detail, and a JSON pointer on each error."""
+    text = response.get_data(as_text=True)
+    assert response.status_code == status, text
+    assert response.mimetype == PROBLEM, text
+    body = json.loads(text)
+    assert body["status"] == status, body
+    assert body["type"].startswith("https://"), body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"].strip(), body
+    for error in body.get("errors", []):
+        assert error["pointer"] == "" or error["pointer"].startswith("/"), error
+    return body
+
+
+def pointers(response, status: int = 422) -> list[str]:
+    """The JSON pointers of a problem's errors (a 422 unless told), in order."""
+    return [error["pointer"] for error in problem(response, status)["errors"]]
+
+
 def current_etag(client, staff, subprocessor_id: str) -> str:
     return client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]
 

@@ -10,7 +10,7 @@ import re
 from datetime import date
 
 import pytest
-from helpers import TIMESTAMP, TODAY, URL, VERSION_FIELDS, bearer, days_from_today, nimbus
+from helpers import TIMESTAMP, TODAY, URL, VERSION_FIELDS, bearer, days_from_today, nimbus, problem
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -96,12 +96,6 @@ def actor_of(tokens, role: str) -> dict:
         "customer_id": customers.get(role),
         "name": names.get(role, role),
     }
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()
 
 
 # Writes through the API

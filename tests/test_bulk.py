@@ -10,7 +10,7 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-from helpers import IN, NL, URL, days_from_today, nimbus, vendor
+from helpers import IN, NL, URL, days_from_today, nimbus, problem, vendor
 
 from registry.audit import service as audit
 from registry.bulk import columns
@@ -76,12 +76,6 @@ def send(client, headers, body: bytes | str, content_type: str = CSV, **query):
 def imported(client, headers, body, content_type: str = CSV, **query) -> dict:
     response = send(client, headers, body, content_type, **query)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
     return response.get_json()
 
 

@@ -18,6 +18,7 @@ from helpers import (
     current_etag,
     days_from_today,
     nimbus,
+    problem,
 )
 
 from registry.db import store as db
@@ -45,12 +46,6 @@ def feed_cursor(registry, position: int, role: str, customer_id: str | None = No
     """The feed's cursor of a position, as the API gives it to a caller of this role."""
     secret = db.cursor_secret(registry.db.connection())
     return cursors.encode(secret, cursors.caller(role, customer_id), "changes", position)
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()
 
 
 @pytest.fixture

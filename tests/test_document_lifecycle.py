@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from helpers import call, nimbus
+from helpers import call, nimbus, problem
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
@@ -23,7 +23,6 @@ from registry.keys.store import list_keys
 
 URL = "/v1/documents"
 REQUESTS = "/v1/documentation-requests"
-PROBLEM = "application/problem+json"
 REASON = "Uploaded as disclosable by mistake: the unredacted copy."
 
 
@@ -67,12 +66,6 @@ def post_upload(client, headers, content: bytes | None = None, **fields):
         pdf() if content is None else content, filename, declared, **fields
     )
     return client.post(URL, data=body, headers=headers, content_type=content_type)
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    return response.get_json()
 
 
 def pointers(response) -> set[str]:

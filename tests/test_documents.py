@@ -14,7 +14,19 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import NL, UNSAFE_IN, bcr, bearer, days_from_today, make_token, nimbus, scc, vendor
+from helpers import (
+    NL,
+    PROBLEM,
+    UNSAFE_IN,
+    bcr,
+    bearer,
+    days_from_today,
+    make_token,
+    nimbus,
+    problem,
+    scc,
+    vendor,
+)
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import encode_multipart
@@ -34,7 +46,6 @@ from registry.settings import Settings
 URL = "/v1/documents"
 REQUESTS = "/v1/documentation-requests"
 DISCLOSURES = "/v1/disclosures"
-PROBLEM = "application/problem+json"
 ACTIVE = {"effective_on": "2025-01-01"}  # a sub-processor in effect since 2025
 
 PDF_TYPE = "application/pdf"
@@ -160,14 +171,6 @@ def post_upload(client, headers, data: dict):
 
 def upload(client, headers, content: bytes | None = None, **fields):
     return post_upload(client, headers, form(pdf() if content is None else content, **fields))
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
-    assert body["status"] == status
-    return body
 
 
 def pointers(response) -> set[str]:

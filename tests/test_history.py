@@ -16,18 +16,13 @@ from helpers import (
     current_etag,
     days_from_today,
     nimbus,
+    problem,
     us_adequacy,
     vendor,
 )
 
 COMPLIANCE = "/v1/compliance"
 RECORD_FIELDS = set(VERSION_FIELDS)
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()
 
 
 @pytest.fixture

@@ -14,7 +14,16 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from helpers import TODAY, URL, US_CHECKED_ON, current_etag, days_from_today, unverified, vendor
+from helpers import (
+    TODAY,
+    URL,
+    US_CHECKED_ON,
+    current_etag,
+    days_from_today,
+    pointers,
+    unverified,
+    vendor,
+)
 
 from registry.compliance.engine import SEVERITY, evaluate
 from registry.law.loader import load_law
@@ -927,16 +936,6 @@ def create(client, staff):
         return response.get_json()
 
     return post
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()
-
-
-def pointers(response) -> list[str]:
-    return [error["pointer"] for error in problem(response, 422)["errors"]]
 
 
 def test_create_with_onward_transfers_and_scope_attestations(client, staff, create, law):

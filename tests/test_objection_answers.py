@@ -12,7 +12,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from helpers import DE, IN, NL, TODAY, URL, US, bearer, current_etag, make_token, nimbus
+from helpers import DE, IN, NL, TODAY, URL, US, bearer, current_etag, make_token, nimbus, problem
 
 from registry.db import store as db_store
 from registry.objections import service as objections_service
@@ -32,12 +32,6 @@ CUSTOMER_VIEW = {
     "response",
     "resolved_at",
 }
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()
 
 
 def ok(response, status: int = 200) -> dict:

@@ -7,7 +7,7 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from helpers import URL, bearer, make_token, nimbus, vendor
+from helpers import URL, bearer, make_token, nimbus, problem, vendor
 
 NOTICE_DAYS = 10
 
@@ -15,12 +15,6 @@ NOTICE_DAYS = 10
 @pytest.fixture
 def registry_settings():
     return {"notice_days": NOTICE_DAYS}
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import helpers
 import pytest
 from helpers import URL, vendor
 
-PROBLEM = "application/problem+json"
 WEBHOOKS = "/v1/webhooks"
 
 
@@ -24,9 +24,8 @@ def failed(path: str, sent: str) -> str:
 
 
 def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
+    """A 428 or 412 problem, with its own type and title and no field errors."""
+    body = helpers.problem(response, status)
     slug = {428: "precondition-required", 412: "precondition-failed"}[status]
     title = {428: "Precondition Required", 412: "Precondition Failed"}[status]
     assert body["type"].endswith("/" + slug)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import TODAY, URL, current_etag, vendor
+from helpers import TODAY, URL, current_etag, problem, vendor
 
 ALLOWED = "/v1/allowed-processors"
 CHANGES = "/v1/changes"
 AUDIT = "/v1/audit"
-PROBLEM = "application/problem+json"
 LATER = TODAY + timedelta(days=10)
 
 
@@ -53,12 +52,6 @@ def delete(client, staff):
 
 def ok(response) -> dict:
     assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
-
-
-def problem(response, status: int) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
     return response.get_json()
 
 

@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 QUERY = "data_category=user.contact.email"
 TARGETS = {"200": 0.8, "304": 0.9}
+# The server choice (bench/README.md): allowed-processors (200 path) on the chosen server,
+# `registry serve`, against hello-world Flask on granian and against today's `registry serve`.
+SERVER_GOALS = {"hello-granian": 0.8, "registry serve": 5.0}
 CLI = (sys.executable, "-m", "registry.cli")
 
 
@@ -149,18 +152,44 @@ def measure(generator, runs: dict, rounds: int, seconds: float, warmup: float) -
     return results
 
 
+def granian_command(port: int, workers: int, target: str, *extra: str) -> list[str]:
+    """granian's WSGI interface on 127.0.0.1 (granian is in the dev extra)."""
+    granian = Path(sys.executable).with_name("granian")
+    if not granian.exists():
+        raise SystemExit("granian is not installed: pip install -e '.[dev]'")
+    listen = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    return [str(granian), "--interface", "wsgi", *listen, "--no-ws", *extra, target]
+
+
+def hello_on_granian(directory: Path, env: dict, workers: int) -> Served:
+    """The hello-world baseline under granian's WSGI interface, its defaults otherwise."""
+    port = free_port()
+    command = granian_command(port, workers, "hello:create_app", "--factory")
+    command[-1:-1] = ["--working-dir", str(BENCH)]
+    return Served("hello-granian", command, env, directory / "hello-granian.log", port, "/hello")
+
+
+def registry_on_granian(directory: Path, env: dict, workers: int, *extra: str) -> Served:
+    """`registry.wsgi:app` under granian, with its access log (a deployment needs one)."""
+    port = free_port()
+    options = extra or ("--access-log", "--log-level", "warning")
+    command = granian_command(port, workers, "registry.wsgi:app", *options)
+    name = "registry-granian" + ("-nolog" if "--no-access-log" in options else "")
+    return Served(name, command, env, directory / f"{name}.log", port, "/openapi.json")
+
+
+def registry_served(directory: Path, env: dict, workers: int) -> Served:
+    """`registry serve` as an operator runs it."""
+    port = free_port()
+    command = [*CLI, "serve", *listen(port, workers)]
+    return Served("registry", command, env, directory / "registry.log", port, "/openapi.json")
+
+
 def serve_pair(directory: Path, env: dict, workers: int) -> dict[str, Served]:
     """`registry serve` and the hello-world baseline, started side by side (not yet ready)."""
-    registry_port, hello_port = free_port(), free_port()
+    hello_port = free_port()
     return {
-        "registry": Served(
-            "registry",
-            [*CLI, "serve", *listen(registry_port, workers)],
-            env,
-            directory / "registry.log",
-            registry_port,
-            "/openapi.json",
-        ),
+        "registry": registry_served(directory, env, workers),
         "hello": Served(
             "hello",
             [sys.executable, str(BENCH / "hello.py"), *listen(hello_port, workers)],
@@ -211,6 +240,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"loaded through the store in {setup['loaded_in']:.2f} s")
 
         servers = serve_pair(directory, setup["env"], args.workers)
+        servers["hello-granian"] = hello_on_granian(directory, setup["env"], args.workers)
         generator = load.generator(args.connections, args.threads, args.loadgen)
         try:
             for server in servers.values():
@@ -220,6 +250,23 @@ def main(argv: list[str] | None = None) -> dict:
             generator.close()
             for server in servers.values():
                 server.stop()
+
+
+def server_goals(medians: dict[str, float]) -> dict[str, float]:
+    """The server choice's two ratios: the chosen server is `registry serve` (gunicorn), so
+    the second is 1 by construction; bench/servers.py measures the alternative."""
+    ratios = {
+        "hello-granian": medians["registry"] / medians["hello-granian"],
+        "registry serve": medians["registry"] / medians["registry"],
+    }
+    for baseline, ratio in ratios.items():
+        goal = SERVER_GOALS[baseline]
+        verdict = "met" if ratio >= goal else "NOT met"
+        print(
+            f"  server goal: allowed-processors on registry serve / {baseline} {ratio:.2f}"
+            f" (goal >= {goal:g}: {verdict})"
+        )
+    return ratios
 
 
 def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
@@ -240,7 +287,8 @@ def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
     print(f"answer for {QUERY}: {processors} processors, {len(body)} bytes, ETag {etag}")
     print(
         f"servers: gunicorn, {args.workers} threaded workers each, the options of "
-        "registry/server.py (hello-world: bench/hello.py, GET /hello, 18-byte JSON); 127.0.0.1"
+        "registry/server.py (hello-world: bench/hello.py, GET /hello, 18-byte JSON), and "
+        "hello-world under granian (--interface wsgi, its defaults); 127.0.0.1"
     )
     print(
         f"load: {generator.describe()}, {args.seconds:g} s per run, {args.rounds} rounds "
@@ -250,6 +298,7 @@ def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
     urls = {
         "hello": f"http://127.0.0.1:{hello.port}/hello?{QUERY}",
         "registry": f"http://127.0.0.1:{registry.port}{path}",
+        "hello-granian": f"http://127.0.0.1:{servers['hello-granian'].port}/hello?{QUERY}",
     }
     scenarios = {
         "200": ("(a) 200 path: service token", auth),
@@ -258,9 +307,10 @@ def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
     report: dict = {"loadgen": generator.describe(), "processors": processors, "bytes": len(body)}
     errors = 0
     for key, (title, headers) in scenarios.items():
-        runs = {name: (servers[name], urls[name], headers) for name in ("hello", "registry")}
+        names = ("hello", "registry", "hello-granian") if key == "200" else ("hello", "registry")
+        runs = {name: (servers[name], urls[name], headers) for name in names}
         results = measure(generator, runs, args.rounds, args.seconds, args.warmup)
-        expected = {"hello": 200, "registry": int(key)}
+        expected = {"hello": 200, "registry": int(key), "hello-granian": 200}
         print(title)
         medians, cpu = {}, {}
         for name, rounds in results.items():
@@ -278,7 +328,7 @@ def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
             sockets = sum(r.socket_errors for r in rounds)
             worker_cpu = f", worker CPU {cpu[name] * 1e6:4.0f} us/req" if cpu[name] else ""
             print(
-                f"  {name:<8} req/s {per_round}  median {medians[name]:5.0f}{worker_cpu}  "
+                f"  {name:<13} req/s {per_round}  median {medians[name]:5.0f}{worker_cpu}  "
                 f"[{counted}; socket errors {sockets}; unexpected {unexpected}]"
             )
         ratio = medians["registry"] / medians["hello"]
@@ -293,6 +343,8 @@ def run(args, generator, token: str, servers: dict[str, Served]) -> dict:
             cpu_ratio = cpu["hello"] / cpu["registry"]
             line += f"; worker CPU per request hello/registry {cpu_ratio:.2f}"
         print(line, flush=True)
+        if key == "200":
+            report["server"] = server_goals(medians)
         report[key] = {
             **medians,
             "ratio": ratio,

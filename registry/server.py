@@ -1,4 +1,16 @@
-"""Runs the app under gunicorn; each worker builds the app (and its connections) after forking."""
+"""Runs the app under gunicorn; each worker builds the app (and its connections) after forking.
+
+Why a gunicorn worker subclass, and why only here: gunicorn has no option for what the
+registry needs from its server, namely one deadline for a request's head and body together,
+heads gathered without a thread (so slow clients hold sockets, not threads), a connection
+limit per client address, and its own errors as problem+json. granian, the faster server
+measured in bench/servers.py and bench/slow.py, reads a WSGI body in the app's thread with no
+deadline at all, which no option changes (bench/README.md has the figures). So
+`RegistryWorker` extends gunicorn's threaded worker, and this module is the only place that
+touches gunicorn's internals (its poller, `TConn`, `enqueue_req`, `murder_pending`,
+`handle_error`): pyproject.toml bounds gunicorn to the release line these were tested with.
+Nothing here reassigns an attribute of gunicorn's modules or classes.
+"""
 
 from __future__ import annotations
 
@@ -372,15 +384,16 @@ class RegistryWorker(ThreadWorker):
             detail = str(exc) or HTTPStatus(status).phrase
             if req is None and isinstance(exc, InvalidHeader | InvalidHeaderName):
                 req = getattr(exc, "req", None)  # its request line, for the access log
+        answer = _problem_answer(status, detail)
         if req is not None:
             environ = default_environ(req, client, self.cfg)
             environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = addr[0], str(addr[1])
+            # The access log line, from a response gunicorn's own way (start_response).
             response = Response(req, client, self.cfg)
-            response.status = f"{status} {HTTPStatus(status).phrase}"
-            response.response_length = len(detail)
+            response.start_response(f"{status} {HTTPStatus(status).phrase}", [])
             self.log.access(response, req, environ, datetime.now() - started)
         try:
-            util.write_nonblock(client, _problem_answer(status, detail))
+            util.write_nonblock(client, answer)
         except Exception:
             self.log.debug("Failed to send error message.")
 

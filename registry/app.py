@@ -23,7 +23,7 @@ from .incidents import api as incidents_api
 from .keys import api as keys_api
 from .keys import service as keys
 from .law import api as law_api
-from .objections import api as objections_api  # noqa: F401 (adds routes to history_api.blp)
+from .objections import api as objections_api
 from .public import api as public_api
 from .public.fastpath import ROUTES as PUBLIC_ROUTES
 from .public.fastpath import PublicFastPath
@@ -35,8 +35,7 @@ from .subprocessors import api as subprocessors_api
 from .verdicts import api as verdicts_api
 from .webhooks import api as webhooks_api
 
-# In this order in the spec (its tags and paths). The objections routes belong to the
-# history blueprint (one tag), which importing objections_api adds them to.
+# In this order in the spec (its tags and paths).
 BLUEPRINTS = (
     health_api.blp,
     law_api.blp,
@@ -46,6 +45,7 @@ BLUEPRINTS = (
     allowed_api.blp,
     documents_api.blp,
     history_api.blp,
+    objections_api.blp,
     changes_api.blp,
     incidents_api.blp,
     audit_api.blp,

@@ -1,9 +1,4 @@
-"""GET /v1/subprocessors/{id}/history: every version of a sub-processor.
-
-The "history" blueprint (one tag in the spec) also carries the objections routes
-(/v1/subprocessors/{id}/objections..., /v1/objections), which registry/objections/api.py
-adds to it.
-"""
+"""GET /v1/subprocessors/{id}/history: every version of a sub-processor."""
 
 from __future__ import annotations
 
@@ -23,10 +18,7 @@ blp = Blueprint(
     "history",
     __name__,
     url_prefix="/v1",
-    description=(
-        "Every version of a sub-processor, and customers' objections to what is announced, "
-        "with their answers"
-    ),
+    description="Every version of a sub-processor, with the objections raised to it",
 )
 
 READERS = ("admin", "procurement", "customer", "service")

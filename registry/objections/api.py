@@ -1,4 +1,4 @@
-"""Customers' objections and their answers, on the "history" blueprint (its tag in the spec).
+"""Customers' objections and their answers, on the feature's own "objections" blueprint.
 
 GET and POST /v1/subprocessors/{id}/objections, GET and PATCH (If-Match)
 /v1/subprocessors/{id}/objections/{objection_id}, and GET /v1/objections.
@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from ..customer_projection import projection
 from ..errors import ValidationFailed, field_error
-from ..history.api import blp
+from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
@@ -24,6 +24,13 @@ from .schemas import (
     ObjectionPageSchema,
     ObjectionQueryArgsSchema,
     ObjectionSchema,
+)
+
+blp = Blueprint(
+    "objections",
+    __name__,
+    url_prefix="/v1",
+    description="Customers' objections to what is announced, with their answers",
 )
 
 READERS = ("admin", "procurement", "customer")

@@ -777,3 +777,19 @@ def test_a_write_that_moves_no_country_leaves_the_map_as_it_was(client, staff, c
 
     assert after.headers["ETag"] != before.headers["ETag"]  # a new revision
     assert after.data == before.data  # the same bytes, from any worker
+
+
+def test_drawing_the_map_leaves_no_pygal_finder_behind():
+    """pygal's legacy import finder would make every failed import warn (ImportWarning)."""
+    import importlib
+    import sys
+    import warnings
+
+    from pygal import PluginImportFixer
+
+    worldmap.render({"US": "scc"}, "finder check")
+    assert not [f for f in sys.meta_path if isinstance(f, PluginImportFixer)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module("registry_no_such_module")

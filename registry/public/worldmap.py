@@ -107,9 +107,9 @@ def _render(coloured: tuple[tuple[str, str], ...], title: str) -> bytes:
 def _drop_pygal_import_hook() -> None:
     """Importing pygal appends a legacy finder to sys.meta_path (for `import
     pygal.maps.<plugin>`, which nothing here uses); from then on every import that no other
-    finder resolves, such as a time zone looked up by name, warns about it (ImportWarning)."""
-    sys.meta_path[:] = [
-        finder
-        for finder in sys.meta_path
-        if not (type(finder).__name__ == "PluginImportFixer" and type(finder).__module__ == "pygal")
-    ]
+    finder resolves, such as a time zone looked up by name, warns about it (ImportWarning).
+    pygal offers no switch for it: its finder is recognised by pygal's own public class
+    (pygal.PluginImportFixer) and taken out of the interpreter's documented finder list."""
+    from pygal import PluginImportFixer
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, PluginImportFixer)]

@@ -16,7 +16,6 @@ from .cli import register_commands
 from .customers import api as customers_api
 from .documents import api as documents_api
 from .health import api as health_api
-from .history import api as history_api
 from .http import auth, bodies, docs
 from .http.api import Api
 from .incidents import api as incidents_api
@@ -28,10 +27,11 @@ from .public import api as public_api
 from .public.fastpath import ROUTES as PUBLIC_ROUTES
 from .public.fastpath import PublicFastPath
 from .ratelimits import service as ratelimits
+from .register import api as subprocessors_api
+from .register import history as history_api
 from .replication import readonly
 from .runtime import Registry
 from .settings import Settings
-from .subprocessors import api as subprocessors_api
 from .verdicts import api as verdicts_api
 from .webhooks import api as webhooks_api
 

@@ -16,7 +16,7 @@ from werkzeug.test import EnvironBuilder
 from registry.db import store as db
 from registry.errors import NotFound
 from registry.http import cursors as cursor_codec
-from registry.subprocessors import api as resource
+from registry.register import api as resource
 from registry.subprocessors import store
 
 BODY_LIMIT = 4096

@@ -35,8 +35,8 @@ from registry.customer_projection.view import project
 from registry.public import api as public_api
 from registry.public import service as public_service
 from registry.public import worldmap
+from registry.register.customer_schemas import CustomerSubprocessorSchema
 from registry.subprocessors import service as subprocessors
-from registry.subprocessors.customer_schemas import CustomerSubprocessorSchema
 from registry.verdicts import service as compliance
 
 PAGE = "/subprocessors"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..customer_projection import projection
+from ..history import service
+from ..history.schemas import HistorySchema
 from ..http.api import Blueprint
 from ..http.context import own_customer, registry
 from ..http.fields import NoArgsSchema
 from ..objections import service as objections
 from ..subprocessors import service as subprocessors
 from ..verdicts import service as compliance
-from . import service
-from .schemas import HistorySchema
 
 blp = Blueprint(
     "history",

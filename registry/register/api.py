@@ -1,4 +1,8 @@
-"""The sub-processor catalogue: create, list, read, update (If-Match), retire."""
+"""The sub-processor routes: create, list, read, update (If-Match), retire, evaluate.
+
+Each record is shown with what the other features know of it: its verdict, its copies on
+file, the objections upheld, its pending change; the list is also the CSV and XLSX export.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +22,8 @@ from ..http.context import actor, as_of, cursor, end_of, own_customer, page, reg
 from ..http.fields import NoArgsSchema
 from ..law.service import check_assume_ended
 from ..objections import service as objections
-from ..verdicts import service as compliance
-from . import service, store
-from .customer_schemas import CustomerSubprocessorPageSchema, CustomerSubprocessorSchema
-from .schemas import (
+from ..subprocessors import service
+from ..subprocessors.schemas import (
     ComplianceArgsSchema,
     ComplianceSchema,
     RetireSchema,
@@ -31,6 +33,8 @@ from .schemas import (
     SubprocessorSchema,
     SubprocessorUpdateSchema,
 )
+from ..verdicts import service as compliance
+from .customer_schemas import CustomerSubprocessorPageSchema, CustomerSubprocessorSchema
 
 blp = Blueprint(
     "subprocessors",
@@ -263,13 +267,13 @@ class Subprocessors(MethodView):
         flagged = args.get("flagged")
         conn = registry().db.connection()
         if flagged is None:
-            rows = store.page(conn, today=today, after_seq=after, limit=limit + 1, **filters)
+            rows = service.page(conn, today=today, after_seq=after, limit=limit + 1, **filters)
             return page(rows, limit, _represent)
         # `flagged` depends on computed verdicts: scan in batches, bounded per request.
         items, scanned, last_seq, exhausted = [], 0, after, False
         while len(items) < limit and scanned < FLAGGED_SCAN_LIMIT:
             batch = min(200, FLAGGED_SCAN_LIMIT - scanned)
-            rows = store.page(conn, today=today, after_seq=last_seq, limit=batch, **filters)
+            rows = service.page(conn, today=today, after_seq=last_seq, limit=batch, **filters)
             if not rows:
                 exhausted = True
                 break
@@ -282,7 +286,7 @@ class Subprocessors(MethodView):
                     if len(items) == limit:
                         break
         if not exhausted and len(items) == limit:
-            exhausted = not store.page(conn, today=today, after_seq=last_seq, limit=1, **filters)
+            exhausted = not service.page(conn, today=today, after_seq=last_seq, limit=1, **filters)
         return {"items": items, "next_cursor": None if exhausted else cursor(last_seq)}
 
     @blp.roles(*EDITORS)
@@ -327,7 +331,7 @@ class SubprocessorById(MethodView):
 
         Customers see the facts of each transfer, never the verdict.
         """
-        record = store.get(registry().db.connection(), subprocessor_id)
+        record = service.get(registry().db.connection(), subprocessor_id)
         _set_etag(record)
         return _answer(_represent(record), many=False)
 
@@ -378,5 +382,5 @@ class SubprocessorCompliance(MethodView):
         """Evaluate one sub-processor on a date, optionally assuming decisions ended"""
         assumed = args.get("assume_ended", [])
         check_assume_ended(assumed, registry().law())
-        record = store.get(registry().db.connection(), subprocessor_id)
+        record = service.get(registry().db.connection(), subprocessor_id)
         return compliance.evaluate(registry(), record, as_of(args), assume_ended=frozenset(assumed))

@@ -1,4 +1,6 @@
-"""create_app(): settings, the Api with every feature's blueprints, the CLI; opens no database."""
+"""create_app(): settings and the Api with every feature's blueprints; opens no database.
+
+The `registry` command (cli/main.py) adds its commands to the app it builds."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from .audit import api as audit_api
 from .audit import service as audit
 from .bulk import api as bulk_api
 from .changes import api as changes_api
-from .cli import register_commands
 from .customers import api as customers_api
 from .documents import api as documents_api
 from .health import api as health_api
@@ -95,7 +96,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(bodies.check_body)
     app.before_request(bodies.refuse_truncated_body)
     app.after_request(_security_headers)
-    register_commands(app)
     return app
 
 

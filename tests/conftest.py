@@ -10,6 +10,7 @@ import pytest
 from helpers import TODAY, URL, Apps, Clock, bearer, current_etag, server_on_template
 
 from registry import clock as registry_clock
+from registry.cli import register_commands
 
 
 @pytest.fixture(autouse=True)
@@ -89,6 +90,7 @@ def client(app):
 
 @pytest.fixture
 def runner(app):
+    register_commands(app)
     return app.test_cli_runner()
 
 

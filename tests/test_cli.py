@@ -13,6 +13,7 @@ import pytest
 from helpers import ROOT, TODAY, bearer, nimbus, registry_env, singapore
 
 from registry.app import create_app
+from registry.cli import register_commands
 from registry.db.store import SCHEMA_VERSION
 from registry.law.loader import load_demo_catalogue
 from registry.settings import Settings
@@ -29,6 +30,7 @@ def query(path, sql: str) -> list[tuple]:
 
 
 def invoke(app, *args: str):
+    register_commands(app)
     return app.test_cli_runner().invoke(args=list(args))
 
 

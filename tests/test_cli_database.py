@@ -10,6 +10,8 @@ import sys
 import pytest
 from helpers import ROOT
 
+from registry.cli import register_commands
+
 
 def commands(tmp_path) -> list[list[str]]:
     sheet = tmp_path / "vendors.csv"
@@ -35,6 +37,7 @@ def commands(tmp_path) -> list[list[str]]:
 
 def test_no_command_but_init_and_serve_creates_the_database(uninitialised_app, tmp_path):
     path = uninitialised_app.extensions["registry"].settings.database
+    register_commands(uninitialised_app)
     runner = uninitialised_app.test_cli_runner()
     for command in commands(tmp_path):
         result = runner.invoke(args=command)

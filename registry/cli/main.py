@@ -8,6 +8,7 @@ from flask.cli import FlaskGroup
 from .. import __version__
 from ..app import create_app
 from ..settings import SettingsError
+from . import register_commands
 
 
 class BadSettings(click.ClickException):
@@ -17,10 +18,13 @@ class BadSettings(click.ClickException):
 
 
 def _create_app():
+    """The app the commands run in: create_app()'s, with the commands added to it."""
     try:
-        return create_app()
+        app = create_app()
     except SettingsError as exc:
         raise BadSettings(str(exc)) from exc
+    register_commands(app)
+    return app
 
 
 @click.group(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import http.client
+import os
+import signal
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -318,4 +321,93 @@ def test_serves_health_and_the_openapi_spec(server):
     unauthenticated = call(server, "GET", ALLOWED)
     assert unauthenticated.status == 401
     assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")
+    assert_clean_log(server)
+
+
+def _children(server: Server) -> set[int]:
+    """The master's live children now (workers, old and new, during a reload)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == str(server.process.pid) and fields[0] not in ("Z", "X"):
+            found.add(int(entry))
+    return found
+
+
+def _wait_for_workers(server: Server, done, timeout: float = 30) -> set[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = _children(server)
+        if done(pids):
+            return pids
+        time.sleep(0.1)
+    raise AssertionError(f"workers now {_children(server)}: {server.log.read_text()[-3000:]}")
+
+
+class _Prober(threading.Thread):
+    """Asks for /v1/health on a new connection every 20 ms until stopped; counts answers."""
+
+    def __init__(self, server: Server):
+        super().__init__(daemon=True)
+        self.server, self.statuses, self.failures = server, [], []
+        self.stopping = threading.Event()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.statuses.append(call(self.server, "GET", "/v1/health").status)
+            except (OSError, http.client.HTTPException) as exc:
+                self.failures.append(repr(exc))
+            time.sleep(0.02)
+
+    def finish(self) -> None:
+        self.stopping.set()
+        self.join(timeout=70)
+
+
+def test_sighup_replaces_every_worker_while_requests_are_answered(server):
+    before = set(workers(server))
+    assert len(before) == server.workers
+    prober = _Prober(server)
+    prober.start()
+    time.sleep(0.3)
+    os.kill(server.process.pid, signal.SIGHUP)
+    after = _wait_for_workers(
+        server, lambda pids: len(pids) == server.workers and not pids & before
+    )
+    time.sleep(0.3)
+    prober.finish()
+    assert prober.failures == [], prober.failures[:5]
+    assert len(prober.statuses) > 10 and set(prober.statuses) == {200}
+    assert call(server, "GET", "/v1/health").status == 200
+    assert len(after) == server.workers
+    assert_clean_log(server)
+
+
+def test_a_killed_worker_is_replaced_and_the_others_keep_answering(server):
+    """Each worker in turn is killed; the one left and the replacement answer meanwhile,
+    so at the end only replacements serve."""
+    before = set(workers(server))
+    prober = _Prober(server)
+    prober.start()
+    time.sleep(0.3)
+    current = set(before)
+    for victim in sorted(before):
+        os.kill(victim, signal.SIGKILL)
+        current = _wait_for_workers(
+            server, lambda pids, v=victim: len(pids) == server.workers and v not in pids
+        )
+        time.sleep(1)  # the replacement boots and takes requests
+    prober.finish()
+    assert not current & before and _children(server) == current
+    assert server.process.poll() is None
+    # At most the one request each killed worker may have been answering at that moment.
+    assert len(prober.failures) <= len(before), prober.failures[:5]
+    assert len(prober.statuses) > 20 and set(prober.statuses) == {200}
+    assert call(server, "GET", "/v1/health").status == 200
     assert_clean_log(server)

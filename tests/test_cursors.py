@@ -11,8 +11,8 @@ import re
 import pytest
 from helpers import vendor
 
-from registry.changes import service as change_feed
 from registry.db import store as db
+from registry.events import service as change_feed
 from registry.http import cursors
 
 URL = "/v1/subprocessors"

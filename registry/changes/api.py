@@ -15,9 +15,9 @@ from ..errors import ValidationFailed, field_error
 from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.auth import current_principal
 from ..http.context import cursor, registry
-from . import service
+from ..events import service
 from .schemas import ChangePageSchema, ChangeQueryArgsSchema
-from .service import FEED
+from ..events.service import FEED
 
 blp = Blueprint(
     "changes",

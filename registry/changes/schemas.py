@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..events.service import FEED
 from ..history.schemas import VersionRecordSchema
 from ..http import cursors
 from ..http.fields import CURSOR_DESCRIPTION, Cursor, StrictSchema
 from ..incidents.schemas import IncidentSchema
-from .service import FEED
 
 CHANGE_TYPES = (
     "subprocessor.announced",

@@ -155,7 +155,7 @@ _CHANGED_FIELDS = (
     "locations",
     "onward_transfers",
 )
-# Change types customers never read: verdicts are staff's (changes.service.STAFF_ONLY_TYPES).
+# Change types customers never read: verdicts are staff's (events.service.STAFF_ONLY_TYPES).
 _STAFF_ONLY_TYPES = ("subprocessor.verdict_changed",)
 
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
-from ..changes import service as change_feed
 from ..documents import service as documents
 from ..errors import NotFound, ValidationFailed, field_error
+from ..events import service as change_feed
 from ..incidents import service as incidents
 from ..keys import service as keys
 from ..objections import service as objections

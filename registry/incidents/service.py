@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from .. import clock
 from ..audit import service as audit
-from ..changes import service as change_feed
 from ..compliance.flags import INCIDENT_NOTICE_OVERDUE, SEVERITY
 from ..customer_projection import projection
 from ..errors import Conflict, NotFound, ValidationFailed, field_error
+from ..events import service as change_feed
 from ..keys import service as keys
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors

@@ -16,9 +16,9 @@ import sqlite3
 from datetime import date, timedelta
 
 from ..audit import service as audit
-from ..changes import service as change_feed
 from ..compliance import engine
 from ..errors import Conflict, Forbidden
+from ..events import service as change_feed
 from ..http import quotas
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors

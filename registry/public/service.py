@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .. import __version__
-from ..changes import service as change_feed
+from ..events import service as change_feed
 from ..customer_projection import projection
 from ..db import store as db
 from ..documents import service as documents

@@ -10,11 +10,11 @@ from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 
 from ..bulk import exporting as bulk
-from ..changes import service as change_feed
 from ..compliance import engine
 from ..customer_projection import projection
 from ..documents import service as documents
 from ..errors import Forbidden
+from ..events import service as change_feed
 from ..history import service as history
 from ..http.api import Blueprint
 from ..http.auth import current_principal

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from ..audit import service as audit
 from ..changecontrol import judgement
 from ..changecontrol.judgement import objection_deadline
-from ..changes import service as change_feed
 from ..db import store as db
 from ..errors import Conflict, ValidationFailed, field_error
+from ..events import service as change_feed
 from ..history import service as history
 from ..runtime import Registry
 from . import store

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from ..audit import service as audit
-from ..changes import service as change_feed
 from ..compliance import engine
 from ..customer_projection import projection
 from ..documents import service as documents
+from ..events import service as change_feed
 from ..history import service as history
 from ..incidents import service as incidents
 from ..runtime import Registry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..changes.schemas import CHANGE_TYPES
-from ..changes.service import STAFF_ONLY_TYPES
+from ..events.service import STAFF_ONLY_TYPES
 from ..http.fields import PageArgsSchema, PageSchema, StrictBoolean, StrictSchema, text
 from .outbound import ALL_EVENTS, MAX_URL_LENGTH
 from .service import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS

@@ -8,8 +8,8 @@ import sqlite3
 from datetime import datetime
 
 from .. import clock
-from ..changes import service as change_feed
 from ..errors import NotFound
+from ..events import service as change_feed
 
 COLUMNS = (
     "seq",

@@ -1,4 +1,5 @@
-"""The change feed: one event per write customers care about, and the webhooks it owes."""
+"""The change events: one per write customers care about, recorded in the writer's
+transaction, and the webhooks each owes. changes/ serves them as the feed (JSON and Atom)."""
 
 from __future__ import annotations
 

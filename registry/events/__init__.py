@@ -1,0 +1,1 @@
+"""The change events every feature records; changes/ serves them as the change feed."""

@@ -365,10 +365,11 @@ def test_the_atom_feed_is_valid_and_newest_first(client, as_role, lifecycle):
     entries = check_feed(root)
 
     titles = [one(entry, "title").text for entry in entries]
+    # The words of the public feed (customer_projection/wording.py).
     assert titles == [
-        "Nimbus Hosting retired",
-        "Nimbus Hosting changed",
-        "Nimbus Hosting announced",
+        f"Nimbus Hosting retired on {TODAY.isoformat()}",
+        "Change to Nimbus Hosting, in force at once",
+        f"New sub-processor: Nimbus Hosting, from {EFFECTIVE}",
     ]
     assert [entry.find(f"{ATOM}category").get("term") for entry in entries] == [
         "subprocessor.retired",
@@ -413,7 +414,8 @@ def test_since_narrows_the_atom_feed(client, staff, create):
     create(name="Second")
     _, root = atom(client, staff, since=first["cursor"])
     entries = check_feed(root)
-    assert [one(entry, "title").text for entry in entries] == ["Second announced"]
+    (title,) = [one(entry, "title").text for entry in entries]
+    assert title.startswith("New sub-processor: Second, from ")
 
 
 def test_special_characters_in_names_are_escaped(client, as_role, create):
@@ -421,7 +423,7 @@ def test_special_characters_in_names_are_escaped(client, as_role, create):
     response, root = atom(client, as_role("service"))
     (entry,) = check_feed(root)
 
-    assert one(entry, "title").text == f"{SPECIAL_NAME} announced"
+    assert one(entry, "title").text.startswith(f"New sub-processor: {SPECIAL_NAME}, from ")
     assert SPECIAL_NAME in one(entry, "summary").text
     content = json.loads(one(entry, "content").text)
     assert content["subprocessor"]["name"] == SPECIAL_NAME

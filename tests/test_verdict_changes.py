@@ -197,7 +197,7 @@ def test_verdict_changes_are_in_the_atom_feed(client, staff, registry, clock, po
     clock.today = date(2031, 12, 28)
     sweep_verdicts(registry)
     atom = client.get("/v1/changes.atom", headers=staff).get_data(as_text=True)
-    assert "Island Backup verdict_changed" in atom
+    assert "Verdict for Island Backup: flagged" in atom
     assert "verdict compliant to flagged on 2031-12-28" in atom
 
 

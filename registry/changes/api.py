@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from xml.etree import ElementTree as ET
 
 from flask import Response, url_for
 from flask.views import MethodView
 
-from ..customer_projection import projection
+from ..customer_projection import projection, wording
 from ..errors import ValidationFailed, field_error
+from ..events import service
+from ..events.service import FEED
+from ..http import atom
 from ..http.api import Blueprint, header_parameter, revalidated
 from ..http.auth import current_principal
 from ..http.context import cursor, registry
-from ..events import service
 from .schemas import ChangePageSchema, ChangeQueryArgsSchema
-from ..events.service import FEED
 
 blp = Blueprint(
     "changes",
@@ -28,7 +27,6 @@ blp = Blueprint(
 
 READERS = ("admin", "procurement", "customer", "service")
 ATOM_ENTRIES = 50
-ATOM = "http://www.w3.org/2005/Atom"
 _CONDITIONAL_GET = [
     header_parameter("If-None-Match", "The ETag of an earlier answer: 304 when nothing changed")
 ]
@@ -135,16 +133,6 @@ class ChangesAtom(MethodView):
         return _conditional(_atom(_shown(rows)), "application/atom+xml")
 
 
-# What XML 1.0 does not allow (controls, surrogates, U+FFFE and U+FFFF), and noncharacters.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_text(value: str) -> str:
-    """`value` with each character XML 1.0 refuses replaced by U+FFFD: input is checked
-    (registry/http/fields.py), but rows stored before that must not break the feed."""
-    return _NOT_XML.sub("\ufffd", value)
-
-
 def _link(endpoint: str, **values) -> str:
     """An absolute link under REGISTRY_PUBLIC_URL, else one relative to the host: never
     built from the request's Host header, which the client chooses."""
@@ -155,94 +143,29 @@ def _link(endpoint: str, **values) -> str:
 
 def _atom(changes: list[dict]) -> bytes:
     """Newest first; ids are stable tag URIs so readers never show an entry twice. Built
-    from the items as the caller reads them (a customer's projected), nothing else."""
-    ET.register_namespace("", ATOM)
-
-    def el(parent, tag, text=None, **attrs):
-        attrs = {name: xml_text(value) for name, value in attrs.items()}
-        node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrs)
-        if text is not None:
-            node.text = xml_text(text)
-        return node
-
-    feed = ET.Element(f"{{{ATOM}}}feed")
-    el(feed, "id", "tag:transfer-registry,2026:changes")
-    el(feed, "title", "Sub-processor changes")
-    el(feed, "updated", changes[0]["at"] if changes else "1970-01-01T00:00:00Z")
-    el(feed, "link", rel="self", href=_link("changes.ChangesAtom"))
-    author = el(feed, "author")
-    el(author, "name", "Transfer registry")
-    for change in changes:
-        record = change["subprocessor"]
-        entry = el(feed, "entry")
-        el(entry, "id", f"tag:transfer-registry,2026:change:{change['id']}")
-        el(entry, "title", _title(change, record))
-        el(entry, "updated", change["at"])
-        el(entry, "category", term=change["type"])
-        el(
-            entry,
-            "link",
-            rel="related",
-            href=_link("subprocessors.SubprocessorById", subprocessor_id=record["id"]),
+    from the items as the caller reads them (a customer's projected), nothing else, in the
+    words of customer_projection/wording.py."""
+    entries = [
+        atom.Entry(
+            change_id=change["id"],
+            title=wording.title(change),
+            updated=change["at"],
+            category=change["type"],
+            category_label=wording.LABELS.get(change["type"]),
+            link=atom.Link(
+                _link(
+                    "subprocessors.SubprocessorById", subprocessor_id=change["subprocessor"]["id"]
+                ),
+                rel="related",
+            ),
+            summary=wording.summary(change, wording.countries(change["subprocessor"])),
+            content=json.dumps(change, sort_keys=True),
         )
-        el(entry, "summary", _summary(change, record))
-        el(entry, "content", json.dumps(change, sort_keys=True), type="text")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
-
-
-_REASONS = {
-    "law": "a change in the reference law",
-    "date": "the date (a decision ending or expiring)",
-    "rules": "new rules of evaluation",
-}
-
-
-def _title(change: dict, record: dict) -> str:
-    if change["type"].startswith("incident."):
-        return f"Personal-data breach at {record['name']} ({change['incident']['status']})"
-    verb = change["type"].split(".", 1)[1]
-    return f"{record['name']} {verb}"
-
-
-def _summary(change: dict, record: dict) -> str:
-    countries = ", ".join(sorted({loc["country"] for loc in record["locations"]}))
-    if change["type"] == "subprocessor.verdict_changed":
-        verdict = change["verdict"]
-        return (
-            f"{record['name']} ({record['service']}, {countries}): verdict "
-            f"{verdict['from']['status']} to {verdict['to']['status']} on {change['as_of']}, "
-            f"because of {_REASONS[change['reason']]}."
-        )
-    if change["type"].startswith("incident."):
-        incident = change["incident"]
-        return (
-            f"A personal-data breach at {record['name']}, detected {incident['detected_on']} "
-            f"(version {incident['version']}, {incident['status']}): {incident['nature']}"
-        )
-    if change["type"] == "objection.resolved":
-        objection = change["objection"]
-        text = f"Your objection to {record['name']} ({objection['change_id']}) was "
-        text += f"{objection['status']}."
-        return text + (f" Response: {objection['response']}" if objection["response"] else "")
-    if change["type"] == "subprocessor.retired":
-        verb = "retires" if change["retired_on"] > change["at"][:10] else "retired"
-        return f"{record['name']} ({record['service']}) {verb} on {change['retired_on']}."
-    if change["type"] == "subprocessor.recorded":
-        return (
-            f"{record['name']} ({record['service']}, {countries}) recorded as in use since "
-            f"{change['effective_on']}."
-        )
-    changed = ", ".join(sorted(change.get("changes", {})))
-    if change["type"] == "subprocessor.changed" and not change.get("pending"):
-        return f"{record['name']} ({record['service']}, {countries}) changed: {changed}."
-    text = (
-        f"{record['name']} ({record['service']}, {countries}) takes effect on "
-        f"{change['effective_on']}; objections until {change['objection_deadline']}."
+        for change in changes
+    ]
+    return atom.document(
+        entries,
+        feed_id="tag:transfer-registry,2026:changes",
+        title="Sub-processor changes",
+        self_link=_link("changes.ChangesAtom"),
     )
-    if change["type"] == "subprocessor.changed":
-        text = (
-            f"{record['name']} ({record['service']}, {countries}): a change to {changed} "
-            f"takes effect on {change['effective_on']}; objections until "
-            f"{change['objection_deadline']}."
-        )
-    return text

@@ -9,10 +9,11 @@ from importlib import resources
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from ..http import auth
+from ..customer_projection import words
+from ..http import atom, auth
 from ..http.context import registry
 from ..http.pages import html_security_headers
-from . import feed, service, words, worldmap
+from . import service, worldmap
 from .service import Register
 
 blp = Blueprint("public", __name__, template_folder="templates")
@@ -22,6 +23,7 @@ STYLESHEET_CACHE_CONTROL = "public, max-age=3600"
 # The map is an image: no script runs in it, and its own styles are inline.
 MAP_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 MAP_TITLE = "Where sub-processors process data, by transfer mechanism"
+FEED_ID = "tag:transfer-registry,2026:public-subprocessors"
 STYLESHEET = resources.files(__package__).joinpath("static", "public.css").read_bytes()
 STYLESHEET_ETAG = hashlib.sha256(STYLESHEET).hexdigest()[:32]
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
@@ -127,7 +129,23 @@ def _render_feed(register: Register) -> tuple[bytes, str]:
     entries = []
     for change in service.public_changes(registry()):
         entry = service.feed_entry(change, register.law)
-        entry["link"] = f"{page}#{entry['subprocessor_id']}"
-        entries.append(entry)
-    body = feed.atom(entries, self_link=_link("public.subprocessors_feed"), page_link=page)
+        entries.append(
+            atom.Entry(
+                change_id=entry["id"],
+                title=entry["title"],
+                updated=entry["updated"],
+                category=entry["category"],
+                category_label=entry["category_label"],
+                link=atom.Link(f"{page}#{entry['subprocessor_id']}", type="text/html"),
+                summary=entry["summary"],
+            )
+        )
+    body = atom.document(
+        entries,
+        feed_id=FEED_ID,
+        title="Sub-processors: changes",
+        subtitle="New sub-processors, material changes and retirements, with their dates",
+        self_link=_link("public.subprocessors_feed"),
+        page_link=page,
+    )
     return body, "application/atom+xml"

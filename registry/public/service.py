@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .. import __version__
-from ..events import service as change_feed
-from ..customer_projection import projection
+from ..customer_projection import projection, wording, words
 from ..db import store as db
 from ..documents import service as documents
+from ..events import service as change_feed
 from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from ..verdicts import service as compliance
-from . import words
 
 # Part of every ETag: change it with a template, the stylesheet or a builder's output, so
 # that no client keeps an answer of the same revision made by the earlier code.
@@ -223,57 +222,28 @@ def public_changes(registry: Registry, limit: int = FEED_ENTRIES) -> list[dict]:
 
 
 def feed_entry(change: dict, law: Law) -> dict:
-    """One change in customer-facing words; ids, dates and the facts of the transfers only."""
+    """One change in customer-facing words (customer_projection/wording.py); ids, dates and
+    the facts of the transfers only."""
     data = change["data"]
     version = {k: v for k, v in data["subprocessor"].items() if k != "pending_change"}
-    name, service = version["name"], words.service_name(version["service"])
-    kind = change["type"]
-    if kind == "subprocessor.announced":
+    event = {**data, "subprocessor": version, "type": change["type"], "at": change["at"]}
+    where = ""
+    if change["type"] == "subprocessor.announced":
         on = date.fromisoformat(data["effective_on"])
         facts = projection.subprocessor({**version, "retired_on": None}, law, on)
-        title = f"New sub-processor: {name}, from {data['effective_on']}"
-        summary = (
-            f"{name} ({service}) will be used from {data['effective_on']}"
-            + (f" for: {version['purpose']}" if version.get("purpose") else "")
-            + f". Objections until {data['objection_deadline']}. "
-            + _where(facts)
-        )
-        label = "New sub-processor"
-    elif kind == "subprocessor.changed":
-        on = date.fromisoformat(data["effective_on"])
+        where = wording.transfers(facts)
+    elif change["type"] == "subprocessor.changed":
         changed = {field: value["to"] for field, value in (data.get("changes") or {}).items()}
-        facts = projection.subprocessor({**version, **changed, "retired_on": None}, law, on)
-        reasons = "; ".join(data.get("reasons") or []) or "changes its record"
-        title = f"Change to {name}, from {data['effective_on']}"
-        summary = (
-            f"From {data['effective_on']}, {name} ({service}) {reasons}. Objections until "
-            f"{data['objection_deadline']}."
-        )
         if "locations" in changed or "onward_transfers" in changed:
-            summary += " " + _where(facts, "From that day")
-        label = "Material change"
-    else:
-        retired_on = data["retired_on"]
-        verb = "retires" if retired_on > change["at"][:10] else "retired"
-        title = f"{name} {verb} on {retired_on}"
-        summary = f"{name} ({service}) is no longer used from {retired_on}."
-        if data.get("retired_reason"):
-            summary += f" Reason: {data['retired_reason']}"
-        label = "Retirement"
+            on = date.fromisoformat(data["effective_on"])
+            facts = projection.subprocessor({**version, **changed, "retired_on": None}, law, on)
+            where = wording.transfers(facts, "From that day")
     return {
         "id": change["id"],
         "subprocessor_id": version["id"],
-        "title": title,
+        "title": wording.title(event),
         "updated": change["at"],
-        "category": kind,
-        "category_label": label,
-        "summary": summary,
+        "category": change["type"],
+        "category_label": wording.LABELS[change["type"]],
+        "summary": wording.summary(event, where),
     }
-
-
-def _where(facts: dict, lead: str = "Where") -> str:
-    places = [words.transfer(fact) for fact in facts["locations"]]
-    places += [
-        f"onward to {fact['name']}, {words.transfer(fact)}" for fact in facts["onward_transfers"]
-    ]
-    return f"{lead}: " + "; ".join(places) + "." if places else ""

@@ -387,6 +387,24 @@ def test_the_atom_feed_is_valid_and_newest_first(client, as_role, lifecycle):
     assert related[0].get("href").endswith(f"{URL}/{subprocessor_id}")
 
 
+def test_both_feeds_word_a_change_alike(client, as_role, lifecycle):
+    """/v1/changes.atom and the public feed: the same entry id, title and first sentence."""
+    _, root = atom(client, as_role("customer_b"))
+    public = client.get("/feeds/subprocessors.atom")
+    assert public.status_code == 200
+    ours = {one(entry, "id").text: entry for entry in check_feed(root)}
+    theirs = {
+        one(entry, "id").text: entry
+        for entry in ET.fromstring(public.get_data()).findall(f"{ATOM}entry")  # noqa: S314
+    }
+    shared = ours.keys() & theirs.keys()
+    assert len(shared) >= 2  # the announcement and the retirement
+    for entry_id in shared:
+        assert one(ours[entry_id], "title").text == one(theirs[entry_id], "title").text
+        first = one(theirs[entry_id], "summary").text.split(". ")[0]
+        assert one(ours[entry_id], "summary").text.startswith(first)
+
+
 def test_entry_ids_are_stable_across_requests_and_new_entries(client, staff, create, patch):
     created = create()
     _, before = atom(client, staff)

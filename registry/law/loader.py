@@ -249,108 +249,111 @@ def _parse_memberships(checker: _Checker, document: Any) -> tuple[Membership, ..
     return tuple(memberships)
 
 
+_DECISION_REQUIRED = (
+    "id",
+    "territory",
+    "territory_name",
+    "instrument",
+    "adopted_on",
+    "in_force_from",
+    "source_url",
+    "verified",
+)
+_DECISION_OPTIONAL = (
+    "ended_on",
+    "ended_by",
+    "expires_on",
+    "condition",
+    "scope",
+    "scope_conditions",
+    "scope_conditions_note",
+    "kind",
+    "continues",
+    "notes",
+)
+
+
 def _parse_decisions(checker: _Checker, document: Any) -> tuple[AdequacyDecision, ...]:
     decisions: list[AdequacyDecision] = []
     seen: dict[str, str] = {}
     for index, row in enumerate(_rows(checker, document, "decisions")):
-        at = _child("/decisions", index)
-        checker.record(
-            row,
-            at,
-            required=(
-                "id",
-                "territory",
-                "territory_name",
-                "instrument",
-                "adopted_on",
-                "in_force_from",
-                "source_url",
-                "verified",
-            ),
-            optional=(
-                "ended_on",
-                "ended_by",
-                "expires_on",
-                "condition",
-                "scope",
-                "scope_conditions",
-                "scope_conditions_note",
-                "kind",
-                "continues",
-                "notes",
-            ),
-        )
-        decision_id = checker.text(row["id"], _child(at, "id"))
-        if not _DECISION_ID.fullmatch(decision_id):
-            checker.fail(
-                _child(at, "id"), f"{decision_id!r} is not a lowercase, hyphenated identifier"
-            )
-        if decision_id in seen:
-            checker.fail(
-                _child(at, "id"), f"duplicate id {decision_id!r} (first at {seen[decision_id]})"
-            )
-        seen[decision_id] = _child(at, "id")
-        in_force_from = checker.day(row["in_force_from"], _child(at, "in_force_from"))
-        ended_on = checker.day(row.get("ended_on"), _child(at, "ended_on"), nullable=True)
-        ended_by = checker.text(row.get("ended_by"), _child(at, "ended_by"), nullable=True)
-        expires_on = checker.day(row.get("expires_on"), _child(at, "expires_on"), nullable=True)
-        if ended_on is not None and ended_on <= in_force_from:
-            checker.fail(_child(at, "ended_on"), "ended_on must be after in_force_from")
-        if (ended_on is None) != (ended_by is None):
-            checker.fail(
-                _child(at, "ended_by" if ended_by is None else "ended_on"),
-                "ended_on and ended_by go together: give both or neither",
-            )
-        if expires_on is not None and expires_on < in_force_from:
-            checker.fail(_child(at, "expires_on"), "expires_on is before in_force_from")
-        condition = row.get("condition")
-        if condition is not None and condition not in CONDITIONS:
-            checker.fail(
-                _child(at, "condition"),
-                f"unknown condition {condition!r} (expected one of {sorted(CONDITIONS)} or null)",
-            )
-        verified = checker.flag(row["verified"], _child(at, "verified"))
-        notes = checker.text(row.get("notes"), _child(at, "notes"), nullable=True)
-        if not verified and notes is None:
-            checker.fail(_child(at, "notes"), "an unverified decision must say why in notes")
-        adopted_on = checker.day(row["adopted_on"], _child(at, "adopted_on"))
-        if ended_on is not None and adopted_on >= ended_on:
-            checker.fail(_child(at, "adopted_on"), "adopted_on must be before ended_on")
-        kind = row.get("kind", "adequacy")
-        if kind not in KINDS:
-            checker.fail(_child(at, "kind"), f"unknown kind {kind!r} (expected {sorted(KINDS)})")
-        decisions.append(
-            AdequacyDecision(
-                id=decision_id,
-                territory=checker.country(row["territory"], _child(at, "territory"), nullable=True),
-                territory_name=checker.text(row["territory_name"], _child(at, "territory_name")),
-                instrument=checker.text(row["instrument"], _child(at, "instrument")),
-                in_force_from=in_force_from,
-                ended_on=ended_on,
-                ended_by=ended_by,
-                expires_on=expires_on,
-                condition=condition,
-                scope=checker.text(row.get("scope"), _child(at, "scope"), nullable=True),
-                source_url=checker.url(row["source_url"], _child(at, "source_url")),
-                verified=verified,
-                notes=notes,
-                adopted_on=adopted_on,
-                kind=kind,
-                continues=checker.text(
-                    row.get("continues"), _child(at, "continues"), nullable=True
-                ),
-                scope_conditions=_parse_scope_conditions(
-                    checker, row.get("scope_conditions", []), _child(at, "scope_conditions")
-                ),
-                scope_conditions_note=checker.text(
-                    row.get("scope_conditions_note"),
-                    _child(at, "scope_conditions_note"),
-                    nullable=True,
-                ),
-            )
-        )
+        decisions.append(_parse_decision(checker, row, _child("/decisions", index), seen))
     _check_continuations(checker, decisions)
     return tuple(decisions)
+
+
+def _parse_decision(checker: _Checker, row: Any, at: str, seen: dict[str, str]) -> AdequacyDecision:
+    """One decision; `seen` maps the ids read so far to where they were."""
+    checker.record(row, at, required=_DECISION_REQUIRED, optional=_DECISION_OPTIONAL)
+    decision_id = checker.text(row["id"], _child(at, "id"))
+    if not _DECISION_ID.fullmatch(decision_id):
+        checker.fail(_child(at, "id"), f"{decision_id!r} is not a lowercase, hyphenated identifier")
+    if decision_id in seen:
+        checker.fail(
+            _child(at, "id"), f"duplicate id {decision_id!r} (first at {seen[decision_id]})"
+        )
+    seen[decision_id] = _child(at, "id")
+    in_force_from, ended_on, ended_by, expires_on = _decision_period(checker, row, at)
+    condition = row.get("condition")
+    if condition is not None and condition not in CONDITIONS:
+        checker.fail(
+            _child(at, "condition"),
+            f"unknown condition {condition!r} (expected one of {sorted(CONDITIONS)} or null)",
+        )
+    verified = checker.flag(row["verified"], _child(at, "verified"))
+    notes = checker.text(row.get("notes"), _child(at, "notes"), nullable=True)
+    if not verified and notes is None:
+        checker.fail(_child(at, "notes"), "an unverified decision must say why in notes")
+    adopted_on = checker.day(row["adopted_on"], _child(at, "adopted_on"))
+    if ended_on is not None and adopted_on >= ended_on:
+        checker.fail(_child(at, "adopted_on"), "adopted_on must be before ended_on")
+    kind = row.get("kind", "adequacy")
+    if kind not in KINDS:
+        checker.fail(_child(at, "kind"), f"unknown kind {kind!r} (expected {sorted(KINDS)})")
+
+    def text(field: str) -> Any:
+        return checker.text(row.get(field), _child(at, field), nullable=True)
+
+    return AdequacyDecision(
+        id=decision_id,
+        territory=checker.country(row["territory"], _child(at, "territory"), nullable=True),
+        territory_name=checker.text(row["territory_name"], _child(at, "territory_name")),
+        instrument=checker.text(row["instrument"], _child(at, "instrument")),
+        in_force_from=in_force_from,
+        ended_on=ended_on,
+        ended_by=ended_by,
+        expires_on=expires_on,
+        condition=condition,
+        scope=text("scope"),
+        source_url=checker.url(row["source_url"], _child(at, "source_url")),
+        verified=verified,
+        notes=notes,
+        adopted_on=adopted_on,
+        kind=kind,
+        continues=text("continues"),
+        scope_conditions=_parse_scope_conditions(
+            checker, row.get("scope_conditions", []), _child(at, "scope_conditions")
+        ),
+        scope_conditions_note=text("scope_conditions_note"),
+    )
+
+
+def _decision_period(checker: _Checker, row: Any, at: str) -> tuple:
+    """in_force_from, ended_on, ended_by, expires_on, checked against each other."""
+    in_force_from = checker.day(row["in_force_from"], _child(at, "in_force_from"))
+    ended_on = checker.day(row.get("ended_on"), _child(at, "ended_on"), nullable=True)
+    ended_by = checker.text(row.get("ended_by"), _child(at, "ended_by"), nullable=True)
+    expires_on = checker.day(row.get("expires_on"), _child(at, "expires_on"), nullable=True)
+    if ended_on is not None and ended_on <= in_force_from:
+        checker.fail(_child(at, "ended_on"), "ended_on must be after in_force_from")
+    if (ended_on is None) != (ended_by is None):
+        checker.fail(
+            _child(at, "ended_by" if ended_by is None else "ended_on"),
+            "ended_on and ended_by go together: give both or neither",
+        )
+    if expires_on is not None and expires_on < in_force_from:
+        checker.fail(_child(at, "expires_on"), "expires_on is before in_force_from")
+    return in_force_from, ended_on, ended_by, expires_on
 
 
 def _parse_scope_conditions(checker: _Checker, value: Any, pointer: str) -> tuple:

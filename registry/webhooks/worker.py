@@ -151,7 +151,7 @@ class Worker:
 
     def record(self, delivery: dict, outcome: outbound.Outcome) -> None:
         """Log the attempt and decide what follows: done, a retry later, or the endpoint off."""
-        settings, now = self.settings, clock.now()
+        now = clock.now()
         seq, attempt, webhook_id = (
             delivery["delivery_seq"],
             delivery["attempt"],
@@ -188,43 +188,54 @@ class Worker:
             )
             # A newer claim of the same delivery (this one outlived its lease) owns its schedule.
             if status == "pending" and attempts == attempt:
-                if attempt >= settings.webhook_max_attempts:
-                    store.mark_failed(tx, seq, status_code=outcome.status_code, error=outcome.error)
-                    self._trim(tx, webhook_id)
-                else:
-                    delay = self._delay(attempt, outcome)
-                    store.reschedule(
-                        tx,
-                        seq,
-                        at=now + timedelta(seconds=delay),
-                        status_code=outcome.status_code,
-                        error=outcome.error,
-                    )
-            if endpoint_status != "enabled":
-                return
-            failures += 1
-            reason = None
-            if outcome.status_code == 410:
-                reason = "The endpoint answered 410 Gone."
-            elif failures >= settings.webhook_max_failures:
-                last = outcome.error or f"HTTP {outcome.status_code}"
-                reason = f"{failures} attempts in a row failed; the last: {last}."
-            if reason is None:
-                delay = self._delay(failures, outcome)
-                store.endpoint_failed(
-                    tx, webhook_id, failures=failures, retry_at=now + timedelta(seconds=delay)
-                )
-                return
-            store.disable(tx, webhook_id, reason=reason, failures=failures)
-            audit.append(
-                tx,
-                WORKER_ACTOR,
-                "webhook.disable",
-                "webhook",
-                webhook_id,
-                {"reason": reason, "consecutive_failures": failures},
+                self._retry_or_fail(tx, delivery, outcome, now)
+            if endpoint_status == "enabled":
+                self._endpoint_failed(tx, webhook_id, failures + 1, outcome, now)
+
+    def _retry_or_fail(self, tx, delivery: dict, outcome: outbound.Outcome, now) -> None:
+        """A failed attempt: another one later, or the delivery failed after the last."""
+        seq, attempt = delivery["delivery_seq"], delivery["attempt"]
+        if attempt >= self.settings.webhook_max_attempts:
+            store.mark_failed(tx, seq, status_code=outcome.status_code, error=outcome.error)
+            self._trim(tx, delivery["webhook_id"])
+            return
+        delay = self._delay(attempt, outcome)
+        store.reschedule(
+            tx,
+            seq,
+            at=now + timedelta(seconds=delay),
+            status_code=outcome.status_code,
+            error=outcome.error,
+        )
+
+    def _endpoint_failed(
+        self, tx, webhook_id: str, failures: int, outcome: outbound.Outcome, now
+    ) -> None:
+        """One more failure in a row: the endpoint waits before its next attempt, or is
+        disabled (410 Gone, or REGISTRY_WEBHOOK_MAX_FAILURES in a row)."""
+        settings = self.settings
+        reason = None
+        if outcome.status_code == 410:
+            reason = "The endpoint answered 410 Gone."
+        elif failures >= settings.webhook_max_failures:
+            last = outcome.error or f"HTTP {outcome.status_code}"
+            reason = f"{failures} attempts in a row failed; the last: {last}."
+        if reason is None:
+            delay = self._delay(failures, outcome)
+            store.endpoint_failed(
+                tx, webhook_id, failures=failures, retry_at=now + timedelta(seconds=delay)
             )
-            log.warning("disabled webhook %s: %s", webhook_id, reason)
+            return
+        store.disable(tx, webhook_id, reason=reason, failures=failures)
+        audit.append(
+            tx,
+            WORKER_ACTOR,
+            "webhook.disable",
+            "webhook",
+            webhook_id,
+            {"reason": reason, "consecutive_failures": failures},
+        )
+        log.warning("disabled webhook %s: %s", webhook_id, reason)
 
     def _trim(self, tx, webhook_id: str) -> None:
         """A delivery just finished: keep the endpoint's log to REGISTRY_WEBHOOK_LOG_LIMIT

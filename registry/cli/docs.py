@@ -13,8 +13,6 @@ import inspect
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
 
 from .. import settings as settings_module
 from ..settings import MEANINGS, SHOWN_DEFAULTS, Settings
@@ -128,16 +126,12 @@ def _document(command: click.Command, ctx: click.Context, depth: int, lines: lis
             _document(sub, sub_ctx, min(depth + 1, 4), lines)
 
 
-def cli_page(app: Flask, root: click.Command) -> str:
-    """docs/cli.md: every `registry` command, its arguments and options; root is the
-    `registry` command itself (its help and options), the commands are the app's."""
+def cli_page(root: click.Context) -> str:
+    """docs/cli.md: every `registry` command, its arguments and options, read from the root
+    context of the `registry` command as it runs (its commands include the app's)."""
+    ctx = click.Context(root.command, info_name="registry", obj=root.obj)
     lines = [*_header("Command reference")]
-    # The root's own options and help, then every command the app registers.
-    tree = click.Group(name="registry", help=root.help, params=root.params)
-    for name, command in app.cli.commands.items():
-        tree.add_command(command, name)
-    root = click.Context(tree, info_name="registry")
-    _document(tree, root, 2, lines)
+    _document(root.command, ctx, 2, lines)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -148,12 +142,11 @@ def docs_group():
 
 @docs_group.command("write")
 @click.argument("directory", default="docs", type=click.Path(file_okay=False, path_type=Path))
-@with_appcontext
 def write_command(directory: Path):
     """Write configuration.md and cli.md into DIRECTORY (default docs)."""
     directory.mkdir(parents=True, exist_ok=True)
-    root = click.get_current_context().find_root().command
-    pages = {"configuration.md": configuration_page(), "cli.md": cli_page(current_app, root)}
+    root = click.get_current_context().find_root()
+    pages = {"configuration.md": configuration_page(), "cli.md": cli_page(root)}
     for name, text in pages.items():
         (directory / name).write_text(text, encoding="utf-8")
         click.echo(f"wrote {directory / name}")

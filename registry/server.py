@@ -170,6 +170,11 @@ class RegistryConn(TConn):
         # Before each request gunicorn puts the socket back in blocking mode, no deadline.
         self.sock.settimeout(self.deadline)
 
+    def wait_for_data(self, timeout: float) -> bool:
+        """The worker's loop hands a connection to a thread only once its head has arrived:
+        the thread has no first bytes to wait for."""
+        return True
+
     def close(self, graceful: bool = False):
         if not self.released:
             self.released = True
@@ -398,7 +403,6 @@ class RegistryWorker(ThreadWorker):
             self.log.debug("Failed to send error message.")
 
     def handle(self, conn):
-        conn.data_ready = True  # the loop gathered the head: no wait for first bytes here
         if not conn.head_gathered:
             # A request the client sent right behind the last one, already read ahead.
             conn.reader.deadline = time.monotonic() + self.read_deadline

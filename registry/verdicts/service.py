@@ -202,6 +202,23 @@ def _under_rules_1(summary: dict) -> dict:
     return {"status": "flagged" if flagged else "compliant", "flags": flags}
 
 
+def _earlier(
+    kept: dict | None, record: dict, now: dict, law, earlier_rules: int | None
+) -> tuple[dict | None, str | None]:
+    """The verdict a record had before, and why it may differ now (law, rules or the date);
+    None for a record new or written since (its own change event told)."""
+    if kept is not None and kept["version"] == record["version"]:
+        earlier = {"status": kept["status"], "flags": kept["flags"]}
+        if kept["law_version"] != law.version:
+            return earlier, "law"
+        if kept["rules"] != engine.RULES:
+            return earlier, "rules"
+        return earlier, "date"
+    if kept is None and earlier_rules == 1:
+        return _under_rules_1(now), "rules"
+    return None, None
+
+
 def sweep_verdicts(registry: Registry) -> list[str]:
     """Announce each sub-processor whose verdict changed with no write of its own.
 
@@ -230,19 +247,7 @@ def sweep_verdicts(registry: Registry) -> list[str]:
         )
         for record, _status, verdict in evaluated:
             now = _summary(verdict)
-            kept = before.get(record["id"])
-            if kept is not None and kept["version"] == record["version"]:
-                earlier = {"status": kept["status"], "flags": kept["flags"]}
-                if kept["law_version"] != law.version:
-                    reason = "law"
-                elif kept["rules"] != engine.RULES:
-                    reason = "rules"
-                else:
-                    reason = "date"
-            elif kept is None and earlier_rules == 1:
-                earlier, reason = _under_rules_1(now), "rules"
-            else:
-                earlier = None  # new or written since: its own change event told
+            earlier, reason = _earlier(before.get(record["id"]), record, now, law, earlier_rules)
             if earlier is not None and earlier != now:
                 change_feed.record(
                     tx,

@@ -40,6 +40,7 @@ run: $(VENV)/.runtime
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The fast loop: lint and every test but those that start servers, drive a browser, fuzz, or
 # build the wheel, spread over the cores by pytest-xdist (each worker builds its own template

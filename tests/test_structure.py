@@ -1,21 +1,28 @@
-"""House rules of the package's structure, checked on the source with `ast`, never by importing it.
+"""House rules of the package's structure.
 
-1. no import cycle, function-level imports included;
-2. SQL only in files named store.py;
-3. a module uses another feature's service, never its store;
-4. compliance/engine.py reaches neither Flask nor SQLite, even through other modules;
-5. README's "## Layout" lists every package and top-level module of registry/, and nothing else;
-6. each checker catches what it is there to catch: the meta-tests at the end run it on a small
-   synthetic tree (every checker takes a directory and returns readable problem lines);
-7. README's "## Layout" names no file that no longer exists.
+The rules on imports are import-linter's contracts, in pyproject.toml ([tool.importlinter]):
+the layers, no two folders importing each other, no feature importing another's store. The
+first tests here run them (`lint-imports`), and show that they catch a break of each. The
+rules import-linter cannot express are checked on the source with `ast`, never by importing it:
+
+1. SQL only in files named store.py;
+2. compliance/engine.py (and its parts) reach neither Flask nor SQLite nor any library, even
+   through other modules;
+3. README's "## Layout" lists every package and top-level module of registry/, and nothing
+   else, and names no file that no longer exists;
+4. each checker catches what it is there to catch: the meta-tests at the end run it on a small
+   synthetic tree (every checker takes a directory and returns readable problem lines).
 """
 
 from __future__ import annotations
 
 import ast
-import itertools
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tomllib
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -193,69 +200,31 @@ def imports(package_dir: Path) -> list[Import]:
     return found
 
 
-# --- rule 1: no import cycle ------------------------------------------------------------------
+# --- the import contracts: import-linter -----------------------------------------------------
+
+PYPROJECT = ROOT / "pyproject.toml"
+CONTRACTS = {
+    "layers": "Layers: wiring > features > rules > runtime > law > ground",
+    "folders-acyclic": "No two folders of registry/ import each other",
+    "foreign-stores": "A feature reaches another feature through its service, never its store",
+}
 
 
-def import_graph(package_dir: Path) -> dict[str, dict[str, Import]]:
-    """module -> {module it imports: the first statement that does}"""
-    modules = scan(package_dir)
-    graph: dict[str, dict[str, Import]] = {name: {} for name in modules}
-    for imp in imports(package_dir):
-        if imp.target in modules and imp.target != imp.source.name:
-            graph[imp.source.name].setdefault(imp.target, imp)
-    return graph
+def lint_imports(package_parent: Path) -> subprocess.CompletedProcess:
+    """pyproject.toml's contracts checked on the package `registry` found in package_parent."""
+    command = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert command, "lint-imports is missing: the dev extra installs import-linter"
+    return subprocess.run(
+        [command, "--config", str(PYPROJECT), "--no-cache"],
+        cwd=package_parent,
+        env={**os.environ, "PYTHONPATH": str(package_parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-def _reachable(graph: dict[str, dict[str, Import]], start: str) -> set[str]:
-    seen, stack = set(), [start]
-    while stack:
-        for nxt in graph[stack.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
-    return seen
-
-
-def _shortest_cycle(graph: dict[str, dict[str, Import]], start: str, within: set[str]) -> list[str]:
-    previous: dict[str, str] = {}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        for nxt in sorted(graph[node]):
-            if nxt == start:
-                path = [node]
-                while path[-1] != start:
-                    path.append(previous[path[-1]])
-                return [*reversed(path), start]
-            if nxt in within and nxt not in previous:
-                previous[nxt] = node
-                queue.append(nxt)
-    raise AssertionError(f"{start} is on no cycle")
-
-
-def import_cycles(package_dir: Path) -> list[str]:
-    """One shortest cycle per group of modules that import each other, edge by edge."""
-    graph = import_graph(package_dir)
-    reach = {name: _reachable(graph, name) for name in graph}
-    reported: set[frozenset[str]] = set()
-    problems = []
-    for name in sorted(graph):
-        if name not in reach[name]:
-            continue
-        group = frozenset(m for m in reach[name] if name in reach[m])
-        if group in reported:
-            continue
-        reported.add(group)
-        cycle = _shortest_cycle(graph, min(group), set(group))
-        lines = [f"import cycle: {' -> '.join(cycle)}"]
-        lines += [f"    {graph[a][b]}" for a, b in itertools.pairwise(cycle)]
-        if len(group) > len(cycle) - 1:
-            lines.append(f"    (modules importing each other here: {', '.join(sorted(group))})")
-        problems.append("\n".join(lines))
-    return problems
-
-
-# --- rule 2: SQL only in store.py -------------------------------------------------------------
+# --- rule 1: SQL only in store.py -------------------------------------------------------------
 
 SQL_SHAPES = re.compile(
     "|".join(
@@ -324,7 +293,7 @@ def sql_outside_stores(package_dir: Path, *, include_stores: bool = False) -> li
     return [f"{display}:{line}: {shown}" for display, line, shown in sorted(found)]
 
 
-# --- rule 3: another feature's service, never its store -----------------------------------------
+# --- the features: folders with a store.py ------------------------------------------------------
 
 
 def features(package_dir: Path) -> set[str]:
@@ -335,21 +304,7 @@ def features(package_dir: Path) -> set[str]:
     }
 
 
-def foreign_store_imports(package_dir: Path) -> list[str]:
-    root = package_dir.name
-    stores = {f"{root}.{feature}.store": f"{root}.{feature}" for feature in features(package_dir)}
-    problems = []
-    for imp in imports(package_dir):
-        owner = stores.get(imp.target)
-        if owner and imp.source.name != owner and not imp.source.name.startswith(owner + "."):
-            problems.append(
-                f"{imp}: another feature's store; call {owner}.service instead "
-                f"(add the function there if it is missing)"
-            )
-    return sorted(problems)
-
-
-# --- rule 4: the compliance engine stays pure -------------------------------------------------
+# --- rule 2: the compliance engine stays pure -------------------------------------------------
 
 
 def impure_imports(
@@ -393,7 +348,7 @@ def impure_imports(
     return problems
 
 
-# --- rules 5 and 7: README's layout -----------------------------------------------------------
+# --- rule 3: README's layout -----------------------------------------------------------
 
 
 def section(text: str, title: str) -> tuple[int, list[str]]:
@@ -579,20 +534,63 @@ def _report(title: str, problems: list[str], fix: str = "") -> str:
 
 def test_the_checkers_see_the_whole_package():
     modules = scan(PACKAGE)
-    graph = import_graph(PACKAGE)
+    internal = {(i.source.name, i.target) for i in imports(PACKAGE) if i.target in modules}
     assert len(modules) > 60 and {PURE_ENGINE, *PURE_ENGINE_PARTS} <= set(modules)
-    assert sum(map(len, graph.values())) > 150
+    assert len(internal) > 150
     assert features(PACKAGE) >= {"subprocessors", "documents", "audit", "keys", "law", "webhooks"}
 
 
-def test_no_import_cycle():
-    problems = import_cycles(PACKAGE)
-    assert not problems, _report(
-        "Modules of registry/ import each other",
-        problems,
-        "Break the cycle: move what both need into a lower module (a function-level import "
-        "does not count as a break).",
-    )
+def test_import_contracts_are_kept():
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for title in CONTRACTS.values():
+        assert title in result.stdout
+
+
+def test_import_contracts_catch_a_break_of_each(tmp_path):
+    """On a copy of the package: http/ importing a feature, a record folder importing the
+    doors above it (a loop), a feature importing another's store."""
+    copy = tmp_path / "registry"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    breaks = {
+        "http/auth.py": "from ..keys import service as keys",
+        "subprocessors/store.py": "from ..register import api",
+        "incidents/service.py": "def _copies():\n    from ..documents import store",
+    }
+    for name, line in breaks.items():
+        path = copy / name
+        path.write_text(path.read_text(encoding="utf-8") + "\n" + line + "\n", encoding="utf-8")
+
+    result = lint_imports(tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = " ".join(result.stdout.split())
+    assert "0 kept, 3 broken" in report, result.stdout
+    assert "registry.http is not allowed to import registry.keys" in report
+    assert "registry.subprocessors is not allowed to import registry.register" in report
+    assert "- .subprocessors -> .register (1 import)" in report
+    assert "registry.incidents is not allowed to import registry.documents.store" in report
+
+
+def test_every_folder_and_module_of_the_package_has_a_layer():
+    """A folder missing from the layers contract would be bound by none of its layers."""
+    contracts = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    [layers] = [c["layers"] for c in contracts["contracts"] if c["id"] == "layers"]
+    layered = {name.strip() for layer in layers for name in layer.split("|")}
+    parts = {
+        f"registry.{path.stem if path.is_file() else path.name}"
+        for path in PACKAGE.iterdir()
+        if (path.suffix == ".py" and path.name != "__init__.py") or (path / "__init__.py").is_file()
+    }
+    assert parts == layered
+
+
+def test_settings_name_the_organisation_roles_the_engine_knows():
+    """settings.py (ground) may not import the engine: it names the roles itself."""
+    from registry.compliance import engine
+    from registry.settings import ORGANISATION_ROLES
+
+    assert set(ORGANISATION_ROLES) == set(engine.ROLES)
 
 
 def test_sql_only_in_store_modules():
@@ -612,11 +610,6 @@ def test_sql_shapes_recognise_every_store():
         f"registry/{d.name}/store.py" for d in PACKAGE.iterdir() if (d / "store.py").is_file()
     }
     assert stores <= found, f"no SQL recognised in {sorted(stores - found)}"
-
-
-def test_features_use_each_others_service_not_store():
-    problems = foreign_store_imports(PACKAGE)
-    assert not problems, _report("Another feature's store imported", problems)
 
 
 @pytest.mark.parametrize("module", [PURE_ENGINE, *PURE_ENGINE_PARTS])
@@ -639,7 +632,7 @@ def test_readme_layout_mentions_no_missing_file():
     assert not problems, _report("README.md's Layout names what does not exist", problems)
 
 
-# --- rule 6: each checker catches what it is there to catch -------------------------------------
+# --- rule 4: each checker catches what it is there to catch -------------------------------------
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:
@@ -653,60 +646,6 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
             if folder.parts and not (root / folder / "__init__.py").exists():
                 (root / folder / "__init__.py").write_text("", encoding="utf-8")
     return root
-
-
-def test_cycle_through_a_function_level_import_is_caught(tmp_path):
-    files = {
-        "pkg/a.py": "def f():\n    from pkg import b\n    return b\n",
-        "pkg/b.py": "from . import a\n",
-    }
-    pkg = write_tree(tmp_path, files) / "pkg"
-
-    [problem] = import_cycles(pkg)
-
-    assert problem.splitlines() == [
-        "import cycle: pkg.a -> pkg.b -> pkg.a",
-        "    pkg/a.py:2 (inside function f) imports pkg.b",
-        "    pkg/b.py:1 (at module level) imports pkg.a",
-    ]
-
-
-def test_cycle_through_a_package_init_is_caught(tmp_path):
-    pkg = (
-        write_tree(
-            tmp_path,
-            {
-                "pkg/x/__init__.py": "from ..y import helper\n",
-                "pkg/x/z.py": "",
-                "pkg/y.py": "import pkg.x.z\n\ndef helper():\n    pass\n",
-            },
-        )
-        / "pkg"
-    )
-
-    [problem] = import_cycles(pkg)
-
-    assert problem.splitlines()[0] == "import cycle: pkg.x -> pkg.y -> pkg.x"
-    assert "pkg/y.py:1 (at module level) imports pkg.x" in problem
-
-
-def test_package_importing_its_own_modules_is_no_cycle(tmp_path):
-    pkg = (
-        write_tree(
-            tmp_path,
-            {
-                "pkg/__init__.py": "VERSION = 1\n",
-                "pkg/cli/__init__.py": "from . import audit, main\n",
-                "pkg/cli/audit.py": "from .context import registry\nfrom .. import VERSION\n",
-                "pkg/cli/context.py": "registry = None\n",
-                "pkg/cli/main.py": "from pkg.cli.context import registry\nimport pkg.cli.audit\n",
-            },
-        )
-        / "pkg"
-    )
-
-    assert import_cycles(pkg) == []
-    assert import_graph(pkg)["pkg.cli.audit"].keys() == {"pkg.cli.context", "pkg"}
 
 
 def test_sql_outside_a_store_is_caught(tmp_path):
@@ -737,37 +676,6 @@ def test_sql_outside_a_store_is_caught(tmp_path):
         "pkg/x/service.py:8: 'Selected from the list WHERE id = ?'",
     ]
     assert sql_outside_stores(pkg, include_stores=True)[-1].startswith("pkg/x/store.py:2: ")
-
-
-def test_another_features_store_is_caught(tmp_path):
-    pkg = (
-        write_tree(
-            tmp_path,
-            {
-                "pkg/db/store.py": "",
-                "pkg/x/store.py": "",
-                "pkg/x/api.py": "from . import service, store\n",
-                "pkg/x/service.py": (
-                    "from ..db import store as db\nfrom ..y import service\n\n"
-                    "def f():\n    from ..y import store\n"
-                ),
-                "pkg/y/store.py": "from ..db.store import connect\n",
-                "pkg/y/service.py": "from . import store\n",
-                "pkg/app.py": "from .y.store import thing\n",
-                "pkg/cli/main.py": "import pkg.x.store\n",
-            },
-        )
-        / "pkg"
-    )
-
-    assert foreign_store_imports(pkg) == [
-        "pkg/app.py:1 (at module level) imports pkg.y.store: another feature's store; "
-        "call pkg.y.service instead (add the function there if it is missing)",
-        "pkg/cli/main.py:1 (at module level) imports pkg.x.store: another feature's store; "
-        "call pkg.x.service instead (add the function there if it is missing)",
-        "pkg/x/service.py:5 (inside function f) imports pkg.y.store: another feature's store; "
-        "call pkg.y.service instead (add the function there if it is missing)",
-    ]
 
 
 def test_engine_reaching_sqlite_through_a_helper_is_caught(tmp_path):

@@ -452,16 +452,7 @@ def post(
     sockets: list[socket.socket] = []
     conn = _connection(target, timeout, sockets)
     expired = threading.Event()
-
-    def abort():
-        expired.set()
-        for sock in list(sockets):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(total_timeout, abort)
-    timer.daemon = True
-    timer.start()
+    timer = _deadline(total_timeout, sockets, expired)
     status, error, retry_after = None, None, None
     try:
         conn.connect()
@@ -473,11 +464,7 @@ def post(
             "POST",
             target.path,
             body=body,
-            headers={
-                **headers,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-            },
+            headers={**headers, "Content-Type": "application/json", "User-Agent": USER_AGENT},
         )
         response = conn.getresponse()
         status = response.status
@@ -490,3 +477,18 @@ def post(
         conn.close()
     elapsed = int((time.monotonic() - started) * 1000)
     return Outcome(status, error, elapsed, retry_after)
+
+
+def _deadline(seconds: float, sockets: list, expired: threading.Event) -> threading.Timer:
+    """A started timer that, after `seconds`, sets `expired` and shuts every socket down."""
+
+    def abort():
+        expired.set()
+        for sock in list(sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, abort)
+    timer.daemon = True
+    timer.start()
+    return timer

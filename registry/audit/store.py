@@ -41,19 +41,7 @@ def append(db, actor: dict, action: str, object_type: str, object_id: str | None
         "change": change,
         "prev_hash": prev_hash,
     }
-    payloads = []
-    for found in personal.personal_values(action, actor, change):
-        salt = secrets.token_bytes(16)
-        payloads.append(
-            {
-                "pointer": found.pointer,
-                "digest": chain.payload_digest(salt, found.value),
-                "salt": salt.hex(),
-                "value": found.value,
-                "customer": found.customer,
-                "erased": False,
-            }
-        )
+    payloads = _payloads(action, actor, change)
     entry["payloads"] = payloads
     stored = chain.sealed(entry)
     entry["hash"] = chain.entry_hash(entry)
@@ -84,6 +72,24 @@ def append(db, actor: dict, action: str, object_type: str, object_id: str | None
             ],
         )
     return entry
+
+
+def _payloads(action: str, actor: dict, change) -> list[dict]:
+    """The entry's personal data, held apart: each value with its salted digest."""
+    payloads = []
+    for found in personal.personal_values(action, actor, change):
+        salt = secrets.token_bytes(16)
+        payloads.append(
+            {
+                "pointer": found.pointer,
+                "digest": chain.payload_digest(salt, found.value),
+                "salt": salt.hex(),
+                "value": found.value,
+                "customer": found.customer,
+                "erased": False,
+            }
+        )
+    return payloads
 
 
 def recent_by_customer(

@@ -251,6 +251,12 @@ def parse_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozense
         if reason:
             raise UnsafeTarget(f"The URL's host is refused: {reason}.")
         return Target(scheme, host, port, path, (str(literal),))
+    return Target(scheme, _checked_name(host, allow_private=allow_private), port, path, ())
+
+
+def _checked_name(host: str, *, allow_private: bool) -> str:
+    """A host name's form: valid DNS labels, not an address in disguise and, unless private
+    targets are allowed, a fully qualified name outside the local-only domains."""
     name = host.rstrip(".")
     labels = name.split(".")
     if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
@@ -266,7 +272,7 @@ def parse_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozense
             )
         if any(name == s or name.endswith("." + s) for s in LOCAL_NAME_SUFFIXES):
             raise UnsafeTarget(f"The URL's host {name} is a local-only name.")
-    return Target(scheme, name, port, path, ())
+    return name
 
 
 def _lookup(host: str, port: int, timeout: float, getaddrinfo: Callable) -> list[str]:

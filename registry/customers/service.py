@@ -124,32 +124,7 @@ def erase(registry: Registry, customer_id: str, actor: dict, check=None) -> dict
             }
         if check is not None:
             check()
-        objects = [
-            *(
-                ("documentation_request", r)
-                for r in documents.customer_request_ids(conn, customer_id)
-            ),
-        ]
-        key_ids = keys.erase_customer(tx, customer_id)
-        objects += [("api_key", key_id) for key_id in key_ids]
-        erased_documents = documents.erase_customer(tx, customer_id)
-        objection_ids = objections.erase_customer(tx, customer_id)
-        objects += [("objection", objection_id) for objection_id in objection_ids]
-        hooks = webhooks.erase_customer(tx, customer_id)
-        objects += [("webhook", webhook_id) for webhook_id in hooks["webhook_ids"]]
-        changes = change_feed.erase_customer(tx, customer_id)
-        concerned = incidents.erase_customer(tx, customer_id)
-        payloads = audit.erase_customer(tx, customer_id, objects)
-        erased = {
-            "api_keys": len(key_ids),
-            **erased_documents,
-            "objections": len(objection_ids),
-            "webhooks": hooks["webhooks"],
-            "webhook_deliveries": hooks["webhook_deliveries"],
-            "changes": changes,
-            "incidents": concerned,
-            "audit_payloads": payloads,
-        }
+        erased, key_ids = _erase_everywhere(tx, customer_id)
         at = clock.timestamp()
         salt = secrets.token_bytes(16)
         digest = audit.digest(salt, customer_id)
@@ -160,6 +135,36 @@ def erase(registry: Registry, customer_id: str, actor: dict, check=None) -> dict
     # The request counts live in a file of their own (`-limits`), outside this transaction.
     erased["rate_limits"] = ratelimits.forget(registry, key_ids)
     return {"customer_id": customer_id, "already_erased": False, "erased_at": at, "erased": erased}
+
+
+def _erase_everywhere(tx, customer_id: str) -> tuple[dict, list[str]]:
+    """Each feature erases what it holds of the customer; the audit trail's personal values
+    of those objects go with them. The counts, and the ids of the keys erased."""
+    conn = tx.conn
+    objects = [
+        *(("documentation_request", r) for r in documents.customer_request_ids(conn, customer_id)),
+    ]
+    key_ids = keys.erase_customer(tx, customer_id)
+    objects += [("api_key", key_id) for key_id in key_ids]
+    erased_documents = documents.erase_customer(tx, customer_id)
+    objection_ids = objections.erase_customer(tx, customer_id)
+    objects += [("objection", objection_id) for objection_id in objection_ids]
+    hooks = webhooks.erase_customer(tx, customer_id)
+    objects += [("webhook", webhook_id) for webhook_id in hooks["webhook_ids"]]
+    changes = change_feed.erase_customer(tx, customer_id)
+    concerned = incidents.erase_customer(tx, customer_id)
+    payloads = audit.erase_customer(tx, customer_id, objects)
+    erased = {
+        "api_keys": len(key_ids),
+        **erased_documents,
+        "objections": len(objection_ids),
+        "webhooks": hooks["webhooks"],
+        "webhook_deliveries": hooks["webhook_deliveries"],
+        "changes": changes,
+        "incidents": concerned,
+        "audit_payloads": payloads,
+    }
+    return erased, key_ids
 
 
 def cutoff(registry: Registry) -> str | None:

@@ -15,6 +15,7 @@ from . import (
     init,
     keys,
     replication,
+    retention,
     serve,
     worker,
 )
@@ -32,7 +33,7 @@ COMMANDS = (
     replication.replicate_command,
     replication.restore_command,
     customers.customers_group,
-    customers.purge_command,
+    retention.purge_command,
     docs.docs_group,
 )
 

@@ -1,4 +1,4 @@
-"""`registry customers show|erase` and `registry purge`: a customer's data, erasure, retention."""
+"""`registry customers show|erase`: a customer's data and its erasure."""
 
 from __future__ import annotations
 
@@ -53,20 +53,3 @@ def customers_erase(customer_id: str) -> None:
         return
     counts = ", ".join(f"{count} {kind}" for kind, count in outcome["erased"].items() if count)
     click.echo(f"erased {customer_id}: {counts or 'nothing'}")
-
-
-@click.command("purge")
-@click.option("--dry-run", is_flag=True, help="Count what would be purged; change nothing.")
-@with_appcontext
-def purge_command(dry_run: bool) -> None:
-    """Delete what is older than REGISTRY_RETENTION_DAYS (the worker does it daily)."""
-    outcome = customers.purge(migrated(), audit.actor(name="registry purge"), dry_run=dry_run)
-    if outcome["before"] is None:
-        click.echo("REGISTRY_RETENTION_DAYS is 0: everything is kept, nothing purged")
-        return
-    counts = ", ".join(f"{count} {kind}" for kind, count in outcome["purged"].items())
-    verb = "would purge" if dry_run else "purged"
-    click.echo(
-        f"{verb} what is older than {outcome['retention_days']} days "
-        f"(before {outcome['before']}): {counts}"
-    )

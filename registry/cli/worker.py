@@ -9,7 +9,7 @@ import threading
 import click
 from flask.cli import with_appcontext
 
-from ..customers import service as customers
+from ..retention import service as retention
 from ..verdicts import service as compliance
 from ..webhooks.worker import Worker
 from .context import migrated
@@ -40,7 +40,7 @@ def worker_command(once: bool, poll_interval: float) -> None:
     worker = Worker(state.db, state.settings)
     # Verdicts the date or the law changed are announced (and their webhooks sent) daily,
     # and what is older than REGISTRY_RETENTION_DAYS is purged daily.
-    sweep, purge = compliance.DailySweep(state), customers.DailyPurge(state)
+    sweep, purge = compliance.DailySweep(state), retention.DailyPurge(state)
 
     def daily() -> None:
         sweep()

@@ -1,0 +1,1 @@
+"""Retention: what is older than REGISTRY_RETENTION_DAYS is purged, daily by the worker."""

@@ -6,7 +6,7 @@ from flask.views import MethodView
 
 from ..http.api import Blueprint
 from ..http.context import page, registry
-from . import service
+from . import service, store
 from .schemas import AuditPageSchema, AuditQueryArgsSchema
 
 blp = Blueprint(
@@ -29,7 +29,7 @@ class AuditTrail(MethodView):
         was erased (a customer's erasure, or retention), and lists in `personal_data` the
         pointer and digest of each, so its hash can be recomputed with the digests in place.
         """
-        rows = service.page(
+        rows = store.page(
             registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1, **filters
         )
         return page(rows, limit, service.shown)

@@ -40,10 +40,6 @@ def recent_by_customer(
     return store.recent_by_customer(conn, customer_id, actions, since)
 
 
-def page(conn: sqlite3.Connection, *, after_seq: int, limit: int, **filters) -> list[dict]:
-    return store.page(conn, after_seq=after_seq, limit=limit, **filters)
-
-
 def head(conn: sqlite3.Connection) -> dict | None:
     return store.head(conn)
 

@@ -72,7 +72,7 @@ def _detail(document: dict) -> dict:
     view = _document(document)
     if current_principal().role == "customer":
         return projection.document(view)
-    view["disclosed_to"] = service.recipients(registry(), document["id"])
+    view["disclosed_to"] = store.recipients(registry().db.connection(), document["id"])
     return view
 
 

@@ -235,11 +235,6 @@ def _withdraw(
     return {"document": withdrawn, "reopened": reopened, "redelivered": redelivered}
 
 
-def recipients(registry: Registry, document_id: str) -> list[dict]:
-    """The customers a copy was disclosed to (downloaded by), with their requests."""
-    return store.recipients(registry.db.connection(), document_id)
-
-
 def document_path(registry: Registry, document: dict) -> Path:
     return blob_store(registry).path(document["sha256"])
 

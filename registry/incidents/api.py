@@ -9,7 +9,7 @@ from flask.views import MethodView
 from ..http.api import Blueprint
 from ..http.context import actor, cursor, own_customer, registry
 from ..http.fields import NoArgsSchema, PageArgsSchema
-from . import service
+from . import service, store
 from .schemas import (
     IncidentCreateSchema,
     IncidentPageSchema,
@@ -70,7 +70,7 @@ class Incidents(MethodView):
     def get(self, limit, cursor=None, status=None, subprocessor_id=None):
         """List incidents in the order they were recorded: all for staff; for a customer,
         those communicated to it"""
-        rows = service.page(
+        rows = store.page(
             registry().db.connection(),
             after_seq=int(cursor or 0),
             limit=limit + 1,

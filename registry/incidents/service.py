@@ -295,10 +295,6 @@ def get(conn: sqlite3.Connection, incident_id: str, customer_id: str | None = No
     return incident
 
 
-def page(conn: sqlite3.Connection, **query) -> list[dict]:
-    return store.page(conn, **query)
-
-
 def versions(conn: sqlite3.Connection, incident_id: str, *, after_version: int, limit: int):
     get(conn, incident_id)
     return store.versions(conn, incident_id, after_version=after_version, limit=limit)

@@ -12,7 +12,7 @@ from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import actor, page, registry
 from ..http.fields import NoArgsSchema, PageArgsSchema
-from . import service
+from . import service, store
 from .schemas import KeyCreatedSchema, KeyCreateSchema, KeyPageSchema, KeySchema
 
 blp = Blueprint(
@@ -46,7 +46,7 @@ class Keys(MethodView):
     @blp.response(200, KeyPageSchema)
     def get(self, limit, cursor=None):
         """List API keys, oldest first, never their tokens"""
-        rows = service.page(registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1)
+        rows = store.page(registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1)
         return page(rows, limit, _represent)
 
     @blp.roles("admin")
@@ -98,7 +98,7 @@ class KeyById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, key_id):
         """Read an API key, never its token"""
-        record = service.get(registry().db.connection(), key_id)
+        record = store.get(registry().db.connection(), key_id)
         if record is None:
             raise _not_found(key_id)
         blp.set_etag(_etag_data(record))

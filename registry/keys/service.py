@@ -28,9 +28,7 @@ __all__ = [
     "authenticate",
     "create",
     "customer_slug",
-    "get",
     "list_all",
-    "page",
     "revoke",
     "verify",
 ]
@@ -147,16 +145,6 @@ def revoke_checked(db: Database, key_id: str, check, *, actor: dict) -> dict | N
         store.revoke_key(tx, key_id)
         audit.append(tx, actor, "key.revoke", "api_key", key_id, {})
         return store.get(tx.conn, key_id)
-
-
-def get(conn: sqlite3.Connection, key_id: str) -> dict | None:
-    """A key's record (with its `seq`), never its token; None when unknown."""
-    return store.get(conn, key_id)
-
-
-def page(conn: sqlite3.Connection, *, after_seq: int, limit: int) -> list[dict]:
-    """Keys in the order they were made, with their `seq`, never their tokens."""
-    return store.page(conn, after_seq=after_seq, limit=limit)
 
 
 def list_all(conn: sqlite3.Connection) -> list[dict]:

@@ -16,7 +16,7 @@ from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
 from ..subprocessors import service as subprocessors
-from . import service
+from . import service, store
 from .schemas import (
     ObjectionAnswerSchema,
     ObjectionCreateSchema,
@@ -176,7 +176,7 @@ class AllObjections(MethodView):
                     ]
                 )
             filters["customer_id"] = own
-        rows = service.page(
+        rows = store.page(
             registry().db.connection(), after_seq=int(cursor or 0), limit=limit + 1, **filters
         )
         return page(rows, limit, _represent)

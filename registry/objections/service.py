@@ -164,11 +164,6 @@ def for_subprocessor(
     return store.for_subprocessor(conn, subprocessor_id, customer_id)
 
 
-def page(conn: sqlite3.Connection, *, after_seq: int, limit: int, **filters) -> list[dict]:
-    """Objections after a cursor, filtered by status, subprocessor_id and customer_id."""
-    return store.page(conn, after_seq=after_seq, limit=limit, **filters)
-
-
 def upheld_for(
     conn: sqlite3.Connection, subprocessor_id: str, customer_id: str | None = None
 ) -> list[dict]:

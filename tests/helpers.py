@@ -386,6 +386,7 @@ class Apps:
         # tests turn it on).
         app = create_app(Settings(database=str(self.template), rate_limit=""))
         registry = app.extensions["registry"]
+        registry.db.durable = False
         self.settings = registry.settings
         self.laws = registry.laws  # by law version (a hash of its files): safe to share
         self.tokens = self._build_template(registry)
@@ -460,6 +461,9 @@ class Apps:
 
     def _point(self, app: Flask, settings: Settings) -> Flask:
         registry = Registry(settings)
+        # No fsync (synchronous=OFF): only a power cut tells it from FULL, which no in-process
+        # test makes, and the fsyncs took half the fast tests' time. The server tests keep FULL.
+        registry.db.durable = False
         registry.laws = self.laws
         app.extensions["registry"] = registry
         return app

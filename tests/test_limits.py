@@ -16,7 +16,7 @@ from werkzeug.test import EnvironBuilder
 from registry.db import store as db
 from registry.errors import NotFound
 from registry.http import cursors as cursor_codec
-from registry.register import api as resource
+from registry.register import service as register
 from registry.subprocessors import store
 
 BODY_LIMIT = 4096
@@ -338,7 +338,7 @@ def counted_reads(monkeypatch):
 def test_a_flagged_page_reads_at_most_the_scan_limit(
     client, as_role, registry, monkeypatch, counted_reads
 ):
-    monkeypatch.setattr(resource, "FLAGGED_SCAN_LIMIT", 3)
+    monkeypatch.setattr(register, "SCAN_LIMIT", 3)
     admin = as_role("admin")
     created = []
     for n in range(8):
@@ -356,7 +356,7 @@ def test_a_flagged_page_reads_at_most_the_scan_limit(
         counted_reads.append(0)
         url = f"{URL}?flagged=true&limit=5" + (f"&cursor={cursor}" if cursor else "")
         body = client.get(url, headers=admin).get_json()
-        assert counted_reads[-1] <= 3, "a flagged page read past FLAGGED_SCAN_LIMIT"
+        assert counted_reads[-1] <= 3, "a flagged page read past SCAN_LIMIT"
         found += [item["id"] for item in body["items"]]
         cursor = body["next_cursor"]
         if cursor is None:

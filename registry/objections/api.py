@@ -9,13 +9,11 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from ..customer_projection import projection
 from ..errors import ValidationFailed, field_error
 from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
-from ..subprocessors import service as subprocessors
 from . import service, store
 from .schemas import (
     ObjectionAnswerSchema,
@@ -37,9 +35,7 @@ READERS = ("admin", "procurement", "customer")
 
 
 def _represent(objection: dict) -> dict:
-    if own_customer() is not None:
-        return projection.objection(objection)
-    return service.represent(objection, staff=True)
+    return service.shown_to(objection, own_customer())
 
 
 def _precondition(objection: dict) -> None:
@@ -59,18 +55,7 @@ class Objections(MethodView):
         `objection_deadline` the last day to object to the first; `upheld` tells whether
         any objection listed was upheld.
         """
-        reg = registry()
-        conn = reg.db.connection()
-        with reg.db.snapshot():
-            record = subprocessors.get(conn, subprocessor_id)
-            found, latest = service.windows(conn, record, reg.today())
-            items = service.for_subprocessor(conn, subprocessor_id, own_customer())
-        return {
-            "objection_deadline": (found[0] if found else latest or {}).get("objection_deadline"),
-            "open_changes": found,
-            "upheld": any(item["status"] == "upheld" for item in items),
-            "items": [_represent(item) for item in items],
-        }
+        return service.listing(registry(), subprocessor_id, own_customer())
 
     @blp.roles("customer")
     @blp.etag

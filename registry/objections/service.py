@@ -17,6 +17,7 @@ from datetime import date, timedelta
 
 from ..audit import service as audit
 from ..compliance import engine
+from ..customer_projection import projection
 from ..errors import Conflict, Forbidden
 from ..events import service as change_feed
 from ..http import quotas
@@ -181,6 +182,30 @@ def represent(objection: dict, *, staff: bool) -> dict:
     if staff:
         shown["resolved_by"] = objection["resolved_by"]
     return shown
+
+
+def shown_to(objection: dict, customer_id: str | None) -> dict:
+    """An objection as its reader sees it: the customer projection's shape for a customer,
+    everything but the objecting key for staff."""
+    if customer_id is not None:
+        return projection.objection(objection)
+    return represent(objection, staff=True)
+
+
+def listing(registry: Registry, subprocessor_id: str, customer_id: str | None) -> dict:
+    """The objections to a sub-processor (a customer's own, for a customer), with the changes
+    open for objections today, newest first, and the last day to object to the first."""
+    conn = registry.db.connection()
+    with registry.db.snapshot():
+        record = subprocessors.get(conn, subprocessor_id)
+        found, latest = windows(conn, record, registry.today())
+        items = for_subprocessor(conn, subprocessor_id, customer_id)
+    return {
+        "objection_deadline": (found[0] if found else latest or {}).get("objection_deadline"),
+        "open_changes": found,
+        "upheld": any(item["status"] == "upheld" for item in items),
+        "items": [shown_to(item, customer_id) for item in items],
+    }
 
 
 def etag_data(objection: dict) -> dict:

@@ -11,7 +11,7 @@ from ..compliance import engine
 from ..customer_projection import projection
 from ..documents import service as documents
 from ..events import service as change_feed
-from ..history import service as history
+from ..history import service as versions
 from ..objections import service as objections
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
@@ -67,6 +67,34 @@ def etag_data(registry: Registry, record: dict, customer_id: str | None) -> dict
         "upheld": [o["id"] for o in upheld(registry, record, customer_id)],
         # Customers read another representation of the same state: another ETag.
         "view": "customer" if customer_id is not None else "staff",
+    }
+
+
+def history(registry: Registry, subprocessor_id: str, customer_id: str | None) -> dict:
+    """Every version of a sub-processor, oldest first, with the change announced and not yet
+    in force and the objections raised (a customer's own, for a customer, who reads each
+    version as the facts of its transfers)."""
+    conn = registry.db.connection()
+    record = subprocessors.get(conn, subprocessor_id)
+    kept = versions.versions(conn, subprocessor_id)
+    raised = objections.for_subprocessor(conn, subprocessor_id, customer_id)
+    if customer_id is not None:
+        snapshot = compliance.snapshot(registry)
+        return projection.history(
+            subprocessor_id,
+            kept,
+            record,
+            raised,
+            snapshot.law,
+            registry.today(),
+            snapshot.copies,
+        )
+    return {
+        "subprocessor_id": subprocessor_id,
+        "versions": kept,
+        # The version to come, announced and not yet in force.
+        "pending_change": record["pending_change"],
+        "objections": [objections.represent(objection, staff=True) for objection in raised],
     }
 
 
@@ -126,7 +154,9 @@ def register_at(
             return _as_it_stood(registry, record, args, on, before, law, copies, customer_id)
 
         while len(items) < limit and scanned < SCAN_LIMIT:
-            batch = history.register_page(conn, before, last_seq, min(_BATCH, SCAN_LIMIT - scanned))
+            batch = versions.register_page(
+                conn, before, last_seq, min(_BATCH, SCAN_LIMIT - scanned)
+            )
             if not batch:
                 exhausted = True
                 break
@@ -138,7 +168,7 @@ def register_at(
                     if len(items) == limit:
                         break
         if not exhausted and len(items) == limit:
-            exhausted = not history.register_page(conn, before, last_seq, 1)
+            exhausted = not versions.register_page(conn, before, last_seq, 1)
     return items, last_seq, exhausted
 
 

@@ -79,6 +79,8 @@ class Invalid(ValidationFailed):
 
     def __init__(self, pointer: str, detail: str, **extra):
         super().__init__([field_error(pointer, detail, **extra)])
+        self.pointer = pointer
+        self.message = detail
 
 
 class TooManyRequests(RegistryError):

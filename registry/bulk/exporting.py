@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ..errors import RegistryError, ValidationFailed, field_error
+from ..errors import Forbidden, ValidationFailed, field_error
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import columns, formats
@@ -28,10 +28,6 @@ EXPORT_CONTENT = {
 }
 
 
-class ExportRefused(RegistryError):
-    status = 403
-
-
 @dataclass
 class Export:
     media_type: str
@@ -47,7 +43,7 @@ def export(registry: Registry, media_type: str, filters: dict, *, role: str) -> 
     optionally only a service's, a country's or a status's. At most MAX_ROWS rows: read first
     (so that a larger register is refused before anything is sent), then written out."""
     if role not in ("admin", "procurement"):
-        raise ExportRefused(
+        raise Forbidden(
             "The spreadsheet export is procurement's working copy: admin and procurement only. "
             "Ask for application/json."
         )

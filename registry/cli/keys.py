@@ -9,6 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from ..audit import service as audit
+from ..errors import Invalid
 from ..keys import service as keys
 from .context import migrated
 
@@ -47,9 +48,9 @@ def keys_create(role: str, name: str, customer_id: str | None, expires_on: datet
             today=registry.today(),
             actor=audit.actor(name="registry keys create"),
         )
-    except keys.Invalid as exc:
-        option = _OPTION_OF.get(exc.field)
-        raise click.UsageError(f"{option}: {exc}" if option else str(exc)) from exc
+    except Invalid as exc:
+        option = _OPTION_OF.get(exc.pointer.lstrip("/"))
+        raise click.UsageError(f"{option}: {exc.message}" if option else exc.message) from exc
     customer = f", customer {record['customer_id']}" if record["customer_id"] else ""
     expiry = f", works through {record['expires_on']}" if record["expires_on"] else ""
     click.echo(f"created key {record['id']} ({role}{customer}{expiry})")

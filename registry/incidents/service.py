@@ -16,7 +16,7 @@ from .. import clock
 from ..audit import service as audit
 from ..compliance.flags import INCIDENT_NOTICE_OVERDUE, SEVERITY
 from ..customer_projection import projection
-from ..errors import Conflict, NotFound, ValidationFailed, field_error
+from ..errors import Conflict, Invalid, NotFound, ValidationFailed, field_error
 from ..events import service as change_feed
 from ..keys import service as keys
 from ..runtime import Registry
@@ -137,8 +137,8 @@ def _checked_customers(conn: sqlite3.Connection, customer_ids: list[str] | None)
             continue
         try:
             slug = keys.customer_slug(value)
-        except keys.Invalid as exc:
-            errors.append(field_error(pointer, str(exc)))
+        except Invalid as exc:
+            errors.append(field_error(pointer, exc.message))
             continue
         if slug not in known:
             errors.append(

@@ -7,7 +7,7 @@ from datetime import date
 from flask import url_for
 from flask.views import MethodView
 
-from ..errors import Conflict, NotFound, ValidationFailed, field_error
+from ..errors import Conflict, NotFound
 from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import actor, page, registry
@@ -72,18 +72,15 @@ class Keys(MethodView):
         day) and is refused (401) from the next. Audited as `key.create`, without the token.
         """
         expires_on = data.get("expires_on")
-        try:
-            record, token = service.create(
-                registry().db,
-                role=data["role"],
-                name=data["name"],
-                customer_id=data.get("customer_id"),
-                expires_on=date.fromisoformat(expires_on) if expires_on else None,
-                today=registry().today(),
-                actor=actor(),
-            )
-        except service.Invalid as exc:
-            raise ValidationFailed([field_error(f"/{exc.field}", str(exc))]) from None
+        record, token = service.create(
+            registry().db,
+            role=data["role"],
+            name=data["name"],
+            customer_id=data.get("customer_id"),
+            expires_on=date.fromisoformat(expires_on) if expires_on else None,
+            today=registry().today(),
+            actor=actor(),
+        )
         blp.set_etag(_etag_data(record))
         headers = {"Location": url_for(".KeyById", key_id=record["id"])}
         return {**_represent(record), "token": token}, 201, headers

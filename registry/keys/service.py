@@ -15,14 +15,13 @@ from datetime import date
 
 from ..audit import service as audit
 from ..db.store import Database
-from ..errors import Unauthenticated
+from ..errors import Invalid, Unauthenticated
 from ..runtime import Registry
 from . import store
 from .store import ROLES, Principal
 
 __all__ = [
     "ROLES",
-    "Invalid",
     "Principal",
     "Refused",
     "authenticate",
@@ -41,14 +40,6 @@ RESERVED_PREFIX = "erased-"
 MAX_NAME = 100
 
 
-class Invalid(ValueError):
-    """A value a new key may not have; `field` names it (role, name, customer_id, expires_on)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-
-
 @dataclass(frozen=True)
 class Refused:
     """Why a token was refused: `expired` (with the day it last worked) or `unknown`."""
@@ -63,13 +54,13 @@ def customer_slug(value: str) -> str:
     folded = value.lower() if value.isascii() else value
     if not CUSTOMER_ID.fullmatch(folded):
         raise Invalid(
-            "customer_id",
+            "/customer_id",
             f"{value!r} is not a customer id: 1 to 64 lowercase letters, digits and hyphens,"
             " starting with a letter or digit (upper case is folded to lower case).",
         )
     if folded.startswith(RESERVED_PREFIX):
         raise Invalid(
-            "customer_id",
+            "/customer_id",
             f"{value!r} is not a customer id: ids starting with {RESERVED_PREFIX!r} are"
             " reserved for what an erasure leaves in place of a customer.",
         )
@@ -80,19 +71,19 @@ def _checked(
     role: str, name: str, customer_id: str | None, expires_on: date | None, today: date
 ) -> tuple[str, str | None]:
     if role not in ROLES:
-        raise Invalid("role", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        raise Invalid("/role", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if not name.strip():
-        raise Invalid("name", "a key needs a name")
+        raise Invalid("/name", "a key needs a name")
     if len(name.strip()) > MAX_NAME:
-        raise Invalid("name", f"a key's name has at most {MAX_NAME} characters")
+        raise Invalid("/name", f"a key's name has at most {MAX_NAME} characters")
     if role == "customer":
         if customer_id is None:
-            raise Invalid("customer_id", "a customer key needs a customer id")
+            raise Invalid("/customer_id", "a customer key needs a customer id")
         customer_id = customer_slug(customer_id)
     elif customer_id is not None:
-        raise Invalid("customer_id", "only a customer key has a customer id")
+        raise Invalid("/customer_id", "only a customer key has a customer id")
     if expires_on is not None and expires_on <= today:
-        raise Invalid("expires_on", f"the expiry date must be after today ({today.isoformat()})")
+        raise Invalid("/expires_on", f"the expiry date must be after today ({today.isoformat()})")
     return name.strip(), customer_id
 
 

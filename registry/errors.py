@@ -1,7 +1,9 @@
 """The registry's domain errors: what stores and services raise when a request cannot be met.
 
-Nothing here knows HTTP beyond the status each error stands for; http/problems.py turns every
-one of them into an RFC 9457 problem+json answer, in one place (http/api.py's error handler).
+Nothing here knows HTTP beyond the status each error stands for; http/api.py's error handler
+turns every one of them into an RFC 9457 problem+json answer (http/problems.py builds it), in
+one place. A stale If-Match (412) and a missing one (428) are flask-smorest's, handled there
+too.
 """
 
 from __future__ import annotations
@@ -49,10 +51,6 @@ class Conflict(RegistryError):
     """The register's state refuses the change (a duplicate, a wrong state): 409."""
 
     status = 409
-
-
-class PreconditionFailed(RegistryError):
-    status = 412
 
 
 class TooLarge(RegistryError):

@@ -207,6 +207,7 @@ CONTRACTS = {
     "layers": "Layers: wiring > features > rules > runtime > law > ground",
     "folders-acyclic": "No two folders of registry/ import each other",
     "foreign-stores": "A feature reaches another feature through its service, never its store",
+    "stores-know-no-http": "Stores raise domain errors",
 }
 
 
@@ -549,13 +550,14 @@ def test_import_contracts_are_kept():
 
 def test_import_contracts_catch_a_break_of_each(tmp_path):
     """On a copy of the package: http/ importing a feature, a record folder importing the
-    doors above it (a loop), a feature importing another's store."""
+    doors above it (a loop), a feature importing another's store, a store importing HTTP."""
     copy = tmp_path / "registry"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     breaks = {
         "http/auth.py": "from ..keys import service as keys",
         "subprocessors/store.py": "from ..register import api",
         "incidents/service.py": "def _copies():\n    from ..documents import store",
+        "keys/store.py": "from ..http.problems import problem",
     }
     for name, line in breaks.items():
         path = copy / name
@@ -565,11 +567,12 @@ def test_import_contracts_catch_a_break_of_each(tmp_path):
 
     assert result.returncode == 1, result.stdout + result.stderr
     report = " ".join(result.stdout.split())
-    assert "0 kept, 3 broken" in report, result.stdout
+    assert "0 kept, 4 broken" in report, result.stdout
     assert "registry.http is not allowed to import registry.keys" in report
     assert "registry.subprocessors is not allowed to import registry.register" in report
     assert "- .subprocessors -> .register (1 import)" in report
     assert "registry.incidents is not allowed to import registry.documents.store" in report
+    assert "registry.keys.store is not allowed to import registry.http" in report
 
 
 def test_every_folder_and_module_of_the_package_has_a_layer():

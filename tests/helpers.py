@@ -28,6 +28,7 @@ from flask import Flask
 from registry import clock as registry_clock
 from registry.app import create_app
 from registry.bootstrap import initialise
+from registry.cli import register_commands
 from registry.keys.store import create_key
 from registry.runtime import Registry
 from registry.settings import Settings
@@ -308,6 +309,13 @@ def category_keys() -> list[str]:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def cli_runner(app: Flask):
+    """A runner of the registry's commands in `app`: the registry command adds them to the app
+    it builds, and so does this (create_app alone has none)."""
+    register_commands(app)
+    return app.test_cli_runner()
 
 
 PROBLEM = "application/problem+json"

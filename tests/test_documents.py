@@ -20,6 +20,7 @@ from helpers import (
     UNSAFE_IN,
     bcr,
     bearer,
+    cli_runner,
     days_from_today,
     make_token,
     nimbus,
@@ -1293,7 +1294,7 @@ def by_flag(client, headers) -> int:
 
 
 def check_json(app) -> dict:
-    result = app.test_cli_runner().invoke(args=["check", "--json"])
+    result = cli_runner(app).invoke(args=["check", "--json"])
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.output)
 
@@ -1353,7 +1354,7 @@ def test_bcr_copy_missing_until_a_bcr_copy(client, as_role, catalogue, stored):
 
 
 def invoke(app, *args: str):
-    return app.test_cli_runner().invoke(args=["documents", "add", *args])
+    return cli_runner(app).invoke(args=["documents", "add", *args])
 
 
 def assert_clean_failure(result, code: int = 1) -> str:
@@ -1471,7 +1472,7 @@ def test_initialise_sweeps_what_a_crash_left(app, registry, root):
     old = root / f"{TEMP_PREFIX}crashed"
     old.write_bytes(b"%PDF-half")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
-    result = app.test_cli_runner().invoke(args=["init"])
+    result = cli_runner(app).invoke(args=["init"])
     assert result.exit_code == 0, result.output
     assert "removed 1 unfinished upload(s)" in result.output
     assert not old.exists()

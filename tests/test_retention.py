@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import TODAY, bearer, checkpoint, days_from_today, nimbus
+from helpers import TODAY, bearer, checkpoint, cli_runner, days_from_today, nimbus
 
 from registry.audit import service as audit
 from registry.audit import store as audit_store
@@ -461,7 +461,7 @@ def test_the_worker_purges_daily(client, registry, runner, admin, staff, clock):
 
 def test_retention_zero_keeps_everything(app_with, admin, clock):
     app = app_with(retention_days=0)
-    client, runner = app.test_client(), app.test_cli_runner()
+    client, runner = app.test_client(), cli_runner(app)
     zebra = customer_key(client, admin)
     vendor = client.post("/v1/subprocessors", json=nimbus(), headers=admin).get_json()
     client.post(

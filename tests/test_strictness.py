@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import nimbus
+from helpers import cli_runner, nimbus
 
 from registry.bootstrap import initialise
 
@@ -106,7 +106,7 @@ def test_check_accepts_only_calendar_dates(runner, value):
 def test_key_commands_work_before_the_first_init(uninitialised_app, command):
     # On a file that exists (init has not run): migrated, never created (test_cli_database).
     open(uninitialised_app.extensions["registry"].settings.database, "wb").close()
-    result = uninitialised_app.test_cli_runner().invoke(args=command)
+    result = cli_runner(uninitialised_app).invoke(args=command)
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     if command[1] == "revoke":

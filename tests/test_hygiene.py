@@ -10,7 +10,7 @@ import stat
 from xml.etree import ElementTree as ET
 
 import pytest
-from helpers import URL, nimbus, vendor
+from helpers import URL, nimbus, problem, vendor
 from test_documents import upload
 
 from registry.db.store import Database, migrate
@@ -36,9 +36,7 @@ BAD = {
 
 
 def errors(response) -> list[dict]:
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    return response.get_json()["errors"]
+    return problem(response, 422)["errors"]
 
 
 def pointers(response) -> list[str]:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import UTC, timedelta, timezone
 
 import pytest
-from helpers import nimbus
+from helpers import PROBLEM, nimbus
 
 from registry import clock as registry_clock
 from registry.audit import store as audit_store
 from registry.settings import Settings, SettingsError
 
 URL = "/v1/incidents"
-PROBLEM = "application/problem+json"
 HOOK_URL = "https://93.184.215.14/hooks/registry"  # public: accepted, never called here
 # Fields a customer must never see: whom else it concerns, deadlines, who wrote it.
 STAFF_ONLY = {"customer_ids", "notified", "notice_due_at", "overdue", "created_at"}

@@ -9,7 +9,7 @@ import hashlib
 import json
 
 import pytest
-from helpers import CA, IN, NL, URL, nimbus, vendor
+from helpers import CA, IN, NL, URL, nimbus, problem, vendor
 
 from registry.audit import chain
 from registry.audit import store as audit_store
@@ -17,7 +17,6 @@ from registry.webhooks import store as webhook_store
 from registry.webhooks.outbound import Outcome
 from registry.webhooks.worker import Worker
 
-PROBLEM = "application/problem+json"
 REQUESTS = "/v1/documentation-requests"
 HOOKS = "/v1/webhooks"
 HOOK_URL = "https://hooks.example.com/registry"
@@ -25,9 +24,7 @@ HOOK_URL = "https://hooks.example.com/registry"
 
 def refused(response, status: int) -> dict:
     """The problem of a write refused over a quota: its status, type and root pointer."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.get_json()
+    body = problem(response, status)
     slug = {409: "conflict", 429: "too-many-requests"}[status]
     assert body["type"].endswith("/" + slug) and body["status"] == status
     assert [e["pointer"] for e in body["errors"]] == [""]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import TODAY, bearer, checkpoint, cli_runner, days_from_today, nimbus
+from helpers import PROBLEM, TODAY, bearer, checkpoint, cli_runner, days_from_today, nimbus
 
 from registry.audit import service as audit
 from registry.audit import store as audit_store
@@ -17,7 +17,6 @@ from registry.webhooks.worker import Worker
 CUSTOMER = "zebra-logistics"
 NAME = "Zebra Logistics Ltd"
 TRACES = (CUSTOMER, NAME, "zebra-receiver", "Zebra objects")
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture

@@ -4,11 +4,11 @@ change nothing else (403 naming each field)."""
 from __future__ import annotations
 
 import pytest
+from helpers import PROBLEM
 
 URL = "/v1/webhooks"
 PUBLIC_URL = "https://93.184.215.14/hooks/registry"  # a public address: no lookup
 ELSEWHERE = "https://93.184.215.15/collect"
-PROBLEM = "application/problem+json"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import nimbus
+from helpers import PROBLEM, nimbus
 
 from registry import clock as registry_clock
 from registry.audit import store as audit_store
@@ -24,7 +24,6 @@ from registry.webhooks.worker import Worker
 
 URL = "/v1/webhooks"
 PUBLIC_URL = "https://93.184.215.14/hooks/registry"  # a public address: no lookup, no connection
-PROBLEM = "application/problem+json"
 
 # The Standard Webhooks reference vector (spec and reference libraries).
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -110,6 +110,18 @@ def cust_b(as_role):
 
 
 @pytest.fixture
+def post(client, staff):
+    """post(body, status=201): a sub-processor created by procurement; the answer's body."""
+
+    def send(body: dict, status: int = 201) -> dict:
+        response = client.post(URL, json=body, headers=staff)
+        assert response.status_code == status, response.get_data(as_text=True)
+        return response.get_json()
+
+    return send
+
+
+@pytest.fixture
 def patch(client, staff):
     def send(subprocessor_id: str, changes: dict) -> dict:
         headers = {**staff, "If-Match": current_etag(client, staff, subprocessor_id)}

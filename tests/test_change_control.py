@@ -14,16 +14,6 @@ EARLIEST = TODAY + timedelta(days=NOTICE)
 
 
 @pytest.fixture
-def post(client, staff):
-    def send(body: dict, status: int = 201) -> dict:
-        response = client.post(URL, json=body, headers=staff)
-        assert response.status_code == status, response.get_json()
-        return response.get_json()
-
-    return send
-
-
-@pytest.fixture
 def send_patch(client, staff):
     def send(subprocessor_id: str, changes: dict, status: int = 200) -> dict:
         etag = client.get(f"{URL}/{subprocessor_id}", headers=staff).headers["ETag"]

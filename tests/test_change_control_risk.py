@@ -27,16 +27,6 @@ CONTENT = ("name", "legal_entity", "service", "purpose", "data_categories", "loc
 
 
 @pytest.fixture
-def post(client, staff):
-    def send(body: dict, status: int = 201) -> dict:
-        response = client.post(URL, json=body, headers=staff)
-        assert response.status_code == status, response.get_json()
-        return response.get_json()
-
-    return send
-
-
-@pytest.fixture
 def change(client, staff):
     """change(door, record, fields): the same change through PATCH or the import (a JSON
     array matched by name); the record as read afterwards."""

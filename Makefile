@@ -95,12 +95,12 @@ bench: $(VENV)/.dev
 # The load and SIGKILL tests at full scale (`make test` runs them small); -rA prints their figures.
 stress: $(VENV)/.dev
 	REGISTRY_STRESS_WRITERS=8 REGISTRY_STRESS_WRITES=200 REGISTRY_STRESS_READERS=4 \
-	REGISTRY_STRESS_WORKERS=4 REGISTRY_STRESS_KILLS=20 $(BIN)/pytest -rA tests/test_stress.py
+	REGISTRY_STRESS_WORKERS=4 REGISTRY_STRESS_KILLS=20 $(BIN)/pytest -rA tests/server/test_stress.py
 
 # The schemathesis tests with many more cases and longer stateful runs (`make test` runs them small).
 fuzz: $(VENV)/.dev
 	REGISTRY_FUZZ_EXAMPLES=500 REGISTRY_FUZZ_SCENARIOS=200 REGISTRY_FUZZ_STEPS=20 \
-	$(BIN)/pytest -rA tests/test_fuzz.py
+	$(BIN)/pytest -rA tests/project/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) var build dist .pytest_cache .ruff_cache .hypothesis .schemathesis

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "registry"
 README = ROOT / "README.md"
 
@@ -762,3 +762,14 @@ def test_readme_layout_naming_missing_files_is_caught(tmp_path):
     assert stale_mentions(["see registry.webhooks.verify and registry.app"], tmp_path) == [
         "README.md:1: registry.webhooks.verify does not exist"
     ]
+
+
+def test_every_test_folder_is_on_the_pytest_path():
+    """Tests are filed by feature; a folder pytest cannot import from is a folder forgotten."""
+    configured = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"][
+            "pythonpath"
+        ]
+    )
+    folders = {str(path.parent.relative_to(ROOT)) for path in (ROOT / "tests").rglob("test_*.py")}
+    assert folders <= configured, f"add to pythonpath in pyproject.toml: {folders - configured}"

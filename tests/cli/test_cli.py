@@ -417,6 +417,6 @@ def test_settings_are_read_once_with_their_defaults():
         {"REGISTRY_DATA": "/law", "REGISTRY_WEBHOOK_ALLOW_PRIVATE": "1", "REGISTRY_MAX_JSON": ""}
     )
     assert read == Settings(data_dir="/law", webhook_allow_private=True)
-    # A boolean takes 1/true/yes/on and 0/false/no/off in any case (tests/test_settings.py).
+    # A boolean takes 1/true/yes/on and 0/false/no/off in any case (tests/ground/test_settings.py).
     private = Settings.from_environment({"REGISTRY_WEBHOOK_ALLOW_PRIVATE": "true"})
     assert private.webhook_allow_private

@@ -12,7 +12,7 @@ disclosures). Every other customer gets 404 where the path names such an object,
 them. So customer B cannot even learn that customer A's objects exist. To add such a
 row, create the owner's object in `objects` under the owner's name.
 
-The Roles table of docs/api.md is generated from MATRIX: `python tests/test_matrix.py`.
+The Roles table of docs/api.md is generated from MATRIX: `python tests/http/test_matrix.py`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ TOKEN_OF = {
 }
 SPEC = ROOT / "openapi" / "openapi.json"
 README = ROOT / "docs" / "api.md"  # the page with the Roles table
-REGENERATE = "regenerate it with `python tests/test_matrix.py` and paste it into docs/api.md"
+REGENERATE = "regenerate it with `python tests/http/test_matrix.py` and paste it into docs/api.md"
 
 
 @dataclass(frozen=True)
@@ -453,7 +453,7 @@ def test_matrix_covers_exactly_the_operations_of_the_spec():
     tabled = [row.operation for row in MATRIX]
     assert len(tabled) == len(set(tabled)), "an operation is in MATRIX twice"
     missing = sorted(specified - set(tabled))
-    assert not missing, f"add these operations to MATRIX in tests/test_matrix.py: {missing}"
+    assert not missing, f"add these operations to MATRIX in tests/http/test_matrix.py: {missing}"
     extra = sorted(set(tabled) - specified)
     assert not extra, f"MATRIX lists operations the spec does not have: {extra}"
 

@@ -56,7 +56,7 @@ def test_spec_is_valid_openapi(committed):
 
 
 def test_every_operation_has_a_summary_and_tags(committed):
-    # Which operations exist is pinned by the role matrix (tests/test_matrix.py).
+    # Which operations exist is pinned by the role matrix (tests/http/test_matrix.py).
     found = list(operations(committed))
     assert found
     for path, method, operation in found:

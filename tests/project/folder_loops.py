@@ -1,6 +1,6 @@
 """The loops among registry/'s folders: strongly connected components of the folder import
 graph (function-level imports included, `if TYPE_CHECKING:` excluded). `-v` prints one import
-for each edge inside a loop. Run: .venv/bin/python tests/folder_loops.py [-v]
+for each edge inside a loop. Run: .venv/bin/python tests/project/folder_loops.py [-v]
 
 import-linter's `folders-acyclic` contract (pyproject.toml) fails on any loop; this script
 shows the whole knot at once, the measure of how far the folders are from layers.

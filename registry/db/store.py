@@ -197,12 +197,32 @@ def connect(
     # isolation_level=None: we issue BEGIN/COMMIT ourselves; check_same_thread stays on.
     conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _use_wal(conn, busy_timeout_ms / 1000)
     # FULL: an acknowledged commit survives a power cut, not only a process crash. OFF for
     # state that may be lost (request counts), which then costs no fsync.
     conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'OFF'}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _use_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a new database file to WAL, waiting as a busy timeout would.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once,
+    without calling the busy handler, while another connection is opening the same new file
+    (two processes starting on a fresh database): retry until the timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -7,7 +7,7 @@ import hashlib
 import re
 from importlib import resources
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from ..customer_projection import words
 from ..http import atom, auth
@@ -72,6 +72,16 @@ def _answer(name: str, build: service.Builder, *, headers: dict | None = None) -
     if compressed:
         response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+@blp.get("/")
+@public
+def home():
+    """The site's root is the public page: a temporary redirect (302), so that the root may
+    one day serve a page of its own without browsers having kept a permanent one."""
+    answer = redirect(url_for("public.subprocessors_page"), code=302)
+    answer.headers["Cache-Control"] = CACHE_CONTROL
+    return answer
 
 
 @blp.get("/subprocessors")

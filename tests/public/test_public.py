@@ -515,6 +515,17 @@ def test_public_routes_need_no_token_but_refuse_a_bad_one(client, as_role, catal
         assert with_token.headers["Cache-Control"] == "no-store"
 
 
+def test_the_root_redirects_to_the_public_page(client, as_role):
+    for headers in ({}, as_role("customer_a")):
+        answer = client.get("/", headers=headers)
+        assert answer.status_code == 302
+        assert answer.headers["Location"] == PAGE
+    assert client.get("/", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/", follow_redirects=True).request.path == PAGE
+    refused = client.post("/")
+    assert refused.status_code == 405 and refused.mimetype == "application/problem+json"
+
+
 def test_errors_under_the_public_paths_are_problem_json(client):
     missing = client.get("/subprocessors/nope")
     refused = client.post(PAGE)

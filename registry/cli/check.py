@@ -111,6 +111,8 @@ def _print_report(report: dict) -> None:
     click.echo(f"compliance as of {report['as_of']}{what_if}")
     click.echo(
         f"{summary['total']} sub-processors: {summary['active']} active, "
-        f"{summary['proposed']} proposed; {summary['compliant']} compliant, "
-        f"{summary['flagged']} flagged ({summary['active_flagged']} active)"
+        f"{summary['proposed']} proposed; {summary['compliant']} compliant "
+        f"({summary['compliant_with_warnings']} with warnings), "
+        f"{summary['flagged']} flagged ({summary['active_flagged']} active); "
+        f"{summary['errors']} errors, {summary['warnings']} warnings"
     )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from .flags import ERROR, WARNING
 from .rules import parse_date
 
 
@@ -32,17 +33,33 @@ def summarise_register(
     *,
     assume_ended: frozenset[str] = frozenset(),
 ) -> dict:
-    """The report of `evaluate_register` from `evaluate_each`'s triples, consumed once."""
+    """The report of `evaluate_register` from `evaluate_each`'s triples, consumed once.
+
+    `flagged` lists the sub-processors with an error (and their whole verdict); `findings`
+    lists every flag, warnings included, each with its sub-processor. In the summary,
+    `compliant` counts every verdict without an error, `compliant_with_warnings` those of
+    them that carry a warning, `non_compliant` (as `flagged`) those with an error.
+    """
     counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
-    active_flagged = 0
+    active_flagged = with_warnings = 0
     by_flag: dict[str, int] = {}
+    by_severity = {ERROR: 0, WARNING: 0}
     flagged: list[dict] = []
+    findings: list[dict] = []
     for record, status, compliance in evaluated:
         counts["total"] += 1
         counts[status] += 1
         counts[compliance["status"]] += 1
         for code in {flag["code"] for flag in compliance["flags"]}:
             by_flag[code] = by_flag.get(code, 0) + 1
+        who = {
+            "subprocessor_id": record.get("id"),
+            "subprocessor_name": record.get("name"),
+            "status": status,
+        }
+        for flag in compliance["flags"]:
+            by_severity[flag["severity"]] = by_severity.get(flag["severity"], 0) + 1
+            findings.append({**who, **flag})
         if compliance["status"] == "flagged":
             if status == "active":
                 active_flagged += 1
@@ -54,13 +71,20 @@ def summarise_register(
                     "compliance": compliance,
                 }
             )
+        elif any(flag["severity"] == WARNING for flag in compliance["flags"]):
+            with_warnings += 1
     return {
         "as_of": on.isoformat(),
         "assumed_ended": sorted(frozenset(assume_ended)),
         "summary": {
             **counts,
+            "compliant_with_warnings": with_warnings,
+            "non_compliant": counts["flagged"],
             "active_flagged": active_flagged,
+            "errors": by_severity[ERROR],
+            "warnings": by_severity[WARNING],
             "by_flag": dict(sorted(by_flag.items())),
         },
         "flagged": flagged,
+        "findings": findings,
     }

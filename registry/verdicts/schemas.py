@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..incidents.schemas import IncidentNoticeReportSchema
-from ..subprocessors.schemas import ComplianceSchema
+from ..subprocessors.schemas import ComplianceSchema, FlagSchema
 
 
 class SummarySchema(ma.Schema):
@@ -13,7 +13,18 @@ class SummarySchema(ma.Schema):
     active = ma.fields.Integer(required=True)
     proposed = ma.fields.Integer(required=True)
     compliant = ma.fields.Integer(required=True)
-    flagged = ma.fields.Integer(required=True)
+    flagged = ma.fields.Integer(
+        required=True, metadata={"description": "With at least one error flag"}
+    )
+    compliant_with_warnings = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Compliant (no error) and carrying at least one warning"},
+    )
+    non_compliant = ma.fields.Integer(
+        required=True, metadata={"description": "With at least one error flag (as `flagged`)"}
+    )
+    errors = ma.fields.Integer(required=True, metadata={"description": "Error flags in all"})
+    warnings = ma.fields.Integer(required=True, metadata={"description": "Warning flags in all"})
     active_flagged = ma.fields.Integer(required=True)
     by_flag = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
 
@@ -25,11 +36,30 @@ class FlaggedSchema(ma.Schema):
     compliance = ma.fields.Nested(ComplianceSchema, required=True)
 
 
+class FindingSchema(FlagSchema):
+    """One flag of one sub-processor."""
+
+    subprocessor_id = ma.fields.String(required=True)
+    subprocessor_name = ma.fields.String(required=True)
+    status = ma.fields.String(
+        required=True, metadata={"description": "The sub-processor's status on the date"}
+    )
+
+
 class RegisterReportSchema(ma.Schema):
     as_of = ma.fields.String(required=True, metadata={"format": "date"})
     assumed_ended = ma.fields.List(ma.fields.String(), required=True)
     summary = ma.fields.Nested(SummarySchema, required=True)
-    flagged = ma.fields.List(ma.fields.Nested(FlaggedSchema), required=True)
+    flagged = ma.fields.List(
+        ma.fields.Nested(FlaggedSchema),
+        required=True,
+        metadata={"description": "The sub-processors with an error flag, with their verdicts"},
+    )
+    findings = ma.fields.List(
+        ma.fields.Nested(FindingSchema),
+        required=True,
+        metadata={"description": "Every flag, warnings included, with its sub-processor"},
+    )
     incidents = ma.fields.Nested(
         IncidentNoticeReportSchema,
         required=True,

@@ -802,7 +802,11 @@ def test_register_summary_and_flagged_list(law):
         "proposed": 2,
         "compliant": 3,
         "flagged": 3,
+        "compliant_with_warnings": 1,
+        "non_compliant": 3,
         "active_flagged": 2,
+        "errors": 4,
+        "warnings": 1,
         "by_flag": {"ADEQUACY_CONDITION_UNMET": 1, "NO_SAFEGUARD": 2, "TIA_MISSING": 1},
     }
     assert [(f["id"], f["status"]) for f in report["flagged"]] == [
@@ -814,6 +818,20 @@ def test_register_summary_and_flagged_list(law):
     assert set(first) == {"id", "name", "status", "compliance"}
     assert first["name"] == "Bad Active"
     assert first["compliance"] == evaluate(records[1], law, TODAY)
+    # Every flag, warnings included, with its sub-processor; retired ones left out.
+    assert [
+        (f["subprocessor_id"], f["status"], f["code"], f["severity"], f["country"])
+        for f in report["findings"]
+    ] == [
+        ("bad-active", "active", "NO_SAFEGUARD", "error", "IN"),
+        ("bad-active", "active", "NO_SAFEGUARD", "error", "SG"),
+        ("bad-proposed", "proposed", "NO_SAFEGUARD", "error", "IN"),
+        ("warned-active", "active", "TIA_MISSING", "warning", "IN"),
+        ("unmet-active", "active", "ADEQUACY_CONDITION_UNMET", "error", "US"),
+    ]
+    warned = report["findings"][3]
+    assert warned["subprocessor_name"] == records[4]["name"]
+    assert warned["message"] == evaluate(records[4], law, TODAY)["flags"][0]["message"]
 
 
 def test_register_what_if_the_dpf_falls(law):
@@ -839,10 +857,15 @@ def test_register_of_nothing(law):
         "proposed": 0,
         "compliant": 0,
         "flagged": 0,
+        "compliant_with_warnings": 0,
+        "non_compliant": 0,
         "active_flagged": 0,
+        "errors": 0,
+        "warnings": 0,
         "by_flag": {},
     }
     assert report["flagged"] == []
+    assert report["findings"] == []
 
 
 # --- dependencies ---

@@ -543,6 +543,10 @@ def test_register_report_today(client, admin, register):
         "proposed": 2,
         "compliant": 2,
         "flagged": 2,
+        "compliant_with_warnings": 1,
+        "errors": 2,
+        "warnings": 1,
+        "non_compliant": 2,
         "active_flagged": 1,
         "by_flag": {"NO_SAFEGUARD": 2, "SCC_COPY_MISSING": 1},
     }

@@ -10,9 +10,12 @@ from importlib import resources
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from ..customer_projection import words
+from ..errors import ValidationFailed, field_error
 from ..http import atom, auth
 from ..http.context import registry
 from ..http.pages import html_security_headers
+from ..law import countries
+from ..subprocessors.schemas import SERVICES
 from . import service, worldmap
 from .service import Register
 
@@ -87,8 +90,55 @@ def home():
 @blp.get("/subprocessors")
 @public
 def subprocessors_page():
-    """The public list of sub-processors, with upcoming changes and how to ask for copies."""
-    return _answer("page", _render_page)
+    """The public list of sub-processors, with upcoming changes and how to ask for copies;
+    `?country=` and `?service=` narrow it (plain links on the page, no script). The page with
+    no filter comes from the fast path; a filter naming a country or service of the register
+    is built once per edition too; any other valid filter is rendered for the request."""
+    country, offered = _filters()
+    if country is None and offered is None:
+        return _answer("page", _render_page)
+    current = service.current_register(registry())
+    if (country is None or country in dict(current.countries())) and (
+        offered is None or offered in current.services()
+    ):
+        chosen = (("country", country), ("service", offered))
+        query = "&".join(f"{key}={value}" for key, value in chosen if value)
+        return _answer(f"page?{query}", lambda register: _render_page(register, country, offered))
+    body, media_type = _render_page(current, country, offered)
+    return Response(body, mimetype=media_type, headers={"Cache-Control": CACHE_CONTROL})
+
+
+def _filters() -> tuple[str | None, str | None]:
+    """The page's filters from the query: a country code (any case) and a service, each at
+    most once; an empty value is no filter; other parameters are ignored (links carry
+    tracking parameters a page should not refuse). 422 for a value that names nothing."""
+    errors = []
+    found: dict[str, str | None] = {}
+    for name in ("country", "service"):
+        values = request.args.getlist(name)
+        if len(values) > 1:
+            errors.append(field_error(f"/{name}", "Give this filter once.", location="query"))
+        found[name] = (values[0].strip() or None) if values else None
+    country, offered = found["country"], found["service"]
+    if country is not None:
+        country = country.upper()
+        if not countries.is_country(country):
+            errors.append(
+                field_error(
+                    "/country",
+                    f"{found['country'][:20]!r} is not an ISO 3166-1 alpha-2 country code.",
+                    location="query",
+                )
+            )
+    if offered is not None and offered not in SERVICES:
+        errors.append(
+            field_error(
+                "/service", f"Not a service; one of: {', '.join(SERVICES)}.", location="query"
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return country, offered
 
 
 @blp.get("/subprocessors/map.svg")
@@ -116,13 +166,19 @@ def stylesheet():
     return Response(STYLESHEET, mimetype="text/css", headers=headers)
 
 
-def _render_page(register: Register) -> tuple[bytes, str]:
+def _render_page(
+    register: Register, country: str | None = None, offered: str | None = None
+) -> tuple[bytes, str]:
     html = render_template(
         "subprocessors.html",
-        register=register,
+        register=register.filtered(country, offered) if country or offered else register,
+        full=register,
+        country=country,
+        country_label=(countries.country_name(country) if country else None),
+        service=offered,
         words=words,
-        series=worldmap.SERIES,
-        mapped=set(worldmap.countries_by_series(register.subprocessors).values()),
+        category_name=service.category_name,
+        legend=worldmap.legend(register.subprocessors),
         map_title=MAP_TITLE,
     )
     # The template's block tags leave blank lines; the page has no <pre> they could matter in.

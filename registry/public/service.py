@@ -10,8 +10,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 
 from .. import __version__
 from ..customer_projection import projection, wording, words
@@ -25,7 +26,7 @@ from ..verdicts import service as compliance
 
 # Part of every ETag: change it with a template, the stylesheet or a builder's output, so
 # that no client keeps an answer of the same revision made by the earlier code.
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 FEED_ENTRIES = 50
 # Changes customers are told of: a new sub-processor, a material change, a retirement.
 # Verdict changes are internal; customers' own changes (objection answers) are not public.
@@ -75,6 +76,77 @@ class Register:
     def retiring(self) -> list[dict]:
         found = [s for s in self.subprocessors if s["status"] == "retiring"]
         return sorted(found, key=lambda s: (s["retired_on"], s["name"]))
+
+    def outside_eea(self, country: str | None = None) -> list[dict]:
+        """Every transfer outside the EEA of the sub-processors in use (to `country` only, when
+        given), by country name then sub-processor: {subprocessor, fact, through (the onward
+        sub-processor's name or None)}."""
+        found = []
+        for subprocessor in self.current():
+            for fact in subprocessor["locations"]:
+                if not fact["eea"]:
+                    found.append({"subprocessor": subprocessor, "fact": fact, "through": None})
+            for fact in subprocessor["onward_transfers"]:
+                if not fact["eea"]:
+                    found.append(
+                        {"subprocessor": subprocessor, "fact": fact, "through": fact["name"]}
+                    )
+        if country is not None:
+            found = [t for t in found if t["fact"]["country"] == country]
+        return sorted(found, key=lambda t: (t["fact"]["country_name"], t["subprocessor"]["name"]))
+
+    def countries(self) -> list[tuple[str, str]]:
+        """(code, name) of every country data goes to or will go to, by name."""
+        found = {
+            fact["country"]: fact["country_name"]
+            for subprocessor in self.subprocessors
+            for fact in _facts(subprocessor)
+        }
+        return sorted(found.items(), key=lambda item: item[1])
+
+    def services(self) -> list[str]:
+        """The services of the sub-processors listed, in the order services are listed."""
+        present = {subprocessor["service"] for subprocessor in self.subprocessors}
+        order = list(words.SERVICE_NAMES)
+        return sorted(present, key=lambda s: (order.index(s) if s in order else len(order), s))
+
+    def filtered(self, country: str | None = None, service: str | None = None) -> Register:
+        """The same register with only the sub-processors whose data goes (or will go) to
+        `country` and that serve `service` (either may be None: no filter)."""
+        kept = tuple(
+            subprocessor
+            for subprocessor in self.subprocessors
+            if (service is None or subprocessor["service"] == service)
+            and (
+                country is None or any(fact["country"] == country for fact in _facts(subprocessor))
+            )
+        )
+        return replace(self, subprocessors=kept)
+
+
+def _facts(subprocessor: dict) -> list[dict]:
+    """Every transfer a sub-processor makes or is announced to make: its locations and onward
+    transfers, today's and those of a pending change."""
+    pending = subprocessor.get("pending_change") or {}
+    return [
+        *subprocessor["locations"],
+        *subprocessor["onward_transfers"],
+        *(pending.get("locations") or []),
+        *(pending.get("onward_transfers") or []),
+    ]
+
+
+@cache
+def category_names() -> dict[str, str]:
+    """Each data category key of the fideslang default taxonomy (the one the registry
+    validates against) with its name, for customers to read."""
+    from fideslang.default_taxonomy import DEFAULT_TAXONOMY  # slow to import: on first use
+
+    return {item.fides_key: item.name or item.fides_key for item in DEFAULT_TAXONOMY.data_category}
+
+
+def category_name(key: str) -> str:
+    return category_names().get(key, key)
 
 
 @dataclass(frozen=True)
@@ -177,6 +249,12 @@ def resource(registry: Registry, name: str, build: Builder) -> Resource:
             )
             edition.resources[name] = found
     return found
+
+
+def current_register(registry: Registry) -> Register:
+    """The register of the current edition (read once per revision and day)."""
+    editions = registry.cache("public.editions", _Editions)
+    return editions.current(registry, current_key(registry), "page").register
 
 
 def read_register(registry: Registry) -> Register:

@@ -46,6 +46,35 @@ def countries_by_series(subprocessors) -> dict[str, str]:
     }
 
 
+def legend(subprocessors) -> list[dict]:
+    """The page's legend: each series data goes under today, in SERIES order, with its
+    countries by name. A country with transfers under several mechanisms is listed under each
+    of them (a transfer with no safeguard is never hidden behind another mechanism), and once
+    more under `several` (its colour on the map) with the mechanisms it has."""
+    names: dict[str, str] = {}
+    keys: dict[str, set[str]] = {}
+    for subprocessor in subprocessors:
+        if subprocessor["status"] not in ("active", "retiring"):
+            continue
+        for fact in (*subprocessor["locations"], *subprocessor["onward_transfers"]):
+            names[fact["country"]] = fact["country_name"]
+            keys.setdefault(fact["country"], set()).add(mechanism_key(fact))
+    labels = {key: label for key, label, _ in SERIES}
+    found = []
+    for key, label, _ in SERIES:
+        if key == "several":
+            countries = [
+                f"{names[c]} ({', '.join(labels[k] for k in SERIES_KEYS if k in keys[c])})"
+                for c in keys
+                if len(keys[c]) > 1
+            ]
+        else:
+            countries = [names[c] for c in keys if key in keys[c]]
+        if countries:
+            found.append({"key": key, "label": label, "countries": sorted(countries)})
+    return found
+
+
 def render(countries: dict[str, str], title: str) -> bytes:
     """The SVG: no script (the page's policy would refuse it, and an image runs none anyway),
     no comment, and the same bytes for the same countries (a fixed chart id). Drawn once per

@@ -21,6 +21,7 @@ from helpers import (
     certified_us,
     current_etag,
     nimbus,
+    problem,
     registry_today,
     scc,
     singapore,
@@ -199,7 +200,13 @@ def test_the_page_lists_the_subprocessors_in_use_by_service_with_countries_and_m
 ):
     found = tables(client)
 
-    assert list(found) == ["Hosting", "Database management", "E-mail delivery", "Customer support"]
+    assert list(found) == [
+        "Transfers outside the EEA",
+        "Hosting",
+        "Database management",
+        "E-mail delivery",
+        "Customer support",
+    ]
     hosting = found["Hosting"]
     assert names(hosting) == {"Nimbus Hosting Nimbus Hosting Inc."}
     by_country = {row[2]: row for row in hosting}
@@ -222,7 +229,6 @@ def test_the_page_lists_the_subprocessors_in_use_by_service_with_countries_and_m
         "No",
     ]
     assert "Hosting of the login service" in hosting[0][1]
-    assert "user.contact.email" in hosting[0][1]
     singapore_row = found["E-mail delivery"][0]
     assert singapore_row[2:] == [
         "Singapore (SG)",
@@ -231,6 +237,143 @@ def test_the_page_lists_the_subprocessors_in_use_by_service_with_countries_and_m
         "None",
         "No",
     ]
+
+
+def test_the_page_opens_with_every_transfer_outside_the_eea_and_its_safeguard(client, catalogue):
+    response = client.get(PAGE)
+    html = response.get_data(as_text=True)
+    summary = Tables(html).tables["Transfers outside the EEA"]
+
+    assert summary == [
+        [
+            "Nimbus Hosting",
+            "India",
+            "Standard Contractual Clauses (SCC 2021/914, Module 3 (processor to processor))",
+        ],
+        [
+            "Tallybird Support",
+            "India",
+            "Standard Contractual Clauses (SCC 2021/914, Module 3 (processor to processor))",
+        ],
+        ["Relaywise", "Singapore", "None: no safeguard is recorded for this transfer"],
+        ["Nimbus Hosting", "United States", summary[3][2]],
+        ["Quillon Data", "United States", summary[4][2]],
+    ]
+    assert summary[3][2].startswith("Adequacy decision (us-dpf-2023 (Commission")
+    assert summary[3][2].endswith("; a copy is available on request")
+    # Before the tables of the sub-processors, with a count a reader takes in at once.
+    assert html.index('id="outside"') < html.index('id="current"') < html.index('id="map"')
+    assert "5 transfers of personal data leave the European Economic Area; 1 of them has" in html
+
+
+def test_data_categories_are_named_as_the_taxonomy_names_them(client, catalogue):
+    html = client.get(PAGE).get_data(as_text=True)
+    hosting = Tables(html).tables["Hosting"]
+
+    assert "Data: Account Username, User Contact Email, IP Address" in hosting[0][1]
+    assert "user.contact.email" not in html
+    assert public_service.category_name("user.contact.email") == "User Contact Email"
+    assert public_service.category_name("not.a.key") == "not.a.key"
+
+
+def test_filters_are_plain_links_narrowing_the_page_by_country_and_service(client, catalogue):
+    html = client.get(PAGE).get_data(as_text=True)
+    assert 'href="/subprocessors?country=IN#current"' in html
+    assert 'href="/subprocessors?service=customer_support#current"' in html
+    assert "<script" not in html and "<form" not in html
+
+    india = client.get(PAGE, query_string={"country": "in"})
+    found = Tables(india.get_data(as_text=True)).tables
+    assert india.status_code == 200
+    assert [row[1] for row in found["Transfers outside the EEA"]] == ["India", "India"]
+    assert names(found["Hosting"]) == {"Nimbus Hosting Nimbus Hosting Inc."}
+    assert names(found["Customer support"]) == {"Tallybird Support"}
+    assert "Database management" not in found and "E-mail delivery" not in found
+    assert "Showing only sub-processors whose data goes to India." in india.get_data(as_text=True)
+    # Links keep the other filter; the country chosen is marked, not linked.
+    both = client.get(PAGE, query_string={"country": "IN", "service": "customer_support"})
+    text = both.get_data(as_text=True)
+    assert list(Tables(text).tables) == ["Transfers outside the EEA", "Customer support"]
+    assert 'href="/subprocessors?country=IN&amp;service=hosting#current"' in text
+    assert '<strong aria-current="true">India</strong>' in text
+    # Other query parameters change nothing.
+    tracked = client.get(PAGE, query_string={"utm_source": "newsletter"})
+    assert tracked.data == client.get(PAGE).data
+
+
+def test_a_filter_page_is_built_once_per_edition_and_answers_304(client, catalogue, registry):
+    first = client.get(PAGE, query_string={"service": "hosting"})
+    again = client.get(PAGE, query_string={"service": "hosting"})
+
+    assert first.status_code == again.status_code == 200
+    assert first.headers["Cache-Control"] == PUBLIC_CACHE
+    assert first.headers["ETag"] == again.headers["ETag"] != client.get(PAGE).headers["ETag"]
+    assert "script-src" not in first.headers["Content-Security-Policy"]
+    key = public_service.current_key(registry)
+    built = public_service.built(registry, "page?service=hosting", key)
+    assert built is not None and built.body == first.data
+    unchanged = client.get(
+        PAGE, query_string={"service": "hosting"}, headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert unchanged.status_code == 304
+    # A country no sub-processor uses is a valid filter, rendered for the request only.
+    japan = client.get(PAGE, query_string={"country": "JP"})
+    assert japan.status_code == 200
+    assert "No sub-processor is in use among those shown." in japan.get_data(as_text=True)
+    assert public_service.built(registry, "page?country=JP", key) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "pointers"),
+    [
+        ({"country": "XX1"}, ["/country"]),
+        ({"country": "ZZ"}, ["/country"]),
+        ({"service": "laundry"}, ["/service"]),
+        ([("country", "IN"), ("country", "US")], ["/country"]),
+        ({"country": "ZZ", "service": "laundry"}, ["/country", "/service"]),
+    ],
+)
+def test_a_filter_naming_nothing_is_a_problem(client, catalogue, query, pointers):
+    body = problem(client.get(PAGE, query_string=query), 422)
+
+    assert [error["pointer"] for error in body["errors"]] == pointers
+    assert all(error["location"] == "query" for error in body["errors"])
+
+
+def test_the_legend_lists_each_mechanism_with_its_countries_and_never_hides_a_gap():
+    register = [
+        {
+            "status": "active",
+            "locations": [
+                {
+                    "country": "US",
+                    "country_name": "United States",
+                    "eea": False,
+                    "mechanism": "adequacy",
+                },
+                {"country": "CH", "country_name": "Switzerland", "eea": False, "mechanism": "bcr"},
+            ],
+            "onward_transfers": [
+                {"country": "US", "country_name": "United States", "eea": False, "mechanism": None}
+            ],
+        },
+        {
+            "status": "upcoming",
+            "locations": [
+                {"country": "JP", "country_name": "Japan", "eea": False, "mechanism": None}
+            ],
+            "onward_transfers": [],
+        },
+    ]
+
+    legend = {entry["key"]: entry["countries"] for entry in worldmap.legend(register)}
+
+    assert legend == {
+        "adequacy": ["United States"],
+        "bcr": ["Switzerland"],
+        "none": ["United States"],
+        "several": ["United States (Adequacy decision, No safeguard recorded)"],
+    }
 
 
 def test_a_copy_on_file_shows_as_available_on_request(client, staff, catalogue):
@@ -363,7 +506,11 @@ def test_no_flag_reaches_the_page_feed_or_projection_even_when_every_flag_is_rai
     feed = client.get(FEED).get_data(as_text=True)
     register = public_service.read_register(registry)
     projected = json.dumps(register.subprocessors)
-    for text in (page, feed, projected):
+    filtered = [
+        client.get(PAGE, query_string={"country": code}).get_data(as_text=True)
+        for code, _ in register.countries()
+    ]
+    for text in (page, feed, projected, *filtered):
         for code in FLAG_CODES:
             assert code not in text
         for word in ("flagged", "compliant", "warning", '"flags"', '"compliance"', "severity"):

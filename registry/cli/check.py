@@ -67,6 +67,7 @@ def check_command(
     else:
         _print_report(report)
         _print_flags(verdicts, report["incidents"]["flags"])
+        _print_notes(report["notes"])
     failing = FAILING[fail_on]
     if report["incidents"]["overdue"] or any(
         status == "active" and any(flag["severity"] in failing for flag in verdict["flags"])
@@ -103,6 +104,16 @@ def _print_flags(verdicts: list[tuple[dict, str, dict]], incident_flags: list[di
         click.echo(line)
 
 
+def _print_notes(notes: list[dict]) -> None:
+    """One line per note, after the flags: caveats about the reference law, never a failure."""
+    for note in notes:
+        place = note["country"] + (f" onward {note['onward']}" if note.get("onward") else "")
+        click.echo(
+            f"NOTE    {note['code']} {place} {note['subprocessor_name']} "
+            f"({note['subprocessor_id']}, {note['status']}): {note['message']}"
+        )
+
+
 def _print_report(report: dict) -> None:
     summary = report["summary"]
     what_if = (
@@ -114,5 +125,5 @@ def _print_report(report: dict) -> None:
         f"{summary['proposed']} proposed; {summary['compliant']} compliant "
         f"({summary['compliant_with_warnings']} with warnings), "
         f"{summary['flagged']} flagged ({summary['active_flagged']} active); "
-        f"{summary['errors']} errors, {summary['warnings']} warnings"
+        f"{summary['errors']} errors, {summary['warnings']} warnings, {summary['notes']} notes"
     )

@@ -83,7 +83,7 @@ def _evaluate_location(
     if onward is not None:
         verdict = {"name": onward, **verdict}
     if ctx.is_eea(country):
-        return {**verdict, **_WITHIN_THE_EEA, "flags": []}
+        return {**verdict, **_WITHIN_THE_EEA, "flags": [], "notes": []}
     safeguard = location.get("safeguard") or {}
     mechanism = safeguard.get("mechanism")
     loc = Location(
@@ -119,6 +119,8 @@ def _evaluate_location(
             "adequacy_decision": loc.adequacy_decision,
             "instrument": loc.instrument,
             "flags": loc.flags,
+            # Caveats about the reference law (LAW_UNVERIFIED): for staff, never a finding.
+            "notes": loc.notes,
         }
     )
     if loc.note:
@@ -189,6 +191,7 @@ def _evaluate(record: dict, ctx: Context, copies: Collection[Copy] | None = None
         "locations": locations,
         "onward_transfers": onward,
         "flags": flags,
+        "notes": [note for location in (*locations, *onward) for note in location["notes"]],
     }
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 ERROR = "error"
 WARNING = "warning"
+# Not a finding about a transfer: a caveat about the registry's own reference data.
+NOTE = "note"
 
 # Raised by the engine on a sub-processor's transfers (compliance.engine).
 TRANSFER_FLAGS: dict[str, str] = {
@@ -26,8 +28,14 @@ TRANSFER_FLAGS: dict[str, str] = {
     "CERTIFICATION_CHECK_STALE": WARNING,
     "SCC_COPY_MISSING": WARNING,
     "SCC_IMPORTER_SUBJECT_TO_GDPR": WARNING,
-    "LAW_UNVERIFIED": WARNING,
     "NOTICE_PERIOD_SHORT": WARNING,
+}
+
+# Raised by the engine beside the flags, in `notes`: about the reference law in data/, not
+# about the sub-processor, so never a warning and never a reason to fail a check. Staff read
+# them; customers never do.
+TRANSFER_NOTES: dict[str, str] = {
+    "LAW_UNVERIFIED": NOTE,
 }
 
 # A personal-data breach still not communicated to customers REGISTRY_INCIDENT_NOTICE_HOURS
@@ -36,6 +44,7 @@ INCIDENT_NOTICE_OVERDUE = "INCIDENT_NOTICE_OVERDUE"
 # Raised on the register, not on one sub-processor's transfers.
 REGISTER_FLAGS: dict[str, str] = {INCIDENT_NOTICE_OVERDUE: ERROR}
 
-# Every code, with its severity.
+# Every flag code, with its severity.
 SEVERITY: dict[str, str] = {**TRANSFER_FLAGS, **REGISTER_FLAGS}
-CODES: tuple[str, ...] = tuple(SEVERITY)
+# Every code a verdict or the register can carry: flags and notes.
+CODES: tuple[str, ...] = (*SEVERITY, *TRANSFER_NOTES)

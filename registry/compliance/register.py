@@ -38,7 +38,8 @@ def summarise_register(
     `flagged` lists the sub-processors with an error (and their whole verdict); `findings`
     lists every flag, warnings included, each with its sub-processor. In the summary,
     `compliant` counts every verdict without an error, `compliant_with_warnings` those of
-    them that carry a warning, `non_compliant` (as `flagged`) those with an error.
+    them that carry a warning, `non_compliant` (as `flagged`) those with an error. `notes`
+    lists every note (LAW_UNVERIFIED: a caveat about the reference law, never a finding).
     """
     counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
     active_flagged = with_warnings = 0
@@ -46,6 +47,7 @@ def summarise_register(
     by_severity = {ERROR: 0, WARNING: 0}
     flagged: list[dict] = []
     findings: list[dict] = []
+    notes: list[dict] = []
     for record, status, compliance in evaluated:
         counts["total"] += 1
         counts[status] += 1
@@ -60,6 +62,7 @@ def summarise_register(
         for flag in compliance["flags"]:
             by_severity[flag["severity"]] = by_severity.get(flag["severity"], 0) + 1
             findings.append({**who, **flag})
+        notes.extend({**who, **note} for note in compliance.get("notes", ()))
         if compliance["status"] == "flagged":
             if status == "active":
                 active_flagged += 1
@@ -83,8 +86,10 @@ def summarise_register(
             "active_flagged": active_flagged,
             "errors": by_severity[ERROR],
             "warnings": by_severity[WARNING],
+            "notes": len(notes),
             "by_flag": dict(sorted(by_flag.items())),
         },
         "flagged": flagged,
         "findings": findings,
+        "notes": notes,
     }

@@ -28,7 +28,8 @@ BRIDGE_MECHANISM = "transitional_arrangement"
 # The rules' version: a verdict recorded under other rules may differ for that reason alone.
 # 2: acts with adoption dates and continuations, the EU-UK bridge, scope conditions, SCC
 # modules per role, Art. 3(2) importers, derogations not available, onward transfers.
-RULES = 2
+# 3: LAW_UNVERIFIED is a note, no longer a warning.
+RULES = 3
 # The codes rules 2 added; DEROGATION_NOT_AVAILABLE was DEROGATION_RELIED_ON before.
 ADDED_IN_RULES_2 = frozenset(
     {
@@ -225,6 +226,7 @@ class Location:
         "instrument",
         "mechanism",
         "note",
+        "notes",
         "onward",
     )
 
@@ -246,6 +248,7 @@ class Location:
         self.instrument: str | None = None  # the act relied on, as in force on the date
         self.note: str | None = None
         self.flags: list[Flag] = []
+        self.notes: list[Flag] = []
 
     def flag(self, code: str, message: str) -> None:
         flag = {"code": code, "severity": SEVERITY[code], "country": self.country}
@@ -260,10 +263,20 @@ class Location:
         self.instrument = act.instrument
         self.rests_on(act.id, act.verified, act.notes)
 
+    def note_on(self, code: str, message: str) -> None:
+        """A note, not a flag: about the reference law, never a finding on the transfer."""
+        note = {"code": code, "country": self.country}
+        if self.onward is not None:
+            note["onward"] = self.onward
+            message = f"Onward transfer to {self.onward}: {message}"
+        note["message"] = message
+        self.notes.append(note)
+
     def rests_on(self, what: str, verified: bool, notes: str | None) -> None:
-        """LAW_UNVERIFIED when a fact the verdict rests on is marked unverified in data/."""
+        """LAW_UNVERIFIED (a note) when a fact the verdict rests on is marked unverified in
+        data/: a caveat about the registry's reference law, not about the sub-processor."""
         if not verified:
-            self.flag(
+            self.note_on(
                 "LAW_UNVERIFIED",
                 f"This verdict rests on {what}, and a fact of it is not verified against the "
                 f"Official Journal: {notes or 'see the reference law'}",

@@ -217,6 +217,18 @@ class FlagSchema(ma.Schema):
     message = ma.fields.String(required=True)
 
 
+class NoteSchema(ma.Schema):
+    """A caveat about the registry's own reference law (LAW_UNVERIFIED): for staff to
+    read, never a finding about the sub-processor."""
+
+    code = ma.fields.String(required=True, metadata={"enum": list(flags.TRANSFER_NOTES)})
+    country = ma.fields.String(allow_none=True)
+    onward = ma.fields.String(
+        metadata={"description": "For an onward transfer's note: the onward recipient's name"}
+    )
+    message = ma.fields.String(required=True)
+
+
 class LocationVerdictSchema(ma.Schema):
     country = ma.fields.String(required=True)
     activity = ma.fields.String()
@@ -236,6 +248,10 @@ class LocationVerdictSchema(ma.Schema):
     )
     note = ma.fields.String(metadata={"description": "Why no safeguard is needed, when none is"})
     flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+    notes = ma.fields.List(
+        ma.fields.Nested(NoteSchema),
+        metadata={"description": "Caveats about the reference law the verdict rests on"},
+    )
 
 
 class OnwardVerdictSchema(LocationVerdictSchema):
@@ -249,6 +265,13 @@ class ComplianceSchema(ma.Schema):
     locations = ma.fields.List(ma.fields.Nested(LocationVerdictSchema), required=True)
     onward_transfers = ma.fields.List(ma.fields.Nested(OnwardVerdictSchema), required=True)
     flags = ma.fields.List(ma.fields.Nested(FlagSchema), required=True)
+    notes = ma.fields.List(
+        ma.fields.Nested(NoteSchema),
+        metadata={
+            "description": "Caveats about the reference law the verdict rests on "
+            "(LAW_UNVERIFIED): never a warning, never a reason to fail a check"
+        },
+    )
 
 
 class SafeguardOutSchema(ma.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..incidents.schemas import IncidentNoticeReportSchema
-from ..subprocessors.schemas import ComplianceSchema, FlagSchema
+from ..subprocessors.schemas import ComplianceSchema, FlagSchema, NoteSchema
 
 
 class SummarySchema(ma.Schema):
@@ -25,6 +25,9 @@ class SummarySchema(ma.Schema):
     )
     errors = ma.fields.Integer(required=True, metadata={"description": "Error flags in all"})
     warnings = ma.fields.Integer(required=True, metadata={"description": "Warning flags in all"})
+    notes = ma.fields.Integer(
+        required=True, metadata={"description": "Notes in all (not findings)"}
+    )
     active_flagged = ma.fields.Integer(required=True)
     by_flag = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
 
@@ -46,6 +49,16 @@ class FindingSchema(FlagSchema):
     )
 
 
+class NotedSchema(NoteSchema):
+    """One note of one sub-processor's verdict."""
+
+    subprocessor_id = ma.fields.String(required=True)
+    subprocessor_name = ma.fields.String(required=True)
+    status = ma.fields.String(
+        required=True, metadata={"description": "The sub-processor's status on the date"}
+    )
+
+
 class RegisterReportSchema(ma.Schema):
     as_of = ma.fields.String(required=True, metadata={"format": "date"})
     assumed_ended = ma.fields.List(ma.fields.String(), required=True)
@@ -59,6 +72,14 @@ class RegisterReportSchema(ma.Schema):
         ma.fields.Nested(FindingSchema),
         required=True,
         metadata={"description": "Every flag, warnings included, with its sub-processor"},
+    )
+    notes = ma.fields.List(
+        ma.fields.Nested(NotedSchema),
+        required=True,
+        metadata={
+            "description": "Every note (LAW_UNVERIFIED: a caveat about the reference law, "
+            "not a finding), with its sub-processor"
+        },
     )
     incidents = ma.fields.Nested(
         IncidentNoticeReportSchema,

@@ -50,7 +50,8 @@ def certified_us(on, **extra):
 
 
 def codes(result):
-    return [flag["code"] for flag in result["flags"]]
+    """The notes' codes (LAW_UNVERIFIED), then the flags'."""
+    return [note["code"] for note in result["notes"]] + [flag["code"] for flag in result["flags"]]
 
 
 def only_location(result):
@@ -625,6 +626,7 @@ def test_output_shape(law):
         "locations",
         "onward_transfers",
         "flags",
+        "notes",
     }
     assert result["onward_transfers"] == []
     assert result["as_of"] == TODAY.isoformat()
@@ -638,6 +640,7 @@ def test_output_shape(law):
             "adequacy_decision": None,
             "instrument": None,
             "flags": [],
+            "notes": [],
         },
         {
             "country": "IN",
@@ -647,8 +650,10 @@ def test_output_shape(law):
             "adequacy_decision": None,
             "instrument": None,
             "flags": result["flags"],
+            "notes": [],
         },
     ]
+    assert result["notes"] == []
     (flag,) = result["flags"]
     assert set(flag) == {"code", "severity", "country", "message"}
     assert (flag["code"], flag["severity"], flag["country"]) == ("NO_SAFEGUARD", "error", "IN")
@@ -683,7 +688,6 @@ def test_severity_table():
         "CERTIFICATION_CHECK_STALE": "warning",
         "SCC_COPY_MISSING": "warning",
         "SCC_IMPORTER_SUBJECT_TO_GDPR": "warning",
-        "LAW_UNVERIFIED": "warning",
         "NOTICE_PERIOD_SHORT": "warning",
     }
 
@@ -807,6 +811,7 @@ def test_register_summary_and_flagged_list(law):
         "active_flagged": 2,
         "errors": 4,
         "warnings": 1,
+        "notes": 0,
         "by_flag": {"ADEQUACY_CONDITION_UNMET": 1, "NO_SAFEGUARD": 2, "TIA_MISSING": 1},
     }
     assert [(f["id"], f["status"]) for f in report["flagged"]] == [
@@ -862,6 +867,7 @@ def test_register_of_nothing(law):
         "active_flagged": 0,
         "errors": 0,
         "warnings": 0,
+        "notes": 0,
         "by_flag": {},
     }
     assert report["flagged"] == []

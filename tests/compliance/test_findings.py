@@ -59,3 +59,52 @@ def test_retired_vendors_are_no_finding(client, post, retire, as_role):
 
     assert report["findings"] == []
     assert report["summary"]["errors"] == report["summary"]["warnings"] == 0
+
+
+def test_law_unverified_is_a_note_never_a_warning(client, runner, post, as_role, registry):
+    unverified = [d.id for d in registry.law().decisions if not d.verified]
+    assert "gb-2025" in unverified, "the test needs an act data/ marks unverified"
+    thames = post(
+        vendor(
+            "Thames Mail",
+            {"country": "GB", "activity": "storage", "safeguard": {"mechanism": "adequacy"}},
+            already_in_use=True,
+            effective_on="2025-01-01",
+        )
+    )
+
+    verdict = thames["compliance"]
+    assert verdict["status"] == "compliant"
+    assert verdict["flags"] == []
+    (note,) = verdict["notes"]
+    assert (note["code"], note["country"]) == ("LAW_UNVERIFIED", "GB")
+    assert "gb-2025" in note["message"] and "severity" not in note
+    assert verdict["locations"][0]["notes"] == [note]
+
+    report = client.get("/v1/compliance", headers=as_role("admin")).get_json()
+    assert report["findings"] == []
+    assert report["summary"]["warnings"] == report["summary"]["compliant_with_warnings"] == 0
+    assert report["summary"]["notes"] == 1
+    assert report["summary"]["by_flag"] == {}
+    (noted,) = report["notes"]
+    assert noted == {
+        "subprocessor_id": thames["id"],
+        "subprocessor_name": "Thames Mail",
+        "status": "active",
+        **note,
+    }
+
+    # A check failing on warnings passes, and staff still read the note.
+    strict = runner.invoke(args=["check", "--fail-on", "warning"])
+    assert strict.exit_code == 0, strict.stdout
+    (line,) = [line for line in strict.stdout.splitlines() if line.startswith("NOTE")]
+    assert line.startswith(f"NOTE    LAW_UNVERIFIED GB Thames Mail ({thames['id']}, active): ")
+    assert not [line for line in strict.stdout.splitlines() if line.startswith("WARNING")]
+    as_json = json.loads(runner.invoke(args=["check", "--json"]).stdout)
+    assert as_json["notes"] == report["notes"]
+
+    # Customers read neither flags nor notes.
+    seen = client.get(f"/v1/subprocessors/{thames['id']}", headers=as_role("customer_a"))
+    assert seen.status_code == 200
+    assert "LAW_UNVERIFIED" not in seen.get_data(as_text=True)
+    assert '"notes"' not in seen.get_data(as_text=True)

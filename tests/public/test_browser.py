@@ -285,3 +285,75 @@ def test_the_public_page_works_without_javascript(public_page):
         assert page.get_by_text(name).first.is_visible(), name
     screenshot(page, "subprocessors-without-javascript")
     seen.assert_clean()
+
+
+# What a visitor's screen measures: no sideways scrolling, every name whole (at a phone's width
+# and a desktop's), and the page's height, kept in test-artifacts/.
+LAYOUT = """() => {
+  const root = document.documentElement;
+  const wide = [...document.querySelectorAll("body *")]
+    .filter((e) => e.getBoundingClientRect().right > root.clientWidth + 0.5)
+    .map((e) => e.tagName + (e.id ? "#" + e.id : "") + "." + e.className);
+  return {scroll: root.scrollWidth, client: root.clientWidth, height: root.scrollHeight, wide};
+}"""
+HEIGHTS = ARTIFACTS / "subprocessors-heights.json"
+
+
+def record_height(width: int, height: int) -> None:
+    """The page's height at `width`, beside the screenshots (to compare layouts)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    known = json.loads(HEIGHTS.read_text()) if HEIGHTS.exists() else {}
+    HEIGHTS.write_text(json.dumps({**known, str(width): height}, indent=1, sort_keys=True))
+
+
+# Each line box of an element's first text: a word split over two lines, or text cut by its
+# box, shows here.
+NAME_LINES = """(e) => {
+  const range = document.createRange();
+  range.selectNodeContents(e.firstChild);
+  const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  return {lines: tops.size, clipped: e.scrollWidth > e.clientWidth + 1};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_public_page_fits_the_screen_and_shows_every_name_whole(public_page, width):
+    seen = public_page(viewport={"width": width, "height": 844})
+    page = seen.page
+
+    layout = page.evaluate(LAYOUT)
+    assert layout["scroll"] <= layout["client"] == width
+    assert layout["wide"] == []
+    for name in DEMO_NAMES:
+        cell = page.locator("#current th.name", has_text=name).first
+        assert cell.is_visible(), name
+        box = cell.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, name
+        shown = cell.evaluate(NAME_LINES)
+        assert not shown["clipped"], name
+        assert shown["lines"] <= len(name.split()), (name, shown)  # no word broken
+    record_height(width, layout["height"])
+    screenshot(page, f"subprocessors-{width}")
+    assert blocking(run_axe(page)) == []
+    seen.assert_clean()
+
+
+@pytest.mark.browser
+def test_a_filtered_page_fits_a_phone(visit):
+    seen = visit("/subprocessors?country=US", viewport={"width": 390, "height": 844})
+    assert seen.status == 200
+    layout = seen.page.evaluate(LAYOUT)
+    assert layout["scroll"] <= layout["client"] and layout["wide"] == []
+    assert seen.page.locator("#outside tbody tr").count() >= 1
+    assert blocking(run_axe(seen.page)) == []
+    seen.assert_clean()
+
+
+@pytest.mark.browser
+def test_the_public_page_prints_on_a_few_pages(public_page):
+    seen = public_page()
+    seen.page.emulate_media(media="print")
+    pdf = seen.page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert 1 <= pages <= 3, pages

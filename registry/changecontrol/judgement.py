@@ -23,7 +23,8 @@ its severity is higher, or equal (and not ok) with a code of that severity that 
 not have: one error in place of another is no improvement. After is *better* when it is not
 worse and its severity is lower or its codes are a strict subset of before's. Flags that are
 not about the transfer's safeguard are left out: LAW_UNVERIFIED (a note on the registry's own
-reference data), NOTICE_PERIOD_SHORT (the record's notice), SCC_COPY_MISSING (a document).
+reference data), NOTICE_PERIOD_SHORT (the record's notice), SCC_COPY_MISSING and
+BCR_COPY_MISSING (a document).
 
 Reasons are written for customers: facts of transfers (countries, activities, mechanisms),
 never a verdict or a flag code; `details` holds the verdicts compared, for the audit trail.
@@ -44,7 +45,9 @@ KINDS = (MATERIAL, REMEDY, HOUSEKEEPING)
 JUDGED_FIELDS = ("name", "legal_entity", "data_categories", "locations", "onward_transfers")
 SEVERITY_ORDER = {"ok": 0, "warning": 1, "error": 2}
 # Not about a transfer's safeguard: never make a change material, never make it a remedy.
-NOT_ABOUT_THE_SAFEGUARD = frozenset({"LAW_UNVERIFIED", "NOTICE_PERIOD_SHORT", "SCC_COPY_MISSING"})
+NOT_ABOUT_THE_SAFEGUARD = frozenset(
+    {"LAW_UNVERIFIED", "NOTICE_PERIOD_SHORT", "SCC_COPY_MISSING", "BCR_COPY_MISSING"}
+)
 
 
 @dataclass(frozen=True)

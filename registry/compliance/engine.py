@@ -128,14 +128,22 @@ def _evaluate_location(
     return verdict
 
 
+# The flag for a safeguard with no disclosable copy on file, and what the safeguard is called.
+_COPY_MISSING = {
+    "scc": ("SCC_COPY_MISSING", "standard contractual clauses"),
+    "bcr": ("BCR_COPY_MISSING", "binding corporate rules"),
+}
+
+
 def _copy_on_file(loc: Location, mechanism: str | None, copies_on_file: CopiesOnFile) -> None:
-    """SCC_COPY_MISSING: data subjects may ask for a copy of the SCCs or BCRs relied on."""
-    if mechanism in ("scc", "bcr") and not copies_on_file(loc.country, mechanism):
-        tool = "SCCs" if mechanism == "scc" else "binding corporate rules"
+    """SCC_COPY_MISSING, BCR_COPY_MISSING: customers are promised a copy of the clauses or
+    the rules relied on, on request (documentation requests)."""
+    if mechanism in _COPY_MISSING and not copies_on_file(loc.country, mechanism):
+        code, tool = _COPY_MISSING[mechanism]
         loc.flag(
-            "SCC_COPY_MISSING",
-            f"No disclosable copy of the {tool} for the transfer to {loc.country} is on file, "
-            f"so a copy requested by a data subject cannot be provided.",
+            code,
+            f"No disclosable copy of the {tool} relied on for the transfer to {loc.country} "
+            f"is on file, so a customer who asks for one cannot be sent it.",
         )
 
 

@@ -28,7 +28,8 @@ BRIDGE_MECHANISM = "transitional_arrangement"
 # The rules' version: a verdict recorded under other rules may differ for that reason alone.
 # 2: acts with adoption dates and continuations, the EU-UK bridge, scope conditions, SCC
 # modules per role, Art. 3(2) importers, derogations not available, onward transfers.
-# 3: LAW_UNVERIFIED is a note, no longer a warning.
+# 3: LAW_UNVERIFIED is a note, no longer a warning; BCRs with no copy on file are
+# BCR_COPY_MISSING (SCC_COPY_MISSING before).
 RULES = 3
 # The codes rules 2 added; DEROGATION_NOT_AVAILABLE was DEROGATION_RELIED_ON before.
 ADDED_IN_RULES_2 = frozenset(

@@ -216,14 +216,14 @@ class DocumentById(MethodView):
     def delete(self, body, document_id):
         """Withdraw a copy: no longer served to customers nor counted as on file
 
-        Needs If-Match with its current ETag and a `reason`. The record stays, with its
-        SHA-256, `withdrawn_at`, `withdrawn_by` and `withdrawn_reason`; staff may still read
-        and download it. Customers get 404 for it at once, in every worker, and verdicts
-        count it no more (SCC_COPY_MISSING when it was the only copy). Requests it delivered
+        Needs If-Match with its current ETag and a `reason`. The record stays, with its SHA-256,
+        `withdrawn_at`, `withdrawn_by` and `withdrawn_reason`; staff may still read and download it.
+        Customers get 404 for it at once, in every worker, and verdicts count it no more
+        (SCC_COPY_MISSING, or BCR_COPY_MISSING, when it was the only copy). Requests it delivered
         and that never downloaded it are delivered with another disclosable copy of the same
-        transfer (`redelivered_requests`), else go back to pending (`reopened_requests`);
-        those that downloaded it stay fulfilled, their customers in `disclosed_to`. A copy
-        already withdrawn is 409. Audited as `document.withdraw`.
+        transfer (`redelivered_requests`), else go back to pending (`reopened_requests`); those that
+        downloaded it stay fulfilled, their customers in `disclosed_to`. A copy already withdrawn is
+        409. Audited as `document.withdraw`.
         """
 
         def check(document: dict) -> None:

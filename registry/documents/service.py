@@ -161,7 +161,7 @@ def upload(
             document["id"],
             {**{k: v for k, v in document.items() if k != "seq"}, "fulfilled": fulfilled},
         )
-        # Copies on file change SCC_COPY_MISSING in every verdict.
+        # Copies on file change SCC_COPY_MISSING and BCR_COPY_MISSING in every verdict.
         db.bump_revision(tx)
     return document, fulfilled
 
@@ -181,7 +181,8 @@ def withdraw(registry: Registry, document_id: str, reason: str, actor: dict, che
         if document["withdrawn_at"] is not None:
             raise _already_withdrawn(document)
         outcome = _withdraw(tx, document, actor, reason)
-        # Copies on file change SCC_COPY_MISSING in every verdict, in every worker.
+        # Copies on file change SCC_COPY_MISSING and BCR_COPY_MISSING in every verdict, in
+        # every worker.
         db.bump_revision(tx)
     return {
         **outcome["document"],

@@ -591,7 +591,7 @@ def test_missing_disclosable_copy_is_a_warning_for_scc_and_bcr_only(law):
     assert result["status"] == "compliant"
     assert [(f["code"], f["country"]) for f in result["flags"]] == [
         ("SCC_COPY_MISSING", "IN"),
-        ("SCC_COPY_MISSING", "SG"),
+        ("BCR_COPY_MISSING", "SG"),
     ]
 
 
@@ -602,7 +602,26 @@ def test_a_copy_for_all_countries_covers_each_transfer_of_its_mechanism(law):
     )
     result = evaluate(rec, law, TODAY, copies={(rec["id"], None, "scc")})
 
-    assert [(f["code"], f["country"]) for f in result["flags"]] == [("SCC_COPY_MISSING", "SG")]
+    assert [(f["code"], f["country"]) for f in result["flags"]] == [("BCR_COPY_MISSING", "SG")]
+
+
+def test_a_missing_copy_is_named_for_the_safeguard_and_promised_to_customers(law):
+    rec = record(
+        scc("2021/914", "2024-03-01", country="IN"),
+        location("SG", mechanism="bcr", approved_on="2020-01-01", tia_completed_on="2020-01-01"),
+    )
+    result = evaluate(rec, law, TODAY, copies=set())
+
+    clauses, rules = result["flags"]
+    assert (clauses["code"], clauses["severity"]) == ("SCC_COPY_MISSING", "warning")
+    assert (rules["code"], rules["severity"]) == ("BCR_COPY_MISSING", "warning")
+    assert "standard contractual clauses" in clauses["message"]
+    assert "binding corporate rules" in rules["message"]
+    for flag in (clauses, rules):
+        assert "a customer who asks for one" in flag["message"]
+        assert "data subject" not in flag["message"]
+    assert "SCC" not in rules["message"] and "clauses" not in rules["message"]
+    assert result["status"] == "compliant"
 
 
 def test_copies_are_not_checked_unless_asked(law):
@@ -687,6 +706,7 @@ def test_severity_table():
         "ADEQUACY_SCOPE_UNCONFIRMED": "warning",
         "CERTIFICATION_CHECK_STALE": "warning",
         "SCC_COPY_MISSING": "warning",
+        "BCR_COPY_MISSING": "warning",
         "SCC_IMPORTER_SUBJECT_TO_GDPR": "warning",
         "NOTICE_PERIOD_SHORT": "warning",
     }

@@ -466,6 +466,7 @@ def every_flag(client, create, clock, admin: dict) -> set[str]:
             **past,
         ),
         vendor("No Assessment", IN_WITHOUT_TIA, **past),
+        vendor("Rules Without Copy", bcr("SG"), **past),
         vendor(
             "Consent",
             {

@@ -757,6 +757,6 @@ def test_every_mechanism_can_be_recorded(create):
     assert [n["code"] for n in record["compliance"]["notes"]] == brazil
     assert [f["code"] for f in record["compliance"]["flags"]] == [
         "SCC_COPY_MISSING",
-        "SCC_COPY_MISSING",
+        "BCR_COPY_MISSING",
         "DEROGATION_RELIED_ON",
     ]

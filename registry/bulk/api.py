@@ -28,9 +28,13 @@ _REQUEST_BODY = {
     "description": (
         "CSV (UTF-8, a byte order mark allowed; comma, semicolon or tab, as the header line "
         "has it; any line endings), the first sheet of an XLSX workbook, or a JSON array of "
-        f"sub-processors as `POST /v1/subprocessors` takes each. CSV and XLSX: a header of "
-        f"exactly these columns, in any order: {_COLUMNS}; one row per location, rows with "
-        "the same `name` forming one sub-processor. At most "
+        f"sub-processors as `POST /v1/subprocessors` takes each. CSV and XLSX: a header row "
+        f"(title rows above it are skipped) naming some of these columns, in any order: "
+        f"{_COLUMNS}, or their synonyms (`Vendor` for `name`, `Location(s)` for `country`, "
+        "`Transfer mechanism` for `mechanism`, ...; see docs/features/bulk.md), `name` and "
+        "`country` required, other columns ignored with a warning; one row per location (a "
+        "`country` cell may list several, separated by `;`), rows with the same `name` "
+        "forming one sub-processor. At most "
         f"{columns.MAX_ROWS:,} rows (or elements) and `REGISTRY_MAX_IMPORT` bytes."
     ),
     "content": {
@@ -79,7 +83,8 @@ class Import(MethodView):
         is 413. So is a workbook with a row numbered over 10,100 (in its dimension, a row or a
         cell), a column beyond the 200th, over 500,000 cells or shared strings, or shared
         strings of more characters than `REGISTRY_MAX_IMPORT`: refused before any row is
-        read. `dry_run=true` checks everything and writes nothing.
+        read. `dry_run=true` checks everything and writes nothing. `warnings` lists the
+        columns the import ignored.
         """
         media_type = JSON if request.is_json else request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()

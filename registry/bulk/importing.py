@@ -9,13 +9,16 @@ are in columns.py; exporting.py writes the register out in the same ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import marshmallow as ma
 
 from ..errors import RegistryError, TooLarge, ValidationFailed, field_error
 from ..http.problems import marshmallow_errors
+from ..law import countries
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from ..subprocessors.schemas import SubprocessorCreateSchema, SubprocessorUpdateSchema
@@ -23,7 +26,12 @@ from . import columns, formats
 from .columns import (
     BOOLEAN_COLUMNS,
     COLUMNS,
+    DEFAULT_SCC_VERSION,
+    DPF_DECISION,
+    HEADERS,
     LOCATION_COLUMNS,
+    NO_SAFEGUARD,
+    REQUIRED_COLUMNS,
     SAFEGUARD_COLUMNS,
     SUBPROCESSOR_COLUMNS,
     TEXT_COLUMNS,
@@ -41,6 +49,22 @@ SHEET_ROWS_ROOM = 100
 MAX_COLUMNS = 200
 MAX_CELLS = 500_000  # cells written in one worksheet (an export of MAX_ROWS rows has 190,000)
 _OUTCOMES = ("created", "updated", "unchanged")
+HEADER_SEARCH = 20  # non-blank rows searched for the header (title rows above it are skipped)
+_DPF = frozenset(
+    {"dpf", "eu-us dpf", "eu us dpf", "eu-us data privacy framework", "data privacy framework"}
+)
+_SCC = re.compile(r"^(?:eu )?(?:sccs?|standard contractual clauses)\b\W*(?P<rest>.*)$")
+_MODULE = re.compile(r"^(?:module\s*)?(?P<module>\d{1,3})$")
+_LABELS = {
+    "adequacy": "adequacy",
+    "adequacy decision": "adequacy",
+    "bcr": "bcr",
+    "bcrs": "bcr",
+    "binding corporate rules": "bcr",
+    "derogation": "derogation",
+    "derogations": "derogation",
+}
+_LIST = re.compile(r"[\s;,]+")
 
 
 class ImportInvalid(ValidationFailed):
@@ -83,6 +107,11 @@ class Item:
     row: int  # its first row (the header is row 1), or its 1-based place in a JSON array
     location_rows: list[int] = field(default_factory=list)  # the row of each location
     tabular: bool = False  # from CSV or XLSX: pointers name columns
+    # Locations from a cell naming several countries: the row's safeguard is for those of
+    # them outside the EEA.
+    shared: set[int] = field(default_factory=set)
+    # Locations whose country cell was already reported as no country.
+    reported: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -90,6 +119,7 @@ class Upload:
     items: list[Item]
     rows: int
     errors: list[dict]
+    warnings: list[dict] = field(default_factory=list)
 
 
 # Reading
@@ -154,51 +184,80 @@ def _from_json(document) -> Upload:
     return Upload(items, len(document), [])
 
 
-def _header(table: formats.Table) -> list[str]:
+def _is_header(cells: list[str]) -> bool:
+    """A row naming the sub-processor's column and at least one other the import reads."""
+    known = {HEADERS.get(columns.header_key(cell)) for cell in cells} - {None}
+    return "name" in known and len(known) > 1
+
+
+def _header(
+    table: formats.Table,
+) -> tuple[list[str | None], list[dict], Iterator[tuple[int, list[str]]]]:
+    """The header row (the first that names known columns, title rows above it skipped): the
+    column each cell names (None: ignored), warnings, and the rows below it."""
     if not table.header:
         raise ImportInvalid([row_error(None, "", "The file is empty.")])
-    header = [cell.strip().lower() for cell in table.header]
-    row = table.header_row
-    errors = []
-    for index, name in enumerate(header):
-        if not name:
-            errors.append(row_error(row, "", f"Column {index + 1} has no name."))
-        elif name not in COLUMNS:
-            errors.append(
+    candidates = itertools.chain([(table.header_row, table.header)], table.rows)
+    searched = itertools.islice(candidates, HEADER_SEARCH)
+    found = next((numbered for numbered in searched if _is_header(numbered[1])), None)
+    if found is None:
+        raise ImportInvalid(
+            [
+                row_error(
+                    None,
+                    "",
+                    f"No header row in the first {HEADER_SEARCH} rows: the header names the "
+                    "columns, among them `name` (or `Vendor`, `Sub-processor`) and `country` "
+                    "(or `Location(s)`, `Countries`).",
+                )
+            ]
+        )
+    row, cells = found
+    header: list[str | None] = []
+    errors, warnings = [], []
+    for index, text in enumerate(cells):
+        column = HEADERS.get(columns.header_key(text))
+        if not text.strip():
+            column = None  # a column without a header: its cells are not read
+        elif column is None:
+            warnings.append(
                 row_error(
                     row,
-                    f"/{name}",
-                    f"Unknown column {name!r}; the columns are {', '.join(COLUMNS)}.",
+                    f"/{text.strip()}",
+                    f"Column {index + 1}, {text.strip()!r}, is not one the import reads: "
+                    "it was ignored.",
                 )
             )
-        elif name in header[:index]:
-            errors.append(row_error(row, f"/{name}", "The column is named twice."))
-    missing = [name for name in COLUMNS if name not in header]
+        elif column in header:
+            errors.append(row_error(row, f"/{column}", f"Two columns are {column!r}."))
+        header.append(column)
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         errors.append(row_error(row, "", f"Missing columns: {', '.join(missing)}."))
     if errors:
         raise ImportInvalid(errors)
-    return header
+    return header, warnings, candidates
 
 
 def _from_table(table: formats.Table) -> Upload:
-    header = _header(table)
+    header, warnings, rows = _header(table)
     errors: list[dict] = []
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
     count = 0
     try:
-        for number, cells in table.rows:
+        for number, cells in rows:
             count += 1
             if count > columns.MAX_ROWS:
                 raise _too_many(count, "rows")
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
                 errors.append(row_error(number, "", "The row has cells beyond the last column."))
                 continue
-            values = dict(zip(header, [*cells, *[""] * (len(header) - len(cells))], strict=False))
-            values = {
-                column: value if column in TEXT_COLUMNS and value.strip() else value.strip()
-                for column, value in values.items()
-            }
+            values = dict.fromkeys(COLUMNS, "")
+            for column, value in zip(header, cells, strict=False):
+                if column is not None:
+                    values[column] = (
+                        value if column in TEXT_COLUMNS and value.strip() else value.strip()
+                    )
             if not values["name"]:
                 errors.append(row_error(number, "/name", "Every row names its sub-processor."))
                 continue
@@ -213,7 +272,7 @@ def _from_table(table: formats.Table) -> Upload:
         items.append(item)
         errors += found
     items.sort(key=lambda item: item.row)
-    return Upload(items, count, errors)
+    return Upload(items, count, errors, warnings)
 
 
 def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
@@ -240,30 +299,86 @@ def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
     if first["service"]:
         body["service"] = first["service"]
     if first["data_categories"]:
-        body["data_categories"] = first["data_categories"].split()
+        body["data_categories"] = [k for k in _LIST.split(first["data_categories"]) if k]
     if first["effective_on"]:
         body["effective_on"] = first["effective_on"]
     if first["already_in_use"]:
         body["already_in_use"] = _boolean(first["already_in_use"])
-    locations = []
+    locations, location_rows, shared, reported = [], [], set(), set()
     for number, values in rows:
-        location = {column: values[column] for column in LOCATION_COLUMNS if values[column]}
-        if values["mechanism"]:
-            location["safeguard"] = {
-                column: _typed(column, values[column])
-                for column in SAFEGUARD_COLUMNS
-                if values[column]
-            }
-        else:
-            errors += [
-                row_error(number, f"/{column}", "Only with a `mechanism` (the safeguard it is of).")
-                for column in SAFEGUARD_COLUMNS[1:]
-                if values[column]
-            ]
-        locations.append(location)
+        safeguard = _safeguard(number, values, errors)
+        before = len(errors)
+        codes = _countries(number, values["country"], errors)
+        if len(errors) > before:
+            reported.add(len(locations))
+        for code in codes:
+            location = {column: values[column] for column in LOCATION_COLUMNS if values[column]}
+            if code is not None:
+                location["country"] = code
+            if safeguard is not None:
+                location["safeguard"] = dict(safeguard)
+            if len(codes) > 1:
+                shared.add(len(locations))
+            locations.append(location)
+            location_rows.append(number)
     body["locations"] = locations
-    item = Item(body, first_row, [number for number, _ in rows], tabular=True)
+    item = Item(body, first_row, location_rows, tabular=True, shared=shared, reported=reported)
     return item, errors
+
+
+def _countries(number: int, cell: str, errors: list[dict]) -> list[str | None]:
+    """The codes a `country` cell names: one code or English name, or several separated by
+    `;` or `,` (a name with a comma in it, "Korea, Republic of", is one). None: left to the
+    schema (an empty cell)."""
+    if not cell or countries.from_text(cell):
+        return [countries.from_text(cell) if cell else None]
+    parts = [part.strip() for part in re.split(";" if ";" in cell else ",", cell)]
+    codes: list[str | None] = []
+    for part in filter(None, parts):
+        code = countries.from_text(part)
+        if code is None:
+            near = countries.nearest(part)
+            hint = f" Did you mean {near[0]!r} ({near[1]})?" if near else ""
+            errors.append(
+                row_error(
+                    number,
+                    "/country",
+                    f"{part!r} is not an ISO 3166-1 alpha-2 country code (DE) or an English "
+                    f"country name (Germany); separate several with `;`.{hint}",
+                )
+            )
+        elif code not in codes:
+            codes.append(code)
+    return codes or [None]
+
+
+def _safeguard(number: int, values: dict[str, str], errors: list[dict]) -> dict | None:
+    """The safeguard a row's `mechanism` cell (a key or a label) and the columns after it say."""
+    fields = {
+        column: _typed(column, values[column]) for column in SAFEGUARD_COLUMNS[1:] if values[column]
+    }
+    label = " ".join(values["mechanism"].casefold().split())
+    if label in NO_SAFEGUARD:
+        errors += [
+            row_error(number, f"/{column}", "Only with a `mechanism` (the safeguard it is of).")
+            for column in fields
+        ]
+        return None
+    scc = _SCC.match(label) or _SCC.match(f"scc {label}" if _MODULE.match(label) else "")
+    if label in _DPF:
+        safeguard = {"mechanism": "adequacy", "adequacy_decision": DPF_DECISION, "certified": True}
+    elif scc:
+        safeguard = {"mechanism": "scc", "scc_version": DEFAULT_SCC_VERSION}
+        module = _MODULE.match(scc["rest"].strip(" ()"))
+        if module:
+            safeguard["scc_module"] = int(module["module"])
+        elif scc["rest"]:
+            errors.append(
+                row_error(number, "/mechanism", f"{values['mechanism']!r}: write `SCC Module 3`.")
+            )
+    else:
+        safeguard = {"mechanism": _LABELS.get(label, label)}
+    return {**safeguard, **fields}
 
 
 def _boolean(text: str):
@@ -278,8 +393,9 @@ def _boolean(text: str):
 def _typed(column: str, text: str):
     if column in BOOLEAN_COLUMNS:
         return _boolean(text)
-    if column == "scc_module" and text.isascii() and text.isdigit() and len(text) <= 3:
-        return int(text)
+    module = _MODULE.match(text.casefold()) if column == "scc_module" and text.isascii() else None
+    if module:
+        return int(module["module"])
     return text
 
 
@@ -338,7 +454,9 @@ def _validated(items: list[Item]) -> tuple[list[tuple[Item, dict]], list[dict]]:
         try:
             loaded.append((item, schema.load(item.body)))
         except ma.ValidationError as exc:
-            errors += _located(item, marshmallow_errors(exc.messages))
+            reported = {f"/locations/{index}/country" for index in item.reported}
+            found = [e for e in marshmallow_errors(exc.messages) if e["pointer"] not in reported]
+            errors += _located(item, found)
     return loaded, errors
 
 
@@ -419,6 +537,7 @@ def apply(
     Raises ImportInvalid (422) naming every row at fault, after trying every sub-processor
     (change control included) in a transaction it rolls back.
     """
+    _within_the_eea(registry, upload.items)
     loaded, errors = _validated(upload.items)
     errors = upload.errors + errors
     done: list[dict] = []
@@ -438,7 +557,23 @@ def apply(
             if entry["outcome"] == "created":
                 entry["id"] = entry["version"] = None
     counts = {outcome: sum(e["outcome"] == outcome for e in done) for outcome in _OUTCOMES}
-    return {"dry_run": dry_run, "rows": upload.rows, **counts, "subprocessors": done}
+    return {
+        "dry_run": dry_run,
+        "rows": upload.rows,
+        **counts,
+        "subprocessors": done,
+        "warnings": upload.warnings,
+    }
+
+
+def _within_the_eea(registry: Registry, items: list[Item]) -> None:
+    """A row naming several countries gives its safeguard to those outside the EEA only."""
+    law, today = registry.law(), registry.today()
+    for item in items:
+        for index in item.shared:
+            location = item.body["locations"][index]
+            if "safeguard" in location and law.is_eea(location.get("country", ""), today):
+                del location["safeguard"]
 
 
 def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict]]:

@@ -44,6 +44,14 @@ class ImportedSchema(ma.Schema):
     )
 
 
+class ImportWarningSchema(ma.Schema):
+    """Something the import read past: a column it ignored."""
+
+    row = ma.fields.Integer(metadata={"description": "The row (the header's, for a column)"})
+    pointer = ma.fields.String(required=True, metadata={"example": "/Owner"})
+    detail = ma.fields.String(required=True)
+
+
 class ImportResultSchema(ma.Schema):
     dry_run = ma.fields.Boolean(
         required=True, metadata={"description": "True: checked, nothing was written"}
@@ -55,3 +63,8 @@ class ImportResultSchema(ma.Schema):
     updated = ma.fields.Integer(required=True)
     unchanged = ma.fields.Integer(required=True)
     subprocessors = ma.fields.List(ma.fields.Nested(ImportedSchema), required=True)
+    warnings = ma.fields.List(
+        ma.fields.Nested(ImportWarningSchema),
+        required=True,
+        metadata={"description": "Columns ignored (not ones the import reads); empty for JSON"},
+    )

@@ -80,3 +80,6 @@ def import_command(file: str, dry_run: bool) -> None:
             f"{len(pending)} material changes {verb} announced, pending their notice: "
             + ", ".join(e["name"] for e in pending)
         )
+    for warning in result["warnings"]:
+        where = f"row {warning['row']}" if warning.get("row") else file
+        click.echo(f"warning: {where} {warning['pointer']}: {warning['detail']}", err=True)

@@ -11,12 +11,13 @@ from ..http.api import Blueprint
 from ..http.auth import current_principal
 from ..http.context import as_of, registry
 from ..http.fields import NoArgsSchema
-from . import countries
+from . import countries, taxonomy
 from .schemas import (
     AdequacyDecisionListSchema,
     AsOfArgsSchema,
     CountryListSchema,
     CountrySchema,
+    DataCategoryListSchema,
 )
 
 blp = Blueprint("law", __name__, url_prefix="/v1", description="Reference law (read-only)")
@@ -86,6 +87,24 @@ class AdequacyDecisions(MethodView):
             decisions = list(law.decisions)
         items = [_decision(d) for d in decisions]
         return {"as_of": args.get("as_of"), "items": items}, 200, _cacheable()
+
+
+@blp.route("/data-categories")
+class DataCategories(MethodView):
+    @blp.etag
+    @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, DataCategoryListSchema)
+    def get(self):
+        """List the data-category keys a sub-processor's `data_categories` take, with names
+
+        The fideslang default taxonomy, sorted by key; a key covers the keys below it
+        (`user.contact` covers `user.contact.email`). It changes only with a new release, so
+        the answer carries an ETag (`If-None-Match` gives 304) and may be cached.
+        """
+        items = [asdict(category) for category in taxonomy.all_categories()]
+        blp.set_etag(items)
+        return {"items": items}, 200, _cacheable()
 
 
 def _decision(decision) -> dict:

@@ -42,7 +42,10 @@ class DataCategory(ma.fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         key = super()._deserialize(value, attr, data, **kwargs)
         if not taxonomy.is_data_category(key):
+            near = taxonomy.nearest(key)
+            hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
             raise ma.ValidationError(
-                f"{key!r} is not a data category of the fideslang default taxonomy."
+                f"{key!r} is not a data category of the fideslang default taxonomy "
+                f"(GET /v1/data-categories lists the keys).{hint}"
             )
         return key

@@ -88,3 +88,16 @@ class AdequacyDecisionListSchema(ma.Schema):
 
 class AsOfArgsSchema(StrictSchema):
     as_of = IsoDate(metadata={"description": "Only the decisions in force on this date"})
+
+
+class DataCategorySchema(ma.Schema):
+    key = ma.fields.String(required=True, metadata={"example": "user.contact.email"})
+    name = ma.fields.String(required=True, metadata={"example": "Email"})
+    parent_key = ma.fields.String(
+        required=True, allow_none=True, metadata={"example": "user.contact"}
+    )
+    description = ma.fields.String(required=True)
+
+
+class DataCategoryListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(DataCategorySchema), required=True)

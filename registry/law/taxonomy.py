@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from functools import cache
 
@@ -57,3 +58,16 @@ def covers(declared: str, requested: str) -> bool:
     """Whether approval for `declared` includes `requested` (equal to it or an ancestor of it)."""
     chain = _ancestry().get(requested)
     return chain is not None and declared in chain
+
+
+def nearest(key: str, count: int = 3) -> list[str]:
+    """The category keys nearest to `key` (a misspelling, a last part without its parents)."""
+    keys = list(_categories())
+    tails = [k for k in keys if k.rsplit(".", 1)[-1] == key.rsplit(".", 1)[-1]]
+    close = difflib.get_close_matches(key, keys, n=count, cutoff=0.7)
+    return list(dict.fromkeys([*close, *tails]))[:count]
+
+
+def all_categories() -> list[DataCategory]:
+    """Every data category of the taxonomy, sorted by key."""
+    return sorted(_categories().values(), key=lambda category: category.key)

@@ -241,14 +241,16 @@ def test_rows_of_one_subprocessor_must_agree_on_its_columns(client, staff, regis
     assert footprint(registry) == before
 
 
-def test_unknown_missing_and_repeated_columns_are_422_naming_them(client, staff):
+def test_unknown_columns_are_warnings_missing_ones_empty_and_repeated_ones_422(client, staff):
     header = [*COLUMNS, "notes"]
-    found = problem(send(client, staff, as_csv([row()], header=header)), 422)
-    assert [(e["row"], e["pointer"]) for e in found["errors"]] == [(1, "/notes")]
-    assert "notes" in found["detail"]
+    answer = imported(client, staff, as_csv([row()], header=header), dry_run="true")
+    assert [(w["row"], w["pointer"]) for w in answer["warnings"]] == [(1, "/notes")]
 
-    found = problem(send(client, staff, as_csv([row()], header=COLUMNS[:-1])), 422)
-    assert "tia_completed_on" in found["errors"][0]["detail"]
+    answer = imported(client, staff, as_csv([row()], header=COLUMNS[:-1]), dry_run="true")
+    assert (answer["created"], answer["warnings"]) == (1, [])
+
+    found = problem(send(client, staff, as_csv([row()], header=COLUMNS[1:])), 422)
+    assert "No header row" in found["detail"]
 
     found = problem(send(client, staff, as_csv([row()], header=[*COLUMNS, "name"])), 422)
     assert [e["pointer"] for e in found["errors"]] == ["/name"]

@@ -105,12 +105,19 @@ def current_page(registry: Registry, filters: dict, *, after: int, limit: int) -
     return subprocessors.page(conn, today=today, after_seq=after, limit=limit, **filters)
 
 
+def _verdict_applies(status: str, filters: dict) -> bool:
+    """A list filtered on `flagged` holds the sub-processors not retired, as the compliance
+    report does (a retired vendor is no finding), unless it asks for a `status`."""
+    return status != "retired" or filters.get("status") == "retired"
+
+
 def flagged_page(
     registry: Registry, filters: dict, flagged: bool, *, after: int, limit: int
 ) -> tuple[list[dict], int, bool]:
-    """Today's records, represented for staff, whose verdict is (or is not) flagged: `flagged`
-    depends on computed verdicts, so the register is scanned in batches, at most SCAN_LIMIT
-    records a request. The items, the last position read, and whether the list ended."""
+    """Today's records, represented for staff, whose verdict is (or is not) flagged, retired
+    ones only with `status=retired`: `flagged` depends on computed verdicts, so the register
+    is scanned in batches, at most SCAN_LIMIT records a request. The items, the last position
+    read, and whether the list ended."""
     items, scanned, last_seq, exhausted = [], 0, after, False
     while len(items) < limit and scanned < SCAN_LIMIT:
         rows = current_page(
@@ -123,6 +130,8 @@ def flagged_page(
             scanned += 1
             last_seq = row["seq"]
             represented = represent(registry, row, None)
+            if not _verdict_applies(represented["status"], filters):
+                continue
             if (represented["compliance"]["status"] == "flagged") == flagged:
                 items.append(represented)
                 if len(items) == limit:
@@ -214,7 +223,9 @@ def _as_it_stood(
         role=registry.settings.organisation_role,
     )
     flagged = args.get("flagged")
-    if flagged is not None and (verdict["status"] == "flagged") != flagged:
+    if flagged is not None and (
+        not _verdict_applies(status, args) or (verdict["status"] == "flagged") != flagged
+    ):
         return None
     represented = compliance.with_verdict(record, verdict, on)
     if customer_id is not None:

@@ -379,7 +379,9 @@ class SubprocessorQueryArgsSchema(PageArgsSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     flagged = ma.fields.Boolean(
         metadata={
-            "description": "Only sub-processors with (true) or without (false) an error flag today"
+            "description": "Only sub-processors with (true) or without (false) an error flag "
+            "today (on `at`, that day); retired ones are no finding and are left out unless "
+            "`status=retired`"
         }
     )
     at = IsoDate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import IN_WITHOUT_TIA, NL, UNSAFE_IN, vendor
+from helpers import IN_WITHOUT_TIA, NL, TODAY, UNSAFE_IN, days_from_today, vendor
 
 
 def test_the_report_lists_warnings_of_compliant_vendors(client, runner, post, as_role):
@@ -108,3 +108,28 @@ def test_law_unverified_is_a_note_never_a_warning(client, runner, post, as_role,
     assert seen.status_code == 200
     assert "LAW_UNVERIFIED" not in seen.get_data(as_text=True)
     assert '"notes"' not in seen.get_data(as_text=True)
+
+
+def test_flagged_lists_leave_retired_vendors_out_unless_asked(client, post, retire, as_role):
+    past = {"already_in_use": True, "effective_on": "2025-01-01"}
+    post(vendor("Live Risk", UNSAFE_IN, **past))
+    post(vendor("Coming Risk", UNSAFE_IN, effective_on=days_from_today(40)))
+    gone = post(vendor("Gone Risk", UNSAFE_IN, **past))
+    retire(gone["id"])
+    admin = as_role("admin")
+
+    def names(**query) -> list[str]:
+        response = client.get("/v1/subprocessors", query_string=query, headers=admin)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return [item["name"] for item in response.get_json()["items"]]
+
+    assert names(flagged="true") == ["Live Risk", "Coming Risk"]
+    assert names(flagged="true", status="retired") == ["Gone Risk"]
+    assert names(flagged="true", status="active") == ["Live Risk"]
+    assert "Gone Risk" in names()  # the plain list still shows the register's history
+    # The register as it stands at the end of today reads the same.
+    assert names(flagged="true", at=TODAY.isoformat()) == ["Live Risk", "Coming Risk"]
+    assert names(flagged="true", at=TODAY.isoformat(), status="retired") == ["Gone Risk"]
+    # The same sub-processors as the compliance report's flagged ones.
+    report = client.get("/v1/compliance", headers=admin).get_json()
+    assert [item["name"] for item in report["flagged"]] == ["Live Risk", "Coming Risk"]

@@ -65,6 +65,9 @@ HEAD_READ_AHEAD = 64 * 1024
 # How long a connection the worker gave up on stays open after its answer, for the client to
 # read it: closing on bytes it sent meanwhile would reset the connection, the answer with it.
 LINGER = 2.0
+# A stopping worker still waits this long for the first bytes of a connection it has just
+# accepted: closing it at once would reset a request already on its way (a SIGHUP reload).
+STOPPING_FIRST_BYTES = 1.0
 
 
 # What the client did wrong, by gunicorn's parse error, most specific first; any other
@@ -160,6 +163,7 @@ class RegistryConn(TConn):
         self.parser = RequestParser(cfg, self.reader, client)
         self.head = bytearray()
         self.expires = 0.0  # while the loop gathers a head: when it gives up
+        self.gathering_since = 0.0  # when the loop began waiting for this head
         self.head_gathered = False  # the current request's deadline was set by the loop
         self.socket_closed = False
         self.open_per_client = open_per_client
@@ -290,6 +294,7 @@ class RegistryWorker(ThreadWorker):
         conn.sock.setblocking(False)
         conn.head.clear()
         conn.expires = expires
+        conn.gathering_since = time.monotonic()
         self.gathering[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._head_bytes, conn))
 
@@ -371,7 +376,10 @@ class RegistryWorker(ThreadWorker):
                     conn,
                     (408, f"The request did not arrive in full within {self.read_deadline:g} s."),
                 )
-            elif not conn.head and (conn.expires <= now or not self.alive):
+            elif not conn.head and (
+                conn.expires <= now
+                or (not self.alive and now - conn.gathering_since >= STOPPING_FIRST_BYTES)
+            ):
                 self._give_up(conn)  # opened and never used: closed without a word
 
     def handle_error(self, req, client, addr, exc):

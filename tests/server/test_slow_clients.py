@@ -113,8 +113,9 @@ def _enough_descriptors(needed: int) -> None:
 def trickle_server(apps, tmp_path):
     server = server_on_template(apps, tmp_path)
     server.env["REGISTRY_READ_TIMEOUT"] = str(TRICKLE_DEADLINE)
-    # Every trickling connection is let in (the limit per client address is another test).
-    server.env["REGISTRY_CLIENT_CONNECTIONS"] = str(TRICKLERS)
+    # Every trickling connection is let in, and the health checks beside them even when one
+    # worker accepted them all (the limit per client address is another test).
+    server.env["REGISTRY_CLIENT_CONNECTIONS"] = str(TRICKLERS + 64)
     server.start()
     yield server
     server.stop()

@@ -28,20 +28,21 @@ _REQUEST_BODY = {
     "description": (
         "CSV (UTF-8, a byte order mark allowed; comma, semicolon or tab, as the header line "
         "has it; any line endings), the first sheet of an XLSX workbook, or a JSON array of "
-        f"sub-processors as `POST /v1/subprocessors` takes each. CSV and XLSX: a header row "
+        f"sub-processors as `POST /v1/subprocessors` takes each (and an optional `id`, matched "
+        f"first). CSV and XLSX: a header row "
         f"(title rows above it are skipped) naming some of these columns, in any order: "
         f"{_COLUMNS}, or their synonyms (`Vendor` for `name`, `Location(s)` for `country`, "
         "`Transfer mechanism` for `mechanism`, ...; see docs/features/bulk.md), `name` and "
         "`country` required, other columns ignored with a warning; one row per location (a "
         "`country` cell may list several, separated by `;`), rows with the same `name` "
-        "forming one sub-processor. At most "
+        "forming one sub-processor (an `id`, as the export gives it, on any of them). At most "
         f"{columns.MAX_ROWS:,} rows (or elements) and `REGISTRY_MAX_IMPORT` bytes."
     ),
     "content": {
         CSV: {
             "schema": {"type": "string"},
             "example": ",".join(columns.COLUMNS)
-            + "\r\nNimbus Hosting,Nimbus Hosting Inc.,hosting,Login hosting,user.contact.email,"
+            + "\r\n,Nimbus Hosting,Nimbus Hosting Inc.,hosting,Login hosting,user.contact.email,"
             "2025-01-01,true,NL,storage,,,,,,,,,,\r\n",
         },
         JSON: {
@@ -70,8 +71,10 @@ class Import(MethodView):
     def post(self, dry_run):
         """Import sub-processors, all or nothing: create new names, update known ones
 
-        Rows match current sub-processors by `name` (compared as everywhere: case, width,
-        invisible characters, look-alike letters and repeated spaces ignored). Each
+        Rows match current sub-processors by `id` (the export's first column; an unknown id is
+        422 at `/id`), and without one by `name` (compared as everywhere: case, width,
+        invisible characters, look-alike letters and repeated spaces ignored): a row with a
+        known id and a new name renames that sub-processor. Each
         sub-processor is written as a POST or a PATCH would write it, change control
         included (notice period, `already_in_use`, material changes announced and pending),
         in one transaction:
@@ -83,8 +86,10 @@ class Import(MethodView):
         is 413. So is a workbook with a row numbered over 10,100 (in its dimension, a row or a
         cell), a column beyond the 200th, over 500,000 cells or shared strings, or shared
         strings of more characters than `REGISTRY_MAX_IMPORT`: refused before any row is
-        read. `dry_run=true` checks everything and writes nothing. `warnings` lists the
-        columns the import ignored.
+        read. `dry_run=true` checks everything and writes nothing. `changes` lists, per
+        sub-processor created or updated, each field that changes (`{name, field, from, to}`,
+        fields as the API shows them; a new one's from null); `warnings` the columns the
+        import ignored.
         """
         media_type = JSON if request.is_json else request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# The columns, fixed by the contract: a sub-processor's, then one location's and its safeguard's.
+# The columns, fixed by the contract: a sub-processor's (`id` first: the register's id, which an
+# import matches before the name), then one location's and its safeguard's.
 SUBPROCESSOR_COLUMNS = (
+    "id",
     "name",
     "legal_entity",
     "service",
@@ -35,6 +37,7 @@ MAX_ROWS = 10_000  # rows of a CSV or XLSX, elements of a JSON array; an export 
 # compared by its letters and digits only, in lowercase: `Sub-processor`, `sub processor` and
 # `SUBPROCESSOR` are one header, as are `Location(s)` and `locations`.
 SYNONYMS = {
+    "id": ("Sub-processor ID", "Subprocessor ID", "Vendor ID", "Registry ID"),
     "name": (
         "Vendor",
         "Vendor name",

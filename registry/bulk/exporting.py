@@ -103,6 +103,7 @@ def _matches(record: dict, filters: dict, today: date) -> bool:
 def export_rows(record: dict) -> list[list]:
     """A sub-processor as rows of the columns: its own values repeated on each location's row."""
     own = [
+        record["id"],
         record["name"],
         record["legal_entity"],
         record["service"],

@@ -112,6 +112,8 @@ class Item:
     shared: set[int] = field(default_factory=set)
     # Locations whose country cell was already reported as no country.
     reported: set[int] = field(default_factory=set)
+    # The register's id it names (the `id` column, or `id` of a JSON element): matched first.
+    id: str | None = None
 
 
 @dataclass
@@ -180,8 +182,17 @@ def _from_json(document) -> Upload:
         raise ImportInvalid([row_error(None, "", "The array is empty.")])
     if len(document) > columns.MAX_ROWS:
         raise _too_many(len(document), "elements")
-    items = [Item(body=element, row=index) for index, element in enumerate(document, start=1)]
-    return Upload(items, len(document), [])
+    items, errors = [], []
+    for index, element in enumerate(document, start=1):
+        given = None
+        if isinstance(element, dict) and "id" in element:
+            element = dict(element)
+            given = element.pop("id")
+            if given is not None and not isinstance(given, str):
+                errors.append(row_error(index, "/id", "Not a valid string."))
+                given = None
+        items.append(Item(body=element, row=index, id=given or None))
+    return Upload(items, len(document), errors)
 
 
 def _is_header(cells: list[str]) -> bool:
@@ -280,8 +291,20 @@ def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
     sub-processor's column are errors."""
     first_row, first = rows[0]
     errors = []
+    # The id may be given on some rows only (a location added below an exported one).
+    ids = [(number, values["id"]) for number, values in rows if values["id"]]
+    for number, other in ids[1:]:
+        if other != ids[0][1]:
+            errors.append(
+                row_error(
+                    number,
+                    "/id",
+                    f"Differs from row {ids[0][0]}, the first row of {first['name']!r} with an "
+                    "id: every row of a sub-processor gives the same id (or none).",
+                )
+            )
     for number, values in rows[1:]:
-        for column in SUBPROCESSOR_COLUMNS:
+        for column in SUBPROCESSOR_COLUMNS[1:]:  # all but `id`
             if values[column] != first[column]:
                 errors.append(
                     row_error(
@@ -322,7 +345,15 @@ def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
             locations.append(location)
             location_rows.append(number)
     body["locations"] = locations
-    item = Item(body, first_row, location_rows, tabular=True, shared=shared, reported=reported)
+    item = Item(
+        body,
+        first_row,
+        location_rows,
+        tabular=True,
+        shared=shared,
+        reported=reported,
+        id=ids[0][1] if ids else None,
+    )
     return item, errors
 
 
@@ -521,7 +552,37 @@ class _RolledBack(Exception):
 
 
 def _accept_any_version(record: dict) -> None:
-    """An import matches by name and writes in one transaction: no ETag to compare."""
+    """An import matches by id or name and writes in one transaction: no ETag to compare."""
+
+
+# The fields of a record, as the API shows them, that an import writes or keeps.
+SHOWN_FIELDS = (
+    "name",
+    "legal_entity",
+    "service",
+    "purpose",
+    "data_categories",
+    "effective_on",
+    "already_in_use",
+    "locations",
+    "onward_transfers",
+)
+
+
+def _listed_changes(name: str, before: dict | None, after: dict) -> list[dict]:
+    """`{name, field, from, to}` for each field `after` gives that differs from `before` (a
+    new sub-processor: every field it has, from null)."""
+    listed = []
+    for shown in SHOWN_FIELDS:
+        if shown not in after:
+            continue
+        old = before.get(shown) if before is not None else None
+        new = after[shown]
+        if before is None and new in (None, [], {}):
+            continue
+        if old != new:
+            listed.append({"name": name, "field": shown, "from": old, "to": new})
+    return listed
 
 
 def apply(
@@ -541,10 +602,11 @@ def apply(
     loaded, errors = _validated(upload.items)
     errors = upload.errors + errors
     done: list[dict] = []
+    changes: list[dict] = []
     if loaded:
         try:
             with registry.db.write() as tx:
-                done, found = _write(registry, tx, loaded, actor, progress)
+                done, changes, found = _write(registry, tx, loaded, actor, progress)
                 errors += found
                 if errors or dry_run:
                     raise _RolledBack
@@ -553,15 +615,20 @@ def apply(
     if errors:
         raise ImportInvalid(errors)
     if dry_run:
+        created = {entry["id"] for entry in done if entry["outcome"] == "created"}
         for entry in done:
             if entry["outcome"] == "created":
                 entry["id"] = entry["version"] = None
+        for change in changes:
+            if change["id"] in created:
+                change["id"] = None
     counts = {outcome: sum(e["outcome"] == outcome for e in done) for outcome in _OUTCOMES}
     return {
         "dry_run": dry_run,
         "rows": upload.rows,
         **counts,
         "subprocessors": done,
+        "changes": changes,
         "warnings": upload.warnings,
     }
 
@@ -576,22 +643,62 @@ def _within_the_eea(registry: Registry, items: list[Item]) -> None:
                 del location["safeguard"]
 
 
-def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict]]:
+def _matched(
+    item: Item, data: dict, by_id: dict, by_name: dict, matched: dict
+) -> tuple[dict | None, dict | None]:
+    """The current record a sub-processor of the file is, by its id, else by its name; or the
+    error (at `/id`, or `/name`) when the id is unknown or the record is already taken."""
+    if item.id is not None:
+        existing = by_id.get(item.id)
+        if existing is None:
+            return None, row_error(
+                item.row,
+                "/id",
+                f"No current sub-processor has the id {item.id!r}: leave `id` empty to create "
+                "a new one (or to match one by its name).",
+            )
+        pointer = "/id"
+    else:
+        existing = by_name.get(subprocessors.name_key(data["name"]))
+        pointer = "/name"
+    if existing is not None and existing["id"] in matched:
+        return None, row_error(
+            item.row,
+            pointer,
+            f"Row {matched[existing['id']]} is already {existing['name']!r} ({existing['id']}): "
+            "give each sub-processor once.",
+        )
+    return existing, None
+
+
+def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict], list[dict]]:
     today = registry.today().isoformat()
     current: dict[str, dict] = {}
+    by_id: dict[str, dict] = {}
     for record in subprocessors.iter_current(tx.conn, today):
+        by_id[record["id"]] = record
         key = subprocessors.name_key(record["name"])
         # A record scheduled to retire may share its name with a newer one: the newer wins.
         if key not in current or record["retired_on"] is None:
             current[key] = record
-    done, errors = [], []
+    done, listed, errors = [], [], []
+    matched: dict[str, int] = {}  # the id of each record matched, and the row matching it
     for item, data in loaded:
-        existing = current.get(subprocessors.name_key(data["name"]))
+        existing, error = _matched(item, data, by_id, current, matched)
+        if error is not None:
+            errors.append(error)
+            if progress is not None:
+                progress(1)
+            continue
         try:
             if existing is None:
                 record = subprocessors.create(registry, dict(data), actor, tx=tx)
                 outcome = "created"
+                listed += [
+                    {"id": record["id"], **c} for c in _listed_changes(record["name"], None, record)
+                ]
             else:
+                matched[existing["id"]] = item.row
                 changes = _changes(existing, data, item)
                 record, outcome = existing, "unchanged"
                 if changes:
@@ -603,6 +710,10 @@ def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict
                         existing["pending_change"],
                     ):
                         outcome = "updated"
+                        listed += [
+                            {"id": existing["id"], **c}
+                            for c in _listed_changes(data["name"], existing, changes)
+                        ]
         except RegistryError as exc:
             # Conflicts (a name taken, a record retiring) carry no pointer: they are the name's.
             errors += _located(item, exc.errors or [field_error("/name", exc.detail)])
@@ -620,7 +731,7 @@ def _write(registry, tx, loaded, actor, progress) -> tuple[list[dict], list[dict
             )
         if progress is not None:
             progress(1)
-    return done, errors
+    return done, listed, errors
 
 
 def media_type_of(filename: str) -> str | None:

@@ -44,6 +44,37 @@ class ImportedSchema(ma.Schema):
     )
 
 
+class ImportChangeSchema(ma.Schema):
+    """One field of a sub-processor the import changes (or, in a dry run, would change)."""
+
+    id = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The sub-processor's id; null for one a dry run would create"},
+    )
+    name = ma.fields.String(required=True, metadata={"description": "Its name after the import"})
+    field = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "A field of the sub-processor as the API shows it (`name`, "
+            "`locations`, ...); a new one lists each field it has, from null",
+            "example": "name",
+        },
+    )
+    from_ = ma.fields.Raw(
+        data_key="from",
+        attribute="from",
+        allow_none=True,
+        required=True,
+        metadata={"description": "The value on the register; null for a new sub-processor"},
+    )
+    to = ma.fields.Raw(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The value the file gives (a material change: announced)"},
+    )
+
+
 class ImportWarningSchema(ma.Schema):
     """Something the import read past: a column it ignored."""
 
@@ -63,6 +94,14 @@ class ImportResultSchema(ma.Schema):
     updated = ma.fields.Integer(required=True)
     unchanged = ma.fields.Integer(required=True)
     subprocessors = ma.fields.List(ma.fields.Nested(ImportedSchema), required=True)
+    changes = ma.fields.List(
+        ma.fields.Nested(ImportChangeSchema),
+        required=True,
+        metadata={
+            "description": "Per sub-processor created or updated, each field that changes "
+            "(a dry run: would change), `{name, field, from, to}`"
+        },
+    )
     warnings = ma.fields.List(
         ma.fields.Nested(ImportWarningSchema),
         required=True,

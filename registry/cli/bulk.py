@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 
@@ -22,18 +23,27 @@ def _progress(total: int):
     return click.progressbar(length=total, label="importing", file=sys.stderr)
 
 
+def _shown(value) -> str:
+    """A field's value on one line: null, or JSON (text unquoted)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option(
-    "--dry-run", is_flag=True, help="Check every row, change control included; write nothing."
+    "--dry-run",
+    is_flag=True,
+    help="Check every row, change control included; write nothing; list each field that would "
+    "change.",
 )
 @with_appcontext
 def import_command(file: str, dry_run: bool) -> None:
     """Import sub-processors from FILE (.csv, .xlsx or .json), as POST /v1/subprocessors/import.
 
-    Rows match current sub-processors by name: new names are created, known ones updated,
-    each audited and announced like a single write, all in one transaction. Any error exits
-    1 with the rows at fault on stderr, and nothing is written.
+    Rows match current sub-processors by `id` (the export's first column), else by name: a
+    renamed row renames its sub-processor, new ones are created, known ones updated, each
+    audited and announced like a single write, all in one transaction. Any error exits 1
+    with the rows at fault on stderr, and nothing is written.
     """
     media_type = bulk.media_type_of(file)
     if media_type is None:
@@ -80,6 +90,12 @@ def import_command(file: str, dry_run: bool) -> None:
             f"{len(pending)} material changes {verb} announced, pending their notice: "
             + ", ".join(e["name"] for e in pending)
         )
+    if dry_run:
+        for change in result["changes"]:
+            click.echo(
+                f"change: {change['name']} {change['field']}: "
+                f"{_shown(change['from'])} -> {_shown(change['to'])}"
+            )
     for warning in result["warnings"]:
         where = f"row {warning['row']}" if warning.get("row") else file
         click.echo(f"warning: {where} {warning['pointer']}: {warning['detail']}", err=True)

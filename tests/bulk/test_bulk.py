@@ -20,6 +20,7 @@ IMPORT = f"{URL}/import"
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = [
+    "id",
     "name",
     "legal_entity",
     "service",
@@ -249,7 +250,8 @@ def test_unknown_columns_are_warnings_missing_ones_empty_and_repeated_ones_422(c
     answer = imported(client, staff, as_csv([row()], header=COLUMNS[:-1]), dry_run="true")
     assert (answer["created"], answer["warnings"]) == (1, [])
 
-    found = problem(send(client, staff, as_csv([row()], header=COLUMNS[1:])), 422)
+    without_name = [column for column in COLUMNS if column != "name"]
+    found = problem(send(client, staff, as_csv([row()], header=without_name)), 422)
     assert "No header row" in found["detail"]
 
     found = problem(send(client, staff, as_csv([row()], header=[*COLUMNS, "name"])), 422)
@@ -414,9 +416,12 @@ def test_export_is_the_whole_register_in_the_columns(client, staff):
     table = list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
     assert table[0] == COLUMNS
     assert len(table) == 1 + 60 + 3
-    nimbus_rows = [r for r in table if r[0] == "Nimbus Hosting"]
-    assert [r[7] for r in nimbus_rows] == ["NL", "US", "IN"]
-    assert nimbus_rows[2][9:] == [
+    nimbus_rows = [r for r in table if r[1] == "Nimbus Hosting"]
+    assert [r[8] for r in nimbus_rows] == ["NL", "US", "IN"]
+    assert {r[0] for r in nimbus_rows} == {
+        item["id"] for item in listed(client, staff) if item["name"] == "Nimbus Hosting"
+    }
+    assert nimbus_rows[2][10:] == [
         "scc",
         "",
         "",
@@ -428,7 +433,7 @@ def test_export_is_the_whole_register_in_the_columns(client, staff):
         "",
         "2024-02-20",
     ]
-    assert nimbus_rows[0][4] == "user.account.username user.contact.email user.device.ip_address"
+    assert nimbus_rows[0][5] == "user.account.username user.contact.email user.device.ip_address"
     only_hosting = export(client, staff, service="hosting").get_data(as_text=True)
     assert len(only_hosting.splitlines()) == 1 + 3
 
@@ -463,14 +468,14 @@ def test_formula_cells_are_neutralised_on_export_and_round_trip(client, staff):
         create(client, staff, vendor(name, effective_on="2025-01-01", purpose="\tTabbed"))
 
     text = export(client, staff).get_data(as_text=True)
-    cells = [r[0] for r in csv.reader(io.StringIO(text, newline=""))][1:]
+    cells = [r[1] for r in csv.reader(io.StringIO(text, newline=""))][1:]
     assert cells == ['\'=HYPERLINK("x")', "'+Plus", "'-Minus", "'@At", "''=Quoted", "Plain 'quote"]
     assert all(
-        r[3] == "'\tTabbed" for r in csv.reader(io.StringIO(text, newline="")) if r[3] != "purpose"
+        r[4] == "'\tTabbed" for r in csv.reader(io.StringIO(text, newline="")) if r[4] != "purpose"
     )
     sheet = openpyxl.load_workbook(io.BytesIO(export(client, staff, XLSX).data)).active
-    assert [cell.value for cell in sheet["A"]][1:] == cells
-    assert all(cell.data_type == "s" for cell in sheet["A"])
+    assert [cell.value for cell in sheet["B"]][1:] == cells
+    assert all(cell.data_type == "s" for cell in sheet["B"])
 
     assert imported(client, staff, text)["unchanged"] == len(names)
     assert sorted(item["name"] for item in listed(client, staff)) == sorted(names)
@@ -483,6 +488,7 @@ def test_an_exported_xlsx_edited_in_a_spreadsheet_imports(client, staff):
     # A date typed into a cell is a date, a ticked box a boolean.
     sheet.append(
         [
+            None,  # no id: matched by name
             "Acme",
             None,
             "other",

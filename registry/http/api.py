@@ -333,6 +333,17 @@ def _append(func, line: str) -> str:
     return f"{body}\n\n{line}".strip()
 
 
+def location_header(noun: str) -> dict:
+    """The `Location` header a 201 documents: the URL of the record it made."""
+    return {
+        "Location": {
+            "description": f"The new {noun}'s URL",
+            "required": True,
+            "schema": {"type": "string", "format": "uri-reference"},
+        }
+    }
+
+
 def header_parameter(name: str, description: str) -> dict:
     """An optional request header, documented in an operation's parameters."""
     return {

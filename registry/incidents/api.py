@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from ..http.api import Blueprint
+from ..http.api import Blueprint, location_header
 from ..http.context import actor, cursor, own_customer, registry
 from ..http.fields import NoArgsSchema, PageArgsSchema
 from . import service, store
@@ -92,13 +92,7 @@ class Incidents(MethodView):
     @blp.response(
         201,
         IncidentSchema,
-        headers={
-            "Location": {
-                "description": "The new incident's URL",
-                "required": True,
-                "schema": {"type": "string", "format": "uri-reference"},
-            }
-        },
+        headers=location_header("incident"),
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, data):

@@ -8,7 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from ..errors import Conflict, NotFound
-from ..http.api import Blueprint
+from ..http.api import Blueprint, location_header
 from ..http.auth import current_principal
 from ..http.context import actor, page, registry
 from ..http.fields import NoArgsSchema, PageArgsSchema
@@ -56,13 +56,7 @@ class Keys(MethodView):
     @blp.response(
         201,
         KeyCreatedSchema,
-        headers={
-            "Location": {
-                "description": "The new key's URL",
-                "required": True,
-                "schema": {"type": "string", "format": "uri-reference"},
-            }
-        },
+        headers=location_header("key"),
     )
     def post(self, data):
         """Create an API key; the response alone shows its token

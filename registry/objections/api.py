@@ -10,7 +10,7 @@ from flask import url_for
 from flask.views import MethodView
 
 from ..errors import ValidationFailed, field_error
-from ..http.api import Blueprint
+from ..http.api import Blueprint, location_header
 from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
@@ -64,13 +64,7 @@ class Objections(MethodView):
     @blp.response(
         201,
         ObjectionSchema,
-        headers={
-            "Location": {
-                "description": "The new objection's URL",
-                "required": True,
-                "schema": {"type": "string", "format": "uri-reference"},
-            }
-        },
+        headers=location_header("objection"),
     )
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")

@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from ..bulk import exporting as bulk
 from ..errors import Forbidden
-from ..http.api import Blueprint
+from ..http.api import Blueprint, location_header
 from ..http.auth import current_principal
 from ..http.context import actor, as_of, cursor, end_of, own_customer, page, registry
 from ..http.fields import NoArgsSchema
@@ -161,13 +161,7 @@ class Subprocessors(MethodView):
     @blp.response(
         201,
         SubprocessorSchema,
-        headers={
-            "Location": {
-                "description": "The new sub-processor's URL",
-                "required": True,
-                "schema": {"type": "string", "format": "uri-reference"},
-            }
-        },
+        headers=location_header("sub-processor"),
     )
     @blp.alt_response(409, response="CONFLICT")
     @blp.doc(responses={201: {"links": _links()}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from ..http.api import Blueprint
+from ..http.api import Blueprint, location_header
 from ..http.auth import current_principal
 from ..http.context import actor, own_customer, page, registry
 from ..http.fields import NoArgsSchema
@@ -89,13 +89,7 @@ class Webhooks(MethodView):
     @blp.response(
         201,
         WebhookCreatedSchema,
-        headers={
-            "Location": {
-                "description": "The new endpoint's URL",
-                "required": True,
-                "schema": {"type": "string", "format": "uri-reference"},
-            }
-        },
+        headers=location_header("endpoint"),
     )
     @blp.alt_response(409, response="CONFLICT")
     def post(self, data):

@@ -4,6 +4,7 @@ real gunicorn server with raw HTTP calls."""
 from __future__ import annotations
 
 import copy
+import functools
 import http.client
 import json
 import os
@@ -24,6 +25,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from openapi_schema_validator import OAS31Validator, validate
 
 from registry import clock as registry_clock
 from registry.app import create_app
@@ -725,3 +727,19 @@ def assert_clean_log(server: Server) -> None:
     log = server.log.read_text()
     for symptom in ("Traceback", "database is locked", "WORKER TIMEOUT", "Worker failed to boot"):
         assert symptom not in log, log[-4000:]
+
+
+# The committed spec
+
+
+@functools.cache
+def committed_spec() -> dict:
+    return json.loads((ROOT / "openapi" / "openapi.json").read_text())
+
+
+def assert_documented(body, path: str, method: str = "get", status: int = 200) -> None:
+    """`body` is what the committed spec says `method path` answers with `status` (JSON)."""
+    spec = committed_spec()
+    content = spec["paths"][path][method]["responses"][str(status)]["content"]
+    schema = {**content["application/json"]["schema"], "components": spec["components"]}
+    validate(body, schema, cls=OAS31Validator)

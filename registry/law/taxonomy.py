@@ -68,6 +68,12 @@ def nearest(key: str, count: int = 3) -> list[str]:
     return list(dict.fromkeys([*close, *tails]))[:count]
 
 
+def category_name(key: str) -> str:
+    """A data category's name for people to read; the key itself when the taxonomy has none."""
+    category = _categories().get(key)
+    return category.name if category else key
+
+
 def all_categories() -> list[DataCategory]:
     """Every data category of the taxonomy, sorted by key."""
     return sorted(_categories().values(), key=lambda category: category.key)

@@ -14,7 +14,7 @@ from ..errors import ValidationFailed, field_error
 from ..http import atom, auth
 from ..http.context import registry
 from ..http.pages import html_security_headers
-from ..law import countries
+from ..law import countries, taxonomy
 from ..subprocessors.schemas import SERVICES
 from . import service, worldmap
 from .service import Register
@@ -177,7 +177,7 @@ def _render_page(
         country_label=(countries.country_name(country) if country else None),
         service=offered,
         words=words,
-        category_name=service.category_name,
+        category_name=taxonomy.category_name,
         legend=worldmap.legend(register.subprocessors),
         map_title=MAP_TITLE,
     )

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import cache
 
 from .. import __version__
 from ..customer_projection import projection, wording, words
@@ -134,19 +133,6 @@ def _facts(subprocessor: dict) -> list[dict]:
         *(pending.get("locations") or []),
         *(pending.get("onward_transfers") or []),
     ]
-
-
-@cache
-def category_names() -> dict[str, str]:
-    """Each data category key of the fideslang default taxonomy (the one the registry
-    validates against) with its name, for customers to read."""
-    from fideslang.default_taxonomy import DEFAULT_TAXONOMY  # slow to import: on first use
-
-    return {item.fides_key: item.name or item.fides_key for item in DEFAULT_TAXONOMY.data_category}
-
-
-def category_name(key: str) -> str:
-    return category_names().get(key, key)
 
 
 @dataclass(frozen=True)

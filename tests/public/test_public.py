@@ -33,6 +33,7 @@ from werkzeug.test import encode_multipart
 
 from registry.compliance import engine
 from registry.customer_projection.view import project
+from registry.law import taxonomy
 from registry.public import api as public_api
 from registry.public import service as public_service
 from registry.public import worldmap
@@ -272,8 +273,8 @@ def test_data_categories_are_named_as_the_taxonomy_names_them(client, catalogue)
 
     assert "Data: Account Username, User Contact Email, IP Address" in hosting[0][1]
     assert "user.contact.email" not in html
-    assert public_service.category_name("user.contact.email") == "User Contact Email"
-    assert public_service.category_name("not.a.key") == "not.a.key"
+    assert taxonomy.category_name("user.contact.email") == "User Contact Email"
+    assert taxonomy.category_name("not.a.key") == "not.a.key"
 
 
 def test_filters_are_plain_links_narrowing_the_page_by_country_and_service(client, catalogue):

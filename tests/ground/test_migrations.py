@@ -48,6 +48,11 @@ INSERT INTO notes (body) VALUES ('from the fixed migration');
 """
 
 
+# The numbers the test migrations take: right after the registry's own.
+NEXT = f"{len(store.MIGRATIONS) + 1:04d}"
+AFTER = f"{len(store.MIGRATIONS) + 2:04d}"
+
+
 def with_migrations(monkeypatch, tmp_path, **extra: str) -> int:
     """The registry's migrations plus `extra` (file name: text), loaded as the runner loads
     them; the number of the last."""
@@ -89,7 +94,7 @@ def test_text_after_the_last_semicolon_is_a_last_statement_unless_only_comments(
 
 
 def test_a_migration_with_semicolons_in_strings_names_and_a_trigger_applies(tmp_path, monkeypatch):
-    last = with_migrations(monkeypatch, tmp_path, **{"0019_tricky.sql": TRICKY})
+    last = with_migrations(monkeypatch, tmp_path, **{NEXT + "_tricky.sql": TRICKY})
     database = store.Database(tmp_path / "registry.db")
     applied = store.migrate(database)
     assert applied[-1] == f"{last:04d} semicolons in every place but the end of a statement"
@@ -106,7 +111,7 @@ def test_a_migration_with_semicolons_in_strings_names_and_a_trigger_applies(tmp_
 
 def test_a_failing_migration_leaves_the_database_at_the_version_before_it(tmp_path, monkeypatch):
     last = with_migrations(
-        monkeypatch, tmp_path, **{"0019_tricky.sql": TRICKY, "0020_half.sql": FAILING}
+        monkeypatch, tmp_path, **{NEXT + "_tricky.sql": TRICKY, AFTER + "_half.sql": FAILING}
     )
     database = store.Database(tmp_path / "registry.db")
     with pytest.raises(sqlite3.OperationalError, match="no_such_table") as raised:
@@ -121,7 +126,7 @@ def test_a_failing_migration_leaves_the_database_at_the_version_before_it(tmp_pa
         "third;",
     ]
     # Fixed, it applies from where the database stands.
-    (store.MIGRATIONS_DIR / "0020_half.sql").write_text(FIXED)
+    (store.MIGRATIONS_DIR / (AFTER + "_half.sql")).write_text(FIXED)
     with_migrations(monkeypatch, tmp_path)
     assert store.migrate(database) == [f"{last:04d} half a migration"]
     assert version(database) == last
@@ -134,7 +139,7 @@ def test_a_database_at_a_recorded_version_gets_only_the_later_migrations(tmp_pat
     store.migrate(database)
     secret = store.cursor_secret(database.connection())
     assert version(database) == store.SCHEMA_VERSION
-    last = with_migrations(monkeypatch, tmp_path, **{"0019_tricky.sql": TRICKY})
+    last = with_migrations(monkeypatch, tmp_path, **{NEXT + "_tricky.sql": TRICKY})
     assert store.migrate(database) == [
         f"{last:04d} semicolons in every place but the end of a statement"
     ]
@@ -153,7 +158,7 @@ def test_a_newer_database_is_refused(tmp_path):
 
 
 def test_migrations_running_at_once_apply_each_migration_once(tmp_path, monkeypatch):
-    with_migrations(monkeypatch, tmp_path, **{"0019_tricky.sql": TRICKY})
+    with_migrations(monkeypatch, tmp_path, **{NEXT + "_tricky.sql": TRICKY})
     path = tmp_path / "registry.db"
     results, errors = [], []
 

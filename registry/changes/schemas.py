@@ -23,6 +23,14 @@ CHANGE_TYPES = (
     # To each customer concerned alone: a personal-data breach communicated, then each update.
     "incident.reported",
     "incident.updated",
+    # For staff alone: a customer asked for transfer documentation, or objected; evidence on
+    # file falls due; an incident's notice to customers is overdue.
+    "documentation_request.created",
+    "objection.created",
+    "evidence.due",
+    "incident.overdue",
+    # To the requesting customer alone: the copy it asked for is ready.
+    "documentation_request.fulfilled",
 )
 
 

@@ -155,8 +155,15 @@ _CHANGED_FIELDS = (
     "locations",
     "onward_transfers",
 )
-# Change types customers never read: verdicts are staff's (events.service.STAFF_ONLY_TYPES).
-_STAFF_ONLY_TYPES = ("subprocessor.verdict_changed",)
+# Change types customers never read: verdicts and what asks staff to act
+# (events.service.STAFF_ONLY_TYPES).
+_STAFF_ONLY_TYPES = (
+    "subprocessor.verdict_changed",
+    "documentation_request.created",
+    "objection.created",
+    "evidence.due",
+    "incident.overdue",
+)
 
 
 def change(event: dict, law: Law, on: date) -> dict | None:

@@ -97,8 +97,16 @@ def by_id(conn: sqlite3.Connection, change_id: str) -> dict | None:
 
 # The audience of a read that sees no customer's own changes (a service).
 PUBLIC_ONLY = ""
-# Verdicts are for staff and services: a customer never reads one, in the feed or a webhook.
-STAFF_ONLY_TYPES = ("subprocessor.verdict_changed",)
+# Verdicts are for staff and services, and so are the events that ask staff to act (a
+# customer asked for documentation or objected, evidence falls due, an incident notice is
+# overdue): a customer never reads one, in the feed or a webhook.
+STAFF_ONLY_TYPES = (
+    "subprocessor.verdict_changed",
+    "documentation_request.created",
+    "objection.created",
+    "evidence.due",
+    "incident.overdue",
+)
 _NOT_STAFF_ONLY = "type NOT IN ({})".format(", ".join(f"'{t}'" for t in STAFF_ONLY_TYPES))
 
 

@@ -3,6 +3,8 @@ error with the JSON pointer of what is at fault."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from ..changecontrol.names import name_key
 from ..errors import field_error
 from ..law.model import Law
@@ -55,22 +57,42 @@ def _check_adequacy(safeguard: dict, country: str, law: Law, here: str) -> list[
 
 
 def _check_scc(safeguard: dict, law: Law, here: str) -> list[dict]:
-    """A known SCC version, with a module exactly when the version has modules."""
+    """A known SCC version, signed no earlier than the set applied, with a module exactly when
+    the version has modules."""
     version = law.scc_version(safeguard["scc_version"])
     module = safeguard.get("scc_module")
     if version is None:
         known = ", ".join(sorted(s.id for s in law.scc_versions))
         return [field_error(f"{here}/scc_version", f"Unknown SCC version; known: {known}.")]
+    errors = scc_date_errors(safeguard, version, here)
     if version.modules and module is None:
-        return [
+        errors.append(
             field_error(
                 f"{here}/scc_module",
                 f"Required for SCC {version.id} (modules {list(version.modules)}).",
             )
-        ]
-    if module is not None and module not in version.modules:
-        return [field_error(f"{here}/scc_module", f"SCC {version.id} has no modules.")]
-    return []
+        )
+    elif module is not None and module not in version.modules:
+        errors.append(field_error(f"{here}/scc_module", f"SCC {version.id} has no modules."))
+    return errors
+
+
+def scc_date_errors(safeguard: dict, version, here: str) -> list[dict]:
+    """A contract cannot be concluded on clauses before the day they apply from (the set's
+    `applies_from` in data/scc-versions.json, the date the compliance engine counts from): a
+    `signed_on` earlier than that is a typing error or the wrong version, refused on every
+    write (create, PATCH, import; locations and onward transfers alike)."""
+    signed = safeguard.get("signed_on")
+    if signed is None or date.fromisoformat(signed) >= version.applies_from:
+        return []
+    return [
+        field_error(
+            f"{here}/signed_on",
+            f"Signed on {signed}, before SCC {version.id} applied: contracts can be concluded "
+            f"on these clauses from {version.applies_from.isoformat()}. Check the date, or the "
+            "SCC version signed.",
+        )
+    ]
 
 
 def _check_attestations(attested: dict, country: str, named, law: Law, pointer: str) -> list[dict]:

@@ -225,8 +225,12 @@ def _check_chain(current: dict, changes: dict, law) -> None:
     onward = changes.get("onward_transfers", current["onward_transfers"])
     errors = check_onward(onward, law, name)
     if errors and "onward_transfers" not in changes:
-        # The new name is what makes the chain name the sub-processor itself.
-        errors = [field_error("/name", "An onward recipient already has this name.")]
+        # The new name is what makes the chain name the sub-processor itself; the chain as
+        # stored (an SCC date refused since it was written, say) is the verdict's to judge.
+        if any(error["pointer"].endswith("/name") for error in errors):
+            errors = [field_error("/name", "An onward recipient already has this name.")]
+        else:
+            errors = []
     if errors:
         raise ValidationFailed(errors)
 

@@ -11,7 +11,7 @@ from ..http.api import Blueprint
 from ..http.bodies import accepts
 from ..http.context import actor, registry
 from . import columns, importing
-from .formats import CSV, JSON, XLSX
+from .formats import CSV, CSV_CHARSETS, JSON, XLSX
 from .schemas import ImportArgsSchema, ImportResultSchema
 
 blp = Blueprint(
@@ -26,8 +26,9 @@ _COLUMNS = ", ".join(f"`{column}`" for column in columns.COLUMNS)
 _REQUEST_BODY = {
     "required": True,
     "description": (
-        "CSV (UTF-8, a byte order mark allowed; comma, semicolon or tab, as the header line "
-        "has it; any line endings), the first sheet of an XLSX workbook, or a JSON array of "
+        "CSV (UTF-8, or UTF-16 as `format=excel` exports it: a byte order mark decides, else "
+        "the charset; comma, semicolon or tab, as the header line has it; any line endings), "
+        "the first sheet of an XLSX workbook, or a JSON array of "
         f"sub-processors as `POST /v1/subprocessors` takes each (and an optional `id`, matched "
         f"first). CSV and XLSX: a header row "
         f"(title rows above it are skipped) naming some of these columns, in any order: "
@@ -93,8 +94,8 @@ class Import(MethodView):
         """
         media_type = JSON if request.is_json else request.mimetype
         charset = request.mimetype_params.get("charset", "utf-8").lower()
-        if media_type == CSV and charset not in ("utf-8", "utf8", "us-ascii"):
-            raise UnsupportedMediaType(f"Send CSV as UTF-8, not {charset}.")
+        if media_type == CSV and charset not in CSV_CHARSETS:
+            raise UnsupportedMediaType(f"Send CSV as UTF-8 or UTF-16, not {charset}.")
         limit = registry().settings.max_import
         try:
             data = request.get_data(cache=False)
@@ -103,5 +104,5 @@ class Import(MethodView):
                 f"The file is over the import limit of {limit} bytes (REGISTRY_MAX_IMPORT): "
                 "split it into several imports."
             ) from None
-        upload = importing.read(data, media_type, max_bytes=limit)
+        upload = importing.read(data, media_type, max_bytes=limit, charset=charset)
         return importing.apply(registry(), upload, actor(), dry_run=dry_run)

@@ -14,23 +14,39 @@ from .columns import COLUMNS, SAFEGUARD_COLUMNS
 from .formats import CSV, XLSX
 
 EXPORT_TYPES = (CSV, XLSX)
+# The export's formats, as `format` names them: RFC 4180 CSV for programs, the CSV Excel opens
+# in any locale, and an XLSX workbook. Without `format`, `Accept` chooses CSV or XLSX.
+FORMATS = ("csv", "excel", "xlsx")
+FORMAT_OF = {CSV: "csv", XLSX: "xlsx"}
 # The export's media types, as GET /v1/subprocessors documents them beside its JSON.
 EXPORT_CONTENT = {
     CSV: {
         "schema": {
             "type": "string",
             "description": "The current register, one row per location, in the import's "
-            "columns (comma, CRLF, UTF-8); a formula trigger starting a cell or following a "
-            "separator (`,` `;` tab `|`) gets an apostrophe in front, which an import removes",
+            "columns. `format=csv` (or `Accept: text/csv`): RFC 4180, comma, CRLF, UTF-8 "
+            "without a byte order mark. `format=excel`: for Excel in any locale, tab-separated, "
+            "CRLF, UTF-16LE with a byte order mark (`charset=utf-16`). A formula trigger "
+            "starting a cell or following a separator (`,` `;` tab `|`) gets an apostrophe in "
+            "front, which an import removes",
         }
     },
-    XLSX: {"schema": {"type": "string", "format": "binary"}},
+    XLSX: {
+        "schema": {
+            "type": "string",
+            "format": "binary",
+            "description": "`format=xlsx` (or the XLSX `Accept`): one sheet, the header bold, "
+            "frozen and under an autofilter, columns fitted to their content, dates as "
+            "YYYY-MM-DD text",
+        }
+    },
 }
 
 
 @dataclass
 class Export:
     media_type: str
+    content_type: str  # with its charset, for a CSV
     filename: str
     chunks: Iterator[bytes]
 
@@ -38,10 +54,11 @@ class Export:
 _STATUS_FILTERS = ("proposed", "active")
 
 
-def export(registry: Registry, media_type: str, filters: dict, *, role: str) -> Export:
+def export(registry: Registry, kind: str, filters: dict, *, role: str) -> Export:
     """The current register (not retired today) in the import's columns, one row per location,
-    optionally only a service's, a country's or a status's. At most MAX_ROWS rows: read first
-    (so that a larger register is refused before anything is sent), then written out."""
+    optionally only a service's, a country's or a status's, as `kind` (one of FORMATS). At most
+    MAX_ROWS rows: read first (so that a larger register is refused before anything is sent),
+    then written out."""
     if role not in ("admin", "procurement"):
         raise Forbidden(
             "The spreadsheet export is procurement's working copy: admin and procurement only. "
@@ -80,10 +97,16 @@ def export(registry: Registry, media_type: str, filters: dict, *, role: str) -> 
                 ]
             )
     name = f"subprocessors-{today.isoformat()}"
-    if media_type == XLSX:
+    if kind == "xlsx":
         content = formats.xlsx_bytes(list(COLUMNS), rows, title="subprocessors")
-        return Export(XLSX, f"{name}.xlsx", iter((content,)))
-    return Export(CSV, f"{name}.csv", formats.csv_chunks(list(COLUMNS), rows))
+        return Export(XLSX, XLSX, f"{name}.xlsx", iter((content,)))
+    style = formats.EXCEL if kind == "excel" else formats.RFC4180
+    return Export(
+        CSV,
+        f"{CSV}; charset={style.charset}",
+        f"{name}.csv",
+        formats.csv_chunks(list(COLUMNS), rows, style),
+    )
 
 
 def _matches(record: dict, filters: dict, today: date) -> bool:

@@ -6,10 +6,12 @@ numbered as a spreadsheet shows them (the header is row 1).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -94,16 +96,47 @@ class BadRow(RegistryError):
         self.row = row
 
 
-def read_csv(data: bytes) -> Table:
-    """UTF-8 (a byte order mark is dropped), any line endings, Excel's quoting ("" inside
-    a quoted cell); the separator sniffed from the header line."""
+# Byte order marks, and the codec that reads what follows each (the mark wins over a charset).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Charsets a CSV may be sent in without a byte order mark (RFC 2781: UTF-16 unmarked is
+# big-endian).
+CSV_CHARSETS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "us-ascii": "utf-8",
+    "utf-16": "utf-16-be",
+    "utf-16le": "utf-16-le",
+    "utf-16be": "utf-16-be",
+}
+
+
+def decode_text(data: bytes, charset: str = "utf-8") -> str:
+    """The text of a CSV: by its byte order mark (UTF-8, UTF-16LE or UTF-16BE), dropped;
+    without one, in `charset` (UTF-8 unless the request names UTF-16)."""
+    codec = CSV_CHARSETS.get(charset.lower(), "utf-8")
+    for mark, marked in _BOMS:
+        if data.startswith(mark):
+            data, codec = data[len(mark) :], marked
+            break
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode(codec)
     except UnicodeDecodeError as exc:
+        name = "UTF-8" if codec == "utf-8" else "UTF-16"
         raise Malformed(
-            f"The CSV file is not UTF-8 (byte {exc.start} cannot be read): save it as "
-            "'CSV UTF-8' and send it again."
+            f"The CSV file is not {name} (byte {exc.start} cannot be read): save it as "
+            "'CSV UTF-8' (or 'Unicode Text') and send it again."
         ) from None
+
+
+def read_csv(data: bytes, charset: str = "utf-8") -> Table:
+    """UTF-8 or UTF-16 (decode_text: a byte order mark decides, and is dropped), any line
+    endings, Excel's quoting ("" inside a quoted cell); the separator sniffed from the header
+    line."""
+    text = decode_text(data, charset)
     if "\x00" in text:
         raise Malformed("The CSV file holds NUL bytes: it is not a text file.")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text), strict=True)
@@ -123,18 +156,47 @@ def read_csv(data: bytes) -> Table:
     return _table(numbered())
 
 
-def csv_chunks(header: list[str], rows: Iterable[list]) -> Iterator[bytes]:
-    """The rows as CSV (comma, CRLF, quoted where needed), UTF-8, in chunks of about 64 KiB."""
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a CSV export is written: its separator, its encoding and whether a byte order mark
+    leads it. Both styles quote where needed (RFC 4180: `"` doubled inside quotes) and end
+    lines with CRLF; read_csv reads both back."""
+
+    delimiter: str
+    encoding: str  # the codec of the bytes after the mark
+    bom: bytes
+    charset: str  # as the Content-Type names it
+
+    def encode(self, text: str) -> bytes:
+        return text.encode(self.encoding)
+
+
+# RFC 4180 for programs: comma, UTF-8 without a byte order mark (so that the first header
+# reads `id` in any client), what the export has always written.
+RFC4180 = CsvStyle(",", "utf-8", b"", "utf-8")
+# For Excel in any locale, by double-click: UTF-16LE with its byte order mark and tabs. Excel
+# takes the encoding from the mark and, for UTF-16 text, splits at tabs whatever the locale's
+# list separator; a comma file lands in one column where that separator is `;` (de, fr, nl,
+# ...), and a `sep=,` first line, which fixes that, makes Excel ignore a UTF-8 mark.
+EXCEL = CsvStyle("\t", "utf-16-le", codecs.BOM_UTF16_LE, "utf-16")
+
+
+def csv_chunks(
+    header: list[str], rows: Iterable[list], style: CsvStyle = RFC4180
+) -> Iterator[bytes]:
+    """The rows as CSV in `style` (CRLF, quoted where needed), in chunks of about 64 KiB."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, delimiter=style.delimiter, lineterminator="\r\n")
     writer.writerow(header)
+    first = style.bom
     for row in rows:
         writer.writerow([neutralise(_csv_text(value)) for value in row])
         if buffer.tell() >= _CSV_CHUNK:
-            yield buffer.getvalue().encode("utf-8")
+            yield first + style.encode(buffer.getvalue())
+            first = b""
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue().encode("utf-8")
+    yield first + style.encode(buffer.getvalue())
 
 
 def _csv_text(value) -> str:
@@ -368,21 +430,87 @@ def cell_text(value) -> str:
     return str(value)
 
 
-def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str) -> bytes:
-    """A workbook of one sheet: text cells (neutralised), booleans and whole numbers as such."""
-    import openpyxl
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+# Column widths of an exported sheet, in characters (Excel's unit: the width of a digit).
+MIN_WIDTH, MAX_WIDTH = 10, 60
 
+
+def display_width(text: str) -> int:
+    """How many character widths a cell's longest line takes: East Asian wide and fullwidth
+    characters count two, combining marks none."""
+    return max(
+        (
+            sum(
+                0
+                if unicodedata.combining(character)
+                else 2
+                if unicodedata.east_asian_width(character) in "WF"
+                else 1
+                for character in line
+            )
+            for line in text.splitlines() or [""]
+        ),
+        default=0,
+    )
+
+
+def column_widths(header: list[str], rows: list[list]) -> list[int]:
+    """Each column as wide as its longest value (or header), plus room for the filter button,
+    between MIN_WIDTH and MAX_WIDTH."""
+    widths = [display_width(name) + 3 for name in header]  # the filter arrow beside a header
+    for row in rows:
+        for index, value in enumerate(row[: len(widths)]):
+            if value is not None:
+                widths[index] = max(widths[index], display_width(_csv_text(value)) + 1)
+    return [min(MAX_WIDTH, max(MIN_WIDTH, width)) for width in widths]
+
+
+def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str) -> bytes:
+    """A workbook of one sheet a person can read: the header bold, frozen above the rows and
+    under an autofilter; each column as wide as its content (MIN_WIDTH to MAX_WIDTH); text
+    that is wider, or has line breaks, wrapped. Text cells neutralised, booleans and whole
+    numbers as such."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    rows = [
+        [
+            ILLEGAL_CHARACTERS_RE.sub("\ufffd", neutralise(value))
+            if isinstance(value, str)
+            else value
+            for value in row
+        ]
+        for row in rows
+    ]
+    widths = column_widths(header, rows)
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
-    sheet.append(header)
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(max(len(header), 1))
+    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+    bold, wrapped = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+
+    def cell(value, *, font=None, alignment=None):
+        written = WriteOnlyCell(sheet, value)
+        if font is not None:
+            written.font = font
+        if alignment is not None:
+            written.alignment = alignment
+        return written
+
+    sheet.append([cell(name, font=bold) for name in header])
     for row in rows:
         sheet.append(
             [
-                ILLEGAL_CHARACTERS_RE.sub("\ufffd", neutralise(value))
+                cell(value, alignment=wrapped)
                 if isinstance(value, str)
+                and ("\n" in value or display_width(value) > widths[index])
                 else value
-                for value in row
+                for index, value in enumerate(row)
             ]
         )
     buffer = io.BytesIO()

@@ -127,7 +127,7 @@ class Upload:
 # Reading
 
 
-def read(data: bytes, media_type: str, *, max_bytes: int) -> Upload:
+def read(data: bytes, media_type: str, *, max_bytes: int, charset: str = "utf-8") -> Upload:
     """The sub-processors of a file. Raises Malformed (400), TooLarge (413) or, for an empty
     file or a wrong header, ImportInvalid (422); errors of single rows are in `errors`."""
     if len(data) > max_bytes:
@@ -141,7 +141,7 @@ def read(data: bytes, media_type: str, *, max_bytes: int) -> Upload:
         return _from_json(formats.read_json(data))
     try:
         if media_type == CSV:
-            table = formats.read_csv(data)
+            table = formats.read_csv(data, charset)
         elif media_type == XLSX:
             table = formats.read_xlsx(
                 data, max_unpacked=UNPACK_FACTOR * max_bytes, limits=sheet_limits(max_bytes)

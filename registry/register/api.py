@@ -96,12 +96,12 @@ def _links(*, writable: bool = True) -> dict:
     return links
 
 
-def _spreadsheet(media_type: str, args: dict) -> Response:
+def _spreadsheet(kind: str, args: dict) -> Response:
     """The current register as a CSV (streamed) or XLSX file: bulk.export."""
-    export = bulk.export(registry(), media_type, args, role=current_principal().role)
+    export = bulk.export(registry(), kind, args, role=current_principal().role)
     disposition = f'attachment; filename="{export.filename}"'
     headers = {"Content-Disposition": disposition, "Vary": "Accept"}
-    return Response(export.chunks, mimetype=export.media_type, headers=headers)
+    return Response(export.chunks, content_type=export.content_type, headers=headers)
 
 
 @blp.route("")
@@ -124,13 +124,16 @@ class Subprocessors(MethodView):
 
         Follow `next_cursor` for the next page. Customers see the facts of each transfer
         (country, activity, mechanism, the act or clauses relied on, whether a copy is
-        available on request), never verdicts. With `Accept: text/csv` or XLSX (admin and
-        procurement): the whole current register in the import's columns, a file to edit and
-        send back to `POST /v1/subprocessors/import`.
+        available on request), never verdicts. With `format` (`csv`, `excel`, `xlsx`), or
+        `Accept: text/csv` or XLSX (admin and procurement): the whole current register in the
+        import's columns, a file to edit and send back to `POST /v1/subprocessors/import`.
         """
-        media_type = request.accept_mimetypes.best_match(("application/json", *bulk.EXPORT_TYPES))
-        if media_type in bulk.EXPORT_TYPES:
-            return _spreadsheet(media_type, args)
+        kind = args.pop("format", None)
+        if kind is None:
+            accepted = ("application/json", *bulk.EXPORT_TYPES)
+            kind = bulk.FORMAT_OF.get(request.accept_mimetypes.best_match(accepted))
+        if kind is not None:
+            return _spreadsheet(kind, args)
         if args.get("flagged") is not None and _customer():
             raise Forbidden("Verdicts are for staff: customers cannot filter on `flagged`.")
         return _answer(self._list(args), many=True)

@@ -390,6 +390,15 @@ class SubprocessorQueryArgsSchema(PageArgsSchema):
             "registry's time zone), each entry with its status and verdict on that day"
         }
     )
+    format = ma.fields.String(
+        validate=ma.validate.OneOf(("csv", "excel", "xlsx")),
+        metadata={
+            "description": "A spreadsheet export of the whole current register (admin and "
+            "procurement), whatever `Accept` says: `csv` RFC 4180 (comma, UTF-8) for programs, "
+            "`excel` the CSV Excel opens by double-click in any locale (tabs, UTF-16LE with a "
+            "byte order mark), `xlsx` a workbook; each imports back unchanged"
+        },
+    )
 
 
 class ComplianceArgsSchema(StrictSchema):

@@ -127,7 +127,8 @@ BODY_MEDIA_TYPES = {
 PAGE = {"limit", "cursor"}
 QUERY_PARAMETERS = {
     ("get", "/v1/adequacy-decisions"): {"as_of"},
-    ("get", "/v1/subprocessors"): PAGE | {"service", "country", "status", "flagged", "at"},
+    ("get", "/v1/subprocessors"): PAGE
+    | {"service", "country", "status", "flagged", "at", "format"},
     ("post", "/v1/subprocessors/import"): {"dry_run"},
     ("get", "/v1/subprocessors/{subprocessor_id}/compliance"): {"as_of", "assume_ended"},
     ("get", "/v1/compliance"): {"as_of", "assume_ended", "at"},

@@ -437,6 +437,8 @@ MIN_WIDTH, MAX_WIDTH = 10, 60
 def display_width(text: str) -> int:
     """How many character widths a cell's longest line takes: East Asian wide and fullwidth
     characters count two, combining marks none."""
+    if text.isascii():  # the usual cell: one width a character
+        return max(map(len, text.splitlines()), default=0) if "\n" in text else len(text)
     return max(
         (
             sum(
@@ -508,7 +510,11 @@ def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str) -> bytes:
             [
                 cell(value, alignment=wrapped)
                 if isinstance(value, str)
-                and ("\n" in value or display_width(value) > widths[index])
+                and (
+                    "\n" in value
+                    # No character is wider than two: a short cell needs no counting.
+                    or (2 * len(value) > widths[index] and display_width(value) > widths[index])
+                )
                 else value
                 for index, value in enumerate(row)
             ]

@@ -277,3 +277,12 @@ def test_an_scc_signed_before_its_version_is_a_row_error(client, staff, kind):
         }
     ]
     assert listed(client, staff) == []
+
+
+def test_registry_import_reads_each_export_back(runner, client, staff, register, tmp_path):
+    for kind in ("csv", "excel", "xlsx"):
+        path = tmp_path / f"register-{kind}.{'xlsx' if kind == 'xlsx' else 'csv'}"
+        path.write_bytes(exported(client, staff, kind).data)
+        result = runner.invoke(args=["import", str(path), "--dry-run"])
+        assert result.exit_code == 0, result.output
+        assert f"0 created, 0 updated, {len(register)} unchanged" in result.stdout

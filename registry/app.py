@@ -34,6 +34,7 @@ from .replication import readonly
 from .runtime import Registry
 from .settings import Settings
 from .verdicts import api as verdicts_api
+from .waivers import api as waivers_api
 from .webhooks import api as webhooks_api
 
 # In this order in the spec (its tags and paths).
@@ -43,6 +44,7 @@ BLUEPRINTS = (
     subprocessors_api.blp,
     bulk_api.blp,
     verdicts_api.blp,
+    waivers_api.blp,
     allowed_api.blp,
     documents_api.blp,
     history_api.blp,

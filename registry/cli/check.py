@@ -62,12 +62,16 @@ def check_command(
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
     on = date.fromisoformat(as_of) if as_of else state.today()
     verdicts, report = compliance.register_verdicts(state, on, assume_ended=frozenset(assume_ended))
+    # What falls due within 30 days of the date: notes, never a failure.
+    due = compliance.evidence_due(state, on)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps({**report, "evidence_due": due}, indent=2))
     else:
         _print_report(report)
         _print_flags(verdicts, report["incidents"]["flags"])
+        _print_waived(report["waived"])
         _print_notes(report["notes"])
+        _print_due(due)
     failing = FAILING[fail_on]
     if report["incidents"]["overdue"] or any(
         status == "active" and any(flag["severity"] in failing for flag in verdict["flags"])
@@ -114,6 +118,29 @@ def _print_notes(notes: list[dict]) -> None:
         )
 
 
+def _print_waived(waived: list[dict]) -> None:
+    """One line per warning a waiver accepts: it fails no check while the waiver is in force."""
+    for flag in waived:
+        place = (flag["country"] or "-") + (
+            f" onward {flag['onward']}" if flag.get("onward") else ""
+        )
+        waiver = flag["waiver"]
+        click.echo(
+            f"WAIVED  {flag['code']} {place} {flag['subprocessor_name']} "
+            f"({flag['subprocessor_id']}, {flag['status']}): waiver {waiver['id']} until "
+            f"{waiver['expires_on']}: {waiver['reason']}"
+        )
+
+
+def _print_due(due: list[dict]) -> None:
+    """One note per piece of evidence falling due within 30 days: never a failure."""
+    for item in due:
+        click.echo(
+            f"NOTE    EVIDENCE_DUE {item['due_on']} {item['kind']} {item['subprocessor_name']} "
+            f"({item['subprocessor_id']}): {item['message']}"
+        )
+
+
 def _print_report(report: dict) -> None:
     summary = report["summary"]
     what_if = (
@@ -125,5 +152,6 @@ def _print_report(report: dict) -> None:
         f"{summary['proposed']} proposed; {summary['compliant']} compliant "
         f"({summary['compliant_with_warnings']} with warnings), "
         f"{summary['flagged']} flagged ({summary['active_flagged']} active); "
-        f"{summary['errors']} errors, {summary['warnings']} warnings, {summary['notes']} notes"
+        f"{summary['errors']} errors, {summary['warnings']} warnings, "
+        f"{summary['waived']} waived, {summary['notes']} notes"
     )

@@ -40,6 +40,7 @@ def summarise_register(
     `compliant` counts every verdict without an error, `compliant_with_warnings` those of
     them that carry a warning, `non_compliant` (as `flagged`) those with an error. `notes`
     lists every note (LAW_UNVERIFIED: a caveat about the reference law, never a finding).
+    `waived` lists every warning a waiver accepts (compliance/waivers.py), counted apart.
     """
     counts = {"total": 0, "active": 0, "proposed": 0, "compliant": 0, "flagged": 0}
     active_flagged = with_warnings = 0
@@ -48,6 +49,7 @@ def summarise_register(
     flagged: list[dict] = []
     findings: list[dict] = []
     notes: list[dict] = []
+    waived: list[dict] = []
     for record, status, compliance in evaluated:
         counts["total"] += 1
         counts[status] += 1
@@ -63,6 +65,7 @@ def summarise_register(
             by_severity[flag["severity"]] = by_severity.get(flag["severity"], 0) + 1
             findings.append({**who, **flag})
         notes.extend({**who, **note} for note in compliance.get("notes", ()))
+        waived.extend({**who, **flag} for flag in compliance.get("waived", ()))
         if compliance["status"] == "flagged":
             if status == "active":
                 active_flagged += 1
@@ -87,9 +90,11 @@ def summarise_register(
             "errors": by_severity[ERROR],
             "warnings": by_severity[WARNING],
             "notes": len(notes),
+            "waived": len(waived),
             "by_flag": dict(sorted(by_flag.items())),
         },
         "flagged": flagged,
         "findings": findings,
         "notes": notes,
+        "waived": waived,
     }

@@ -65,6 +65,8 @@ def etag_data(registry: Registry, record: dict, customer_id: str | None) -> dict
         "pending": record["pending_change"]
         and {k: record["pending_change"][k] for k in ("change_id", "effective_on", "changes")},
         "upheld": [o["id"] for o in upheld(registry, record, customer_id)],
+        # Staff's verdict moves the warnings waived today (a waiver writes no new version).
+        "waived": None if customer_id is not None else compliance.waiver_ids(registry, record),
         # Customers read another representation of the same state: another ETag.
         "view": "customer" if customer_id is not None else "staff",
     }
@@ -227,9 +229,15 @@ def _as_it_stood(
         not _verdict_applies(status, args) or (verdict["status"] == "flagged") != flagged
     ):
         return None
-    represented = compliance.with_verdict(record, verdict, on)
     if customer_id is not None:
         return projection.subprocessor(
-            represented, law, on, copies, verdict=verdict, upheld_objections=[]
+            compliance.with_verdict(record, verdict, on),
+            law,
+            on,
+            copies,
+            verdict=verdict,
+            upheld_objections=[],
         )
-    return represented
+    # Staff read the waivers in force that day, as they stood then.
+    verdict = compliance.waived(registry, record["id"], verdict, on, before)
+    return compliance.with_verdict(record, verdict, on)

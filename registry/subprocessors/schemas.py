@@ -217,6 +217,20 @@ class FlagSchema(ma.Schema):
     message = ma.fields.String(required=True)
 
 
+class WaiverRefSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"description": "The waiver (GET /v1/waivers)"})
+    reason = ma.fields.String(required=True)
+    expires_on = ma.fields.String(
+        required=True, metadata={"format": "date", "description": "The warning is back then"}
+    )
+
+
+class WaivedFlagSchema(FlagSchema):
+    """A warning a waiver in force accepts: the flag as raised, and the waiver."""
+
+    waiver = ma.fields.Nested(WaiverRefSchema, required=True)
+
+
 class NoteSchema(ma.Schema):
     """A caveat about the registry's own reference law (LAW_UNVERIFIED): for staff to
     read, never a finding about the sub-processor."""
@@ -270,6 +284,13 @@ class ComplianceSchema(ma.Schema):
         metadata={
             "description": "Caveats about the reference law the verdict rests on "
             "(LAW_UNVERIFIED): never a warning, never a reason to fail a check"
+        },
+    )
+    waived = ma.fields.List(
+        ma.fields.Nested(WaivedFlagSchema),
+        metadata={
+            "description": "The warnings a waiver in force accepts, moved out of `flags`: "
+            "they fail no check until the waiver expires or is revoked. Staff only"
         },
     )
 

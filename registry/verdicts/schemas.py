@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..incidents.schemas import IncidentNoticeReportSchema
-from ..subprocessors.schemas import ComplianceSchema, FlagSchema, NoteSchema
+from ..subprocessors.schemas import ComplianceSchema, FlagSchema, NoteSchema, WaivedFlagSchema
 
 
 class SummarySchema(ma.Schema):
@@ -27,6 +27,9 @@ class SummarySchema(ma.Schema):
     warnings = ma.fields.Integer(required=True, metadata={"description": "Warning flags in all"})
     notes = ma.fields.Integer(
         required=True, metadata={"description": "Notes in all (not findings)"}
+    )
+    waived = ma.fields.Integer(
+        required=True, metadata={"description": "Warnings a waiver accepts (not in `warnings`)"}
     )
     active_flagged = ma.fields.Integer(required=True)
     by_flag = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
@@ -59,6 +62,16 @@ class NotedSchema(NoteSchema):
     )
 
 
+class WaivedFindingSchema(WaivedFlagSchema):
+    """One waived warning of one sub-processor."""
+
+    subprocessor_id = ma.fields.String(required=True)
+    subprocessor_name = ma.fields.String(required=True)
+    status = ma.fields.String(
+        required=True, metadata={"description": "The sub-processor's status on the date"}
+    )
+
+
 class RegisterReportSchema(ma.Schema):
     as_of = ma.fields.String(required=True, metadata={"format": "date"})
     assumed_ended = ma.fields.List(ma.fields.String(), required=True)
@@ -79,6 +92,14 @@ class RegisterReportSchema(ma.Schema):
         metadata={
             "description": "Every note (LAW_UNVERIFIED: a caveat about the reference law, "
             "not a finding), with its sub-processor"
+        },
+    )
+    waived = ma.fields.List(
+        ma.fields.Nested(WaivedFindingSchema),
+        required=True,
+        metadata={
+            "description": "Every warning a waiver in force on the date accepts, with its "
+            "sub-processor and the waiver (not in `findings`)"
         },
     )
     incidents = ma.fields.Nested(

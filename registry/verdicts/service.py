@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..audit import service as audit
-from ..compliance import engine
+from ..compliance import engine, evidence
 from ..customer_projection import projection
 from ..documents import service as documents
 from ..events import service as change_feed
@@ -13,6 +13,7 @@ from ..history import service as history
 from ..incidents import service as incidents
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
+from ..waivers import service as waivers
 from . import store
 from .snapshot import Snapshot, current
 
@@ -59,8 +60,29 @@ def _judged(registry: Registry, record: dict) -> tuple[dict, Snapshot, date]:
 
 
 def represent(registry: Registry, record: dict) -> dict:
-    """The record with today's status and verdict, from the per-revision snapshot if current."""
-    return _judged(registry, record)[0]
+    """The record with today's status and verdict, from the per-revision snapshot if current,
+    with the waivers in force today (staff's view: a customer's never carries them)."""
+    represented = _judged(registry, record)[0]
+    return _with_waivers(registry, represented, registry.today())
+
+
+def _with_waivers(registry: Registry, represented: dict, on: date) -> dict:
+    verdict = waived(registry, represented["id"], represented["compliance"], on)
+    return {**represented, "compliance": verdict}
+
+
+def waived(
+    registry: Registry, record_id: str, verdict: dict, on: date, before: str | None = None
+) -> dict:
+    """The verdict with the warnings the waivers in force on `on` accept moved to `waived`
+    (as the register stood at `before`, if given). Staff only."""
+    return waivers.apply(registry.db.connection(), record_id, verdict, on, before)
+
+
+def waiver_ids(registry: Registry, record: dict) -> list[str]:
+    """The waivers of the record in force today: part of what staff's view depends on."""
+    found = waivers.in_force(registry.db.connection(), registry.today(), [record["id"]])
+    return [waiver["id"] for waiver in found.get(record["id"], ())]
 
 
 def customer_view(
@@ -97,7 +119,7 @@ def represent_written(registry: Registry, record: dict) -> dict:
         notice_days=registry.notice_days,
         role=registry.settings.organisation_role,
     )
-    return with_verdict(record, verdict, on)
+    return _with_waivers(registry, with_verdict(record, verdict, on), on)
 
 
 def evaluate(
@@ -108,8 +130,9 @@ def evaluate(
     assume_ended: frozenset[str] = frozenset(),
     before: str | None = None,
 ) -> dict:
-    """One record's verdict on `on`, with the copies on file (before `before` if given)."""
-    return engine.evaluate(
+    """One record's verdict on `on`, with the copies on file and the waivers in force (as
+    they stood at `before`, if given)."""
+    verdict = engine.evaluate(
         record,
         registry.law(),
         on,
@@ -118,6 +141,7 @@ def evaluate(
         notice_days=registry.notice_days,
         role=registry.settings.organisation_role,
     )
+    return waived(registry, record["id"], verdict, on, before)
 
 
 def register_report(
@@ -156,7 +180,8 @@ def register_verdicts(
 
 
 def _evaluate_each(registry: Registry, conn, records, on: date, assume_ended, before):
-    return engine.evaluate_each(
+    """Each record's verdict, with the waivers in force on `on` (as they stood at `before`)."""
+    evaluated = engine.evaluate_each(
         records,
         registry.law(),
         on,
@@ -165,6 +190,7 @@ def _evaluate_each(registry: Registry, conn, records, on: date, assume_ended, be
         notice_days=registry.notice_days,
         role=registry.settings.organisation_role,
     )
+    return waivers.apply_each(conn, evaluated, on, before)
 
 
 def _report(registry: Registry, conn, evaluated, on: date, assume_ended) -> dict:
@@ -278,12 +304,52 @@ def sweep_verdicts(registry: Registry) -> list[str]:
     return announced
 
 
+def evidence_due(registry: Registry, on: date | None = None) -> list[dict]:
+    """What evidence falls due within 30 days of `on` (default today): certification
+    checks going stale, TIA reviews, waivers expiring (compliance/evidence.py)."""
+    on = registry.today() if on is None else on
+    with registry.db.snapshot():
+        conn = registry.db.connection()
+        records = subprocessors.iter_current(conn, on.isoformat())
+        return evidence.due(records, waivers.not_revoked(conn), on)
+
+
+def sweep_evidence(registry: Registry) -> list[dict]:
+    """Record one `evidence.due` event (staff only) per item and due date falling due
+    within 30 days, never twice: a later sweep finds it noted. Returns those recorded."""
+    on = registry.today()
+    recorded = []
+    with registry.db.write() as tx:
+        conn = tx.conn
+        items = evidence.due(
+            subprocessors.iter_current(conn, on.isoformat()), waivers.not_revoked(conn), on
+        )
+        for item in items:
+            if not store.remember_due(tx, item["kind"], item["item"], item["due_on"]):
+                continue
+            record = subprocessors.get(conn, item["subprocessor_id"])
+            change_feed.record(
+                tx,
+                "evidence.due",
+                record,
+                {
+                    "subprocessor": subprocessors.version_of(record),
+                    "evidence": item,
+                    "as_of": on.isoformat(),
+                },
+            )
+            recorded.append(item)
+    return recorded
+
+
 def start_of_day(registry: Registry, actor: dict) -> dict:
     """What a new day (or a new law) asks: pending changes now in force written into their
-    records, then every verdict that changed without a write announced."""
+    records, every verdict that changed without a write announced, then the evidence falling
+    due within 30 days told to staff (`evidence.due`)."""
     return {
         "changes_applied": subprocessors.apply_due_changes(registry, actor),
         "verdicts_changed": sweep_verdicts(registry),
+        "evidence_due": sweep_evidence(registry),
     }
 
 

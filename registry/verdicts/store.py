@@ -40,3 +40,13 @@ def judged_under_earlier_rules(conn: sqlite3.Connection) -> int | None:
 
 def forget_earlier_rules(db) -> None:
     db.execute("DELETE FROM meta WHERE key = 'verdicts_before_rules'")
+
+
+def remember_due(db, kind: str, item: str, due_on: str) -> bool:
+    """Note that `item` falls due on `due_on`; False when already noted (nothing to tell)."""
+    cursor = db.execute(
+        "INSERT INTO evidence_reminders (kind, item, due_on, recorded_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (kind, item, due_on) DO NOTHING",
+        [kind, item, due_on, clock.timestamp()],
+    )
+    return cursor.rowcount == 1

@@ -832,6 +832,7 @@ def test_register_summary_and_flagged_list(law):
         "errors": 4,
         "warnings": 1,
         "notes": 0,
+        "waived": 0,
         "by_flag": {"ADEQUACY_CONDITION_UNMET": 1, "NO_SAFEGUARD": 2, "TIA_MISSING": 1},
     }
     assert [(f["id"], f["status"]) for f in report["flagged"]] == [
@@ -888,6 +889,7 @@ def test_register_of_nothing(law):
         "errors": 0,
         "warnings": 0,
         "notes": 0,
+        "waived": 0,
         "by_flag": {},
     }
     assert report["flagged"] == []

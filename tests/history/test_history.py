@@ -352,6 +352,7 @@ def test_the_register_in_the_privacy_shield_gap_is_flagged_under_that_days_law(
         "errors": 1,
         "warnings": 0,
         "notes": 0,
+        "waived": 0,
         "non_compliant": 1,
         "active_flagged": 1,
         "by_flag": {"ADEQUACY_NOT_IN_FORCE": 1},

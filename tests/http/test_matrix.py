@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, TODAY, bearer, days_from_today, nimbus
+from helpers import ROOT, TODAY, bearer, certified_us, days_from_today, nimbus
 
 from registry.db.store import current_revision
 
@@ -152,6 +152,17 @@ def changed_measures(values: dict) -> dict:
     return {"measures_taken": "Bucket closed; passwords reset."}
 
 
+def new_waiver(values: dict) -> dict:
+    """The stale certification check of a sub-processor no waiver covers yet, accepted."""
+    return {
+        "subprocessor_id": values["unwaived_subprocessor_id"],
+        "code": "CERTIFICATION_CHECK_STALE",
+        "country": "US",
+        "reason": "Renewal confirmed by the vendor.",
+        "expires_on": days_from_today(30),
+    }
+
+
 def new_key(values: dict) -> dict:
     return {"role": "service", "name": "Created", "expires_on": days_from_today(402)}
 
@@ -163,6 +174,7 @@ OBJ = "/v1/subprocessors/{subprocessor_id}/objections/{objection_id}"
 KEY = "/v1/keys/{key_id}"
 INC = "/v1/incidents/{incident_id}"
 CUSTOMER = "/v1/customers/{customer_id}"
+WAIVER = "/v1/waivers/{waiver_id}"
 OBJECTED = {"subprocessor_id": "objected_subprocessor_id"}
 INTERNAL_COPY = {"document_id": "internal_document_id"}
 A = "customer A"
@@ -188,6 +200,12 @@ MATRIX = [
        if_match=True),
     op(f"GET {SP}/compliance",                          401, 401, 200, 200, 403, 403, 403),
     op("GET /v1/compliance",                            401, 401, 200, 200, 403, 403, 403),
+    op("GET /v1/waivers",                               401, 401, 200, 200, 403, 403, 403),
+    op("POST /v1/waivers",                              401, 401, 201, 403, 403, 403, 403,
+       body=new_waiver),
+    op(f"GET {WAIVER}",                                 401, 401, 200, 200, 403, 403, 403),
+    op(f"DELETE {WAIVER}",                              401, 401, 204, 403, 403, 403, 403,
+       if_match=True),
     op("GET /v1/allowed-processors",                    401, 401, 200, 200, 200, 403, 403),
     op("GET /v1/documents",                             401, 401, 200, 200, 403, 403, 403),
     op("POST /v1/documents",                            401, 401, 201, 201, 403, 403, 403,
@@ -304,6 +322,19 @@ def make_objects(client, as_role) -> dict[str | None, dict[str, str]]:
         created = client.post("/v1/subprocessors", json=body, headers=admin)
         assert created.status_code == 201, created.get_data(as_text=True)
         shared[key] = created.get_json()["id"]
+    # Two sub-processors whose US certification check is stale (a warning): one waived.
+    for key, name in (("waived", "Waived"), ("unwaived_subprocessor_id", "Unwaived")):
+        stale = nimbus(name=name, locations=[certified_us(checked_on=days_from_today(-400))])
+        created = client.post("/v1/subprocessors", json=stale, headers=admin)
+        assert created.status_code == 201, created.get_data(as_text=True)
+        shared[key] = created.get_json()["id"]
+    waived = client.post(
+        "/v1/waivers",
+        json={**new_waiver(shared), "subprocessor_id": shared.pop("waived")},
+        headers=admin,
+    )
+    assert waived.status_code == 201, waived.get_data(as_text=True)
+    shared["waiver_id"] = waived.get_json()["id"]
     uploaded = client.post("/v1/documents", data=scc_copy(shared), headers=admin)
     assert uploaded.status_code == 201, uploaded.get_data(as_text=True)
     document_id = uploaded.get_json()["id"]

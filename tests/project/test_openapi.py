@@ -132,6 +132,7 @@ QUERY_PARAMETERS = {
     ("post", "/v1/subprocessors/import"): {"dry_run"},
     ("get", "/v1/subprocessors/{subprocessor_id}/compliance"): {"as_of", "assume_ended"},
     ("get", "/v1/compliance"): {"as_of", "assume_ended", "at"},
+    ("get", "/v1/waivers"): PAGE | {"subprocessor_id", "state"},
     ("get", "/v1/allowed-processors"): {"data_category", "service", "country"},
     ("get", "/v1/documents"): PAGE | {"subprocessor_id", "country", "kind", "audience"},
     ("get", "/v1/documents/{document_id}/content"): {"request_id"},

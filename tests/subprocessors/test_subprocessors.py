@@ -548,6 +548,7 @@ def test_register_report_today(client, admin, register):
         "errors": 2,
         "warnings": 1,
         "notes": 0,
+        "waived": 0,
         "non_compliant": 2,
         "active_flagged": 1,
         "by_flag": {"NO_SAFEGUARD": 2, "SCC_COPY_MISSING": 1},

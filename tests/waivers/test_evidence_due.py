@@ -1,0 +1,100 @@
+"""Evidence due: `registry check` notes what falls due within 30 days, and the daily sweep
+records one `evidence.due` event per item and due date, never twice."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import NL, URL, certified_us, current_etag, days_from_today, vendor
+
+from registry.events import service as events
+from registry.verdicts import service as verdicts
+
+# Checked 346 days before today: the check goes stale in 20 days (more than 365 days old).
+SOON_STALE = certified_us(checked_on=days_from_today(-346))
+
+
+@pytest.fixture
+def soon(post) -> dict:
+    return post(vendor("Soon Stale", NL, SOON_STALE, effective_on="2025-01-01"))
+
+
+def due_events(registry) -> list[dict]:
+    changes = events.since(registry.db.connection(), 0, 1000)
+    return [change for change in changes if change["type"] == "evidence.due"]
+
+
+def test_the_sweep_records_each_item_and_due_date_once(client, staff, soon, registry, clock):
+    recorded = verdicts.sweep_evidence(registry)
+    assert [(i["kind"], i["due_on"]) for i in recorded] == [
+        ("certification_check", days_from_today(20))
+    ]
+    (event,) = due_events(registry)
+    assert event["subprocessor_id"] == soon["id"]
+    assert event["data"]["evidence"]["due_on"] == days_from_today(20)
+    # Twice the same day, then a later day, for the same due date: nothing more.
+    assert verdicts.sweep_evidence(registry) == []
+    clock.advance(days=1)
+    assert verdicts.sweep_evidence(registry) == []
+    assert len(due_events(registry)) == 1
+    # The check made again 5 days later: a new due date, a new event.
+    location = {**SOON_STALE, "safeguard": {**SOON_STALE["safeguard"]}}
+    location["safeguard"]["certification_checked_on"] = days_from_today(-341)
+    headers = {**staff, "If-Match": current_etag(client, staff, soon["id"])}
+    changed = client.patch(
+        f"{URL}/{soon['id']}", json={"locations": [NL, location]}, headers=headers
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert [i["due_on"] for i in verdicts.sweep_evidence(registry)] == [days_from_today(25)]
+    assert len(due_events(registry)) == 2
+
+
+def test_the_daily_sweep_records_it(soon, registry):
+    sweep = verdicts.DailySweep(registry)
+    sweep()
+    sweep()
+    assert len(due_events(registry)) == 1
+
+
+def test_check_notes_evidence_due_and_never_fails_on_it(soon, runner):
+    result = runner.invoke(args=["check", "--fail-on", "warning"])
+    assert result.exit_code == 0, result.output
+    assert f"NOTE    EVIDENCE_DUE {days_from_today(20)} certification_check Soon Stale" in (
+        result.output
+    )
+    report = json.loads(runner.invoke(args=["check", "--json"]).stdout)
+    (item,) = report["evidence_due"]
+    assert item["kind"] == "certification_check" and item["subprocessor_id"] == soon["id"]
+    assert report["summary"]["warnings"] == 0
+
+
+def test_a_waiver_expiring_is_due(client, as_role, post, registry, runner):
+    stale = post(
+        vendor(
+            "Stale", NL, certified_us(checked_on=days_from_today(-400)), effective_on="2025-01-01"
+        )
+    )
+    body = {
+        "subprocessor_id": stale["id"],
+        "code": "CERTIFICATION_CHECK_STALE",
+        "country": "US",
+        "reason": "Renewal confirmed",
+        "expires_on": days_from_today(30),
+    }
+    made = client.post("/v1/waivers", json=body, headers=as_role("admin")).get_json()
+    (item,) = verdicts.sweep_evidence(registry)
+    assert (item["kind"], item["item"], item["due_on"]) == (
+        "waiver_expiry",
+        made["id"],
+        days_from_today(30),
+    )
+    assert made["id"] in runner.invoke(args=["check"]).output
+
+
+def test_customers_are_never_told_of_evidence_due(client, as_role, soon, registry):
+    assert verdicts.sweep_evidence(registry)
+    for role in ("customer_a", "customer_b"):
+        feed = client.get("/v1/changes", headers=as_role(role))
+        assert feed.status_code == 200, feed.get_json()
+        assert "evidence" not in feed.get_data(as_text=True)

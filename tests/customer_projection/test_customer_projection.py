@@ -33,8 +33,9 @@ from registry.webhooks.worker import Worker
 URL = "/v1/subprocessors"
 URGENT_REASON = "Our old sub-processor stops serving us on Friday."
 RETIRED_REASON = "Replaced by another provider."
+WAIVER_REASON = "Risk accepted by the DPO until the vendor's renewal."
 # Values only staff may read: if one turns up under any name, a door leaks.
-STAFF_ONLY_VALUES = (URGENT_REASON,)
+STAFF_ONLY_VALUES = (URGENT_REASON, WAIVER_REASON)
 ATOM = "{http://www.w3.org/2005/Atom}"
 # The customer's own writes this test makes (method, rule): a new one fails until walked.
 CUSTOMER_WRITES = {
@@ -70,6 +71,21 @@ def register(client, as_role, registry, world):  # noqa: F811 (the fixture impor
         item["name"]: item for item in _ok(client.get(f"{URL}?limit=100", headers=admin))["items"]
     }
     today = registry_today()
+    # A warning waived (staff accept its risk), with the reason staff gave.
+    warned, warning = next(
+        (item, flag)
+        for item in items.values()
+        for flag in item["compliance"]["flags"]
+        if flag["severity"] == "warning" and flag.get("country") and not flag.get("onward")
+    )
+    waiver = {
+        "subprocessor_id": warned["id"],
+        "code": warning["code"],
+        "country": warning["country"],
+        "reason": WAIVER_REASON,
+        "expires_on": (today + timedelta(days=60)).isoformat(),
+    }
+    _ok(client.post("/v1/waivers", json=waiver, headers=admin), 201)
     # A material change announced with short notice, for a reason staff gave.
     urgent = items["No Safeguard"]
     patched = client.patch(

@@ -121,7 +121,7 @@ def _print_notes(notes: list[dict]) -> None:
 def _print_waived(waived: list[dict]) -> None:
     """One line per warning a waiver accepts: it fails no check while the waiver is in force."""
     for flag in waived:
-        place = (flag["country"] or "-") + (
+        place = (flag.get("country") or flag.get("international_organisation") or "-") + (
             f" onward {flag['onward']}" if flag.get("onward") else ""
         )
         waiver = flag["waiver"]

@@ -1,7 +1,8 @@
 """Waivers applied to verdicts (pure: no Flask, no SQLite).
 
-A waiver accepts the risk of one warning on one sub-processor: in one country, or on the
-sub-processor as a whole for a warning raised with no country (NOTICE_PERIOD_SHORT). While
+A waiver accepts the risk of one warning on one sub-processor: in one country (or for one
+international organisation, by its id), or on the sub-processor as a whole for a warning
+raised with neither (NOTICE_PERIOD_SHORT). While
 it is in force, every flag it covers (a location's, or an onward transfer's in that country)
 moves from the verdict's `flags` to its `waived` list, with the waiver's id, reason and
 expiry. A waiver never touches an error nor a note, so it never changes a verdict's status.
@@ -47,12 +48,18 @@ def in_force(waivers: Iterable[dict], on: date, before: str | None = None) -> li
     return kept
 
 
+def place(flag: dict) -> str | None:
+    """Where a flag is raised: its country, or its international organisation's id; None
+    for a flag on the sub-processor as a whole."""
+    return flag.get("country") or flag.get("international_organisation") or None
+
+
 def covers(waiver: dict, flag: dict) -> bool:
-    """Whether the waiver accepts this flag: its code, in its country (None: no country)."""
+    """Whether the waiver accepts this flag: its code, in its place (None: no place)."""
     return (
         flag.get("severity") == WARNING
         and flag.get("code") == waiver["code"]
-        and (flag.get("country") or None) == (waiver.get("country") or None)
+        and place(flag) == (waiver.get("country") or None)
     )
 
 

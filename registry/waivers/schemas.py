@@ -31,8 +31,8 @@ WaiverCreateSchema = StrictSchema.from_dict(
             metadata={
                 "description": (
                     "The country the warning is raised for (on a location or an onward "
-                    "transfer); absent or null for a warning raised with no country "
-                    "(NOTICE_PERIOD_SHORT)"
+                    "transfer), or the international organisation's id; absent or null for a "
+                    "warning raised with neither (NOTICE_PERIOD_SHORT)"
                 ),
                 "example": "IN",
             },

@@ -115,7 +115,7 @@ def _country(code: str, country: str | None, raised: list[dict]) -> str | None:
             "/code",
             f"{code} is not raised on this sub-processor today: there is nothing to waive.",
         )
-    countries = sorted({flag.get("country") or "" for flag in same})
+    countries = sorted({rules.place(flag) or "" for flag in same})
     if countries == [""]:
         if country is not None:
             raise Invalid(

@@ -47,6 +47,20 @@ def test_a_waiver_moves_its_warnings_in_its_country_only():
     }
 
 
+def test_an_international_organisation_is_named_by_its_id():
+    organisation = {"code": "TIA_MISSING", "severity": "warning", "country": None}
+    organisation["international_organisation"] = "epo"
+    applied = rules.apply(
+        verdict(organisation, NOTICE), [waiver(code="TIA_MISSING", country="epo")]
+    )
+    assert [f.get("international_organisation") for f in applied["waived"]] == ["epo"]
+    assert [f["code"] for f in applied["flags"]] == ["NOTICE_PERIOD_SHORT"]
+    assert (
+        rules.apply(verdict(organisation), [waiver(code="TIA_MISSING", country=None)])["waived"]
+        == []
+    )
+
+
 def test_a_waiver_never_moves_an_error_and_no_country_matches_none():
     assert rules.apply(verdict(ERROR_US), [waiver()])["waived"] == []
     notice = waiver(code="NOTICE_PERIOD_SHORT", country=None)

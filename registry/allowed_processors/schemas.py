@@ -30,6 +30,13 @@ class AllowedProcessorSchema(ma.Schema):
     name = ma.fields.String(required=True)
     service = ma.fields.String(required=True)
     countries = ma.fields.List(ma.fields.String(), required=True)
+    international_organisations = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "Present when it has a location at an international organisation: "
+            "their ids (GET /v1/international-organisations)"
+        },
+    )
     data_categories = ma.fields.List(ma.fields.String(), required=True)
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..errors import Forbidden, ValidationFailed, field_error
+from ..law.destinations import destination_name
+from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import columns, formats
@@ -78,12 +80,13 @@ def export(registry: Registry, kind: str, filters: dict, *, role: str) -> Export
             ]
         )
     today = registry.today()
+    law = registry.law()
     rows = []
     conn = registry.db.connection()
     for record in subprocessors.iter_current(conn, today.isoformat()):
         if not _matches(record, filters, today):
             continue
-        rows.extend(export_rows(record))
+        rows.extend(export_rows(record, law))
         if len(rows) > columns.MAX_ROWS:
             raise ValidationFailed(
                 [
@@ -113,7 +116,7 @@ def _matches(record: dict, filters: dict, today: date) -> bool:
     if filters.get("service") and record["service"] != filters["service"]:
         return False
     country = filters.get("country")
-    if country and country not in {loc["country"] for loc in record["locations"]}:
+    if country and country not in {loc.get("country") for loc in record["locations"]}:
         return False
     status = filters.get("status")
     if status:
@@ -123,8 +126,9 @@ def _matches(record: dict, filters: dict, today: date) -> bool:
     return True
 
 
-def export_rows(record: dict) -> list[list]:
-    """A sub-processor as rows of the columns: its own values repeated on each location's row."""
+def export_rows(record: dict, law: Law | None = None) -> list[list]:
+    """A sub-processor as rows of the columns: its own values repeated on each location's row.
+    A location at an international organisation has the organisation's name as its country."""
     own = [
         record["id"],
         record["name"],
@@ -140,7 +144,7 @@ def export_rows(record: dict) -> list[list]:
         safeguard = location.get("safeguard") or {}
         rows.append(
             own
-            + [location["country"], location["activity"]]
+            + [location.get("country") or destination_name(location, law), location["activity"]]
             + [safeguard.get(column) for column in SAFEGUARD_COLUMNS]
         )
     return rows

@@ -495,7 +495,7 @@ def _kept(current: list[dict], imported: list[dict]) -> list[dict]:
     """What the columns cannot say is kept from the location in the same country with the same
     activity: `importer_subject_to_gdpr`, and `scope_attestations` while the safeguard stays
     adequacy under the same decision."""
-    by_place = {(loc["country"], loc["activity"]): loc for loc in current}
+    by_place = {(loc.get("country"), loc["activity"]): loc for loc in current}
     kept = []
     for location in imported:
         before = by_place.get((location.get("country"), location.get("activity")))

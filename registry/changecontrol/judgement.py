@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ..compliance import engine
-from ..law.model import Law
+from ..law.model import Law, destination, is_organisation
 
 MATERIAL, REMEDY, HOUSEKEEPING = "material", "remedy", "housekeeping"
 KINDS = (MATERIAL, REMEDY, HOUSEKEEPING)
@@ -235,12 +235,12 @@ def _transfers(record: dict, name_key: Callable[[str], str]) -> dict[tuple, _Tra
     locations, then its onward transfers, in order."""
     found: dict[tuple, _Transfer] = {}
     for location in record["locations"]:
-        key = (None, location["country"], location["activity"])
-        found[key] = _Transfer(f"{location['country']} ({location['activity']})", location)
+        key = (None, destination(location), location["activity"])
+        found[key] = _Transfer(f"{destination(location)} ({location['activity']})", location)
     for transfer in record.get("onward_transfers") or ():
-        key = (name_key(transfer["name"]), transfer["country"], transfer["activity"])
+        key = (name_key(transfer["name"]), destination(transfer), transfer["activity"])
         label = (
-            f"the onward transfer to {transfer['name']} in {transfer['country']} "
+            f"the onward transfer to {transfer['name']} in {destination(transfer)} "
             f"({transfer['activity']})"
         )
         found[key] = _Transfer(label, transfer)
@@ -261,15 +261,20 @@ def _added(key: tuple, transfer: _Transfer, was: dict[tuple, _Transfer]) -> str:
     recipient, country, activity = key
     mechanism = _mechanism(transfer.location)
     under = f" under {mechanism}" if mechanism != "none" else " with no safeguard"
+    place = (
+        f"the international organisation {country}"
+        if is_organisation(country)
+        else f"the country {country}"
+    )
     if recipient is None:
         if not any(k[0] is None and k[1] == country for k in was):
-            return f"adds the country {country} ({activity}){under}"
+            return f"adds {place} ({activity}){under}"
         return f"adds the activity {activity} in {country}{under}"
     name = transfer.location["name"]
     if not any(k[0] == recipient for k in was):
         return f"adds {transfer.label}{under}"
     if not any(k[0] == recipient and k[1] == country for k in was):
-        return f"adds the country {country} ({activity}) for the onward recipient {name}{under}"
+        return f"adds {place} ({activity}) for the onward recipient {name}{under}"
     return f"adds the activity {activity} in {country} for the onward recipient {name}{under}"
 
 

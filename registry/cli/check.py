@@ -10,6 +10,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from ..law.destinations import destination
 from ..verdicts import service as compliance
 from .context import existing
 
@@ -96,7 +97,9 @@ def _print_flags(verdicts: list[tuple[dict, str, dict]], incident_flags: list[di
     ]
     for record, status, verdict in verdicts:
         for flag in verdict["flags"]:
-            place = flag["country"] + (f" onward {flag['onward']}" if flag.get("onward") else "")
+            place = (destination(flag) or "-") + (
+                f" onward {flag['onward']}" if flag.get("onward") else ""
+            )
             lines.append(
                 (
                     flag["severity"] != "error",
@@ -111,7 +114,9 @@ def _print_flags(verdicts: list[tuple[dict, str, dict]], incident_flags: list[di
 def _print_notes(notes: list[dict]) -> None:
     """One line per note, after the flags: caveats about the reference law, never a failure."""
     for note in notes:
-        place = note["country"] + (f" onward {note['onward']}" if note.get("onward") else "")
+        place = (destination(note) or "-") + (
+            f" onward {note['onward']}" if note.get("onward") else ""
+        )
         click.echo(
             f"NOTE    {note['code']} {place} {note['subprocessor_name']} "
             f"({note['subprocessor_id']}, {note['status']}): {note['message']}"

@@ -101,7 +101,7 @@ def _named_decision(
     on = ctx.on.isoformat()
     if decision is None or decision.kind != "adequacy":
         return None, f"Adequacy decision {named} is not in the reference law."
-    if decision.territory != country:
+    if decision.destination != country:
         return None, (
             f"{describe(decision)} covers {decision.territory_name}, not {country}, "
             f"so it is no safeguard for this transfer."

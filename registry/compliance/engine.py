@@ -8,12 +8,14 @@ BCRs, TIAs, derogations) and register.py (status on a date, the register's summa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
 from typing import Any
 
-from ..law.model import Law
+from ..law.model import Law, destination
 from .adequacy import adequacy, no_safeguard
+from .art46 import CHECKS as ART46_CHECKS
 from .register import status_on, status_with, summarise_register
 from .rules import (
     ADDED_IN_RULES_2,
@@ -40,6 +42,7 @@ from .safeguards import bcr, derogation, scc
 __all__ = [
     "ADDED_IN_RULES_2",
     "ADEQUACY_ENDING_DAYS",
+    "ART46_MECHANISMS",
     "BRIDGE_MECHANISM",
     "CERTIFICATION_STALE_DAYS",
     "DEROGATION_GROUNDS",
@@ -64,7 +67,10 @@ MECHANISMS: dict[str, Callable[[Location, dict, Context], None]] = {
     "scc": scc,
     "bcr": bcr,
     "derogation": derogation,
+    **ART46_CHECKS,
 }
+# The rest of Art. 46 GDPR: codes of conduct, certification, authorised clauses, arrangements.
+ART46_MECHANISMS = tuple(ART46_CHECKS)
 
 # A location inside the EEA is no transfer: nothing is relied on, nothing is flagged.
 _WITHIN_THE_EEA = {"eea": True, "mechanism": None, "adequacy_decision": None, "instrument": None}
@@ -78,8 +84,16 @@ def _evaluate_location(
     exporter: str,
     onward: str | None = None,
 ) -> dict:
-    country = location.get("country") or ""
-    verdict: dict[str, Any] = {"country": country, "activity": location.get("activity")}
+    # A country, or an international organisation (Chapter V covers both, Art. 44): the law is
+    # looked up by its id, and the verdict names it instead of a country.
+    country = destination(location)
+    organisation = None if location.get("country") else location.get("international_organisation")
+    verdict: dict[str, Any] = {
+        "country": None if organisation else country,
+        "activity": location.get("activity"),
+    }
+    if organisation:
+        verdict["international_organisation"] = organisation
     if onward is not None:
         verdict = {"name": onward, **verdict}
     if ctx.is_eea(country):
@@ -112,6 +126,8 @@ def _evaluate_location(
             no_safeguard(loc, ctx)
     if copies_on_file is not None and bridge is None:
         _copy_on_file(loc, mechanism, copies_on_file)
+    if organisation:
+        _name_organisation(loc, organisation, ctx)
     verdict.update(
         {
             "eea": False,
@@ -126,6 +142,18 @@ def _evaluate_location(
     if loc.note:
         verdict["note"] = loc.note
     return verdict
+
+
+def _name_organisation(loc: Location, organisation: str, ctx: Context) -> None:
+    """Findings on a transfer to an international organisation name it, not a country: by its
+    id in `international_organisation`, by its name in the message."""
+    found = ctx.law.organisation(organisation)
+    own_id = re.compile(rf"(?<![\w-]){re.escape(organisation)}(?![\w-])")
+    for finding in (*loc.flags, *loc.notes):
+        finding["country"] = None
+        finding["international_organisation"] = organisation
+        if found is not None:
+            finding["message"] = own_id.sub(f"the {found.name}", finding["message"])
 
 
 # The flag for a safeguard with no disclosable copy on file, and what the safeguard is called.

@@ -15,14 +15,40 @@ from ..changecontrol import judgement, names
 from ..changecontrol.judgement import objection_deadline
 from ..compliance import engine
 from ..law import countries
+from ..law.destinations import destination, destination_name
 from ..law.model import Law
 
 # The customer's words for a sub-processor's status; "proposed" reads as "upcoming", and a
 # retirement scheduled for a later day as "retiring".
 CUSTOMER_STATUSES = ("active", "upcoming", "retiring", "retired")
 # What a transfer may rely on; null inside the EEA (no transfer) and where none is recorded.
-CUSTOMER_MECHANISMS = ("adequacy", "scc", "bcr", "derogation", engine.BRIDGE_MECHANISM)
-RELIANCE_KINDS = ("adequacy_decision", "arrangement", "scc", "bcr", "derogation")
+# The rest of Art. 46 GDPR, with what each is, for a customer.
+ART46_INSTRUMENTS = {
+    "code_of_conduct": "An approved code of conduct, with the importer's binding and "
+    "enforceable commitments (Art. 46(2)(e) GDPR)",
+    "certification": "An approved certification mechanism, with the importer's binding and "
+    "enforceable commitments (Art. 46(2)(f) GDPR)",
+    "ad_hoc_clauses": "Contractual clauses authorised by a supervisory authority "
+    "(Art. 46(3)(a) GDPR)",
+    "administrative_arrangement": "An administrative arrangement between public authorities or "
+    "bodies, authorised by a supervisory authority (Art. 46(3)(b) GDPR)",
+}
+CUSTOMER_MECHANISMS = (
+    "adequacy",
+    "scc",
+    "bcr",
+    "derogation",
+    *ART46_INSTRUMENTS,
+    engine.BRIDGE_MECHANISM,
+)
+RELIANCE_KINDS = (
+    "adequacy_decision",
+    "arrangement",
+    "scc",
+    "bcr",
+    "derogation",
+    *ART46_INSTRUMENTS,
+)
 # Record fields a pending change may set that customers see, besides the transfers.
 _VISIBLE_CHANGES = ("name", "legal_entity", "service", "purpose", "data_categories")
 _BCR_INSTRUMENT = "Binding corporate rules approved under Art. 47 GDPR"
@@ -146,30 +172,33 @@ def pending_change(record: dict, law: Law, copies: Collection[tuple] = ()) -> di
 
 
 def _matching(resolved: list[dict], index: int, location: dict) -> dict:
-    """The verdict's entry for this location (same position, checked by country)."""
-    if index < len(resolved) and resolved[index].get("country") == location.get("country"):
+    """The verdict's entry for this location (same position, checked by destination)."""
+    where = destination(location)
+    if index < len(resolved) and destination(resolved[index]) == where:
         return resolved[index]
     for entry in resolved:
-        if entry.get("country") == location.get("country") and entry.get(
-            "activity"
-        ) == location.get("activity"):
+        if destination(entry) == where and entry.get("activity") == location.get("activity"):
             return entry
     return {}
 
 
 def _transfer(location: dict, evaluated: dict, law: Law) -> dict:
-    country = location["country"]
+    country = location.get("country")
     safeguard = location.get("safeguard") or {}
     eea = bool(evaluated.get("eea"))
     mechanism = None if eea else (evaluated.get("mechanism") or safeguard.get("mechanism"))
-    return {
+    fact = {
         "country": country,
-        "country_name": country_name(country),
+        # For an international organisation: its name (country null).
+        "country_name": country_name(country) if country else destination_name(location, law),
         "activity": location["activity"],
         "eea": eea,
         "mechanism": mechanism,
         "relied_on": None if eea else _relied_on(mechanism, safeguard, evaluated, law),
     }
+    if not country:
+        fact["international_organisation"] = location.get("international_organisation")
+    return fact
 
 
 def _relied_on(mechanism: str | None, safeguard: dict, evaluated: dict, law: Law) -> dict | None:
@@ -206,6 +235,13 @@ def _relied_on(mechanism: str | None, safeguard: dict, evaluated: dict, law: Law
             "instrument": _BCR_INSTRUMENT,
             "source_url": None,
             "approved_on": safeguard.get("approved_on"),
+        }
+    if mechanism in ART46_INSTRUMENTS:
+        return {
+            "kind": mechanism,
+            "id": safeguard.get("reference"),
+            "instrument": ART46_INSTRUMENTS[mechanism],
+            "source_url": None,
         }
     if mechanism == "derogation":
         ground = safeguard.get("derogation")

@@ -7,6 +7,7 @@ the version it concerns, `effective_on`, `objection_deadline`, ...).
 
 from __future__ import annotations
 
+from ..law.destinations import destination
 from . import words
 
 LABELS = {
@@ -105,7 +106,7 @@ def transfers(facts: dict, lead: str = "Where") -> str:
 
 def countries(record: dict, lead: str = "Where") -> str:
     """Where data goes, when only the countries are at hand."""
-    found = sorted({location["country"] for location in record.get("locations") or ()})
+    found = sorted({destination(location) for location in record.get("locations") or ()})
     return f"{lead}: {', '.join(found)}." if found else ""
 
 

@@ -24,8 +24,14 @@ MECHANISM_NAMES = {
     "scc": "Standard Contractual Clauses",
     "bcr": "Binding corporate rules",
     "derogation": "Derogation (Art. 49 GDPR)",
+    "code_of_conduct": "Code of conduct (Art. 46 GDPR)",
+    "certification": "Certification (Art. 46 GDPR)",
+    "ad_hoc_clauses": "Authorised contractual clauses (Art. 46 GDPR)",
+    "administrative_arrangement": "Administrative arrangement (Art. 46 GDPR)",
     "transitional_arrangement": "Transitional arrangement",
 }
+# The rest of Art. 46 GDPR: the reference of the code, certification or authorisation says it.
+ART46_KINDS = ("code_of_conduct", "certification", "ad_hoc_clauses", "administrative_arrangement")
 INSIDE_EEA = "Inside the EEA (no transfer)"
 NO_SAFEGUARD = "No safeguard recorded"
 
@@ -65,13 +71,18 @@ def reliance(fact: dict) -> str | None:
         return f"approved on {approved}" if approved else None
     if relied["kind"] == "derogation":
         return relied.get("instrument")
+    if relied["kind"] in ART46_KINDS:
+        return relied.get("id")
     return f"{relied['id']} ({relied['instrument']})" if relied.get("instrument") else relied["id"]
 
 
 def transfer(fact: dict) -> str:
     """One transfer in a line: `United States (US): remote access; Adequacy decision,
     us-dpf-2023 (...)`."""
-    text = f"{fact['country_name']} ({fact['country']}): {activity_name(fact['activity'])}; "
+    where = (
+        f"{fact['country_name']} ({fact['country']})" if fact["country"] else fact["country_name"]
+    )
+    text = f"{where}: {activity_name(fact['activity'])}; "
     text += mechanism_name(fact)
     relied = reliance(fact)
     if relied:

@@ -46,7 +46,7 @@ def check_target(registry: Registry, subprocessor_id: str | None, country: str |
         raise ValidationFailed(
             [field_error("/subprocessor_id", "No sub-processor has this id.")]
         ) from None
-    countries = {location["country"] for location in record["locations"]}
+    countries = {location["country"] for location in record["locations"] if location.get("country")}
     if country is not None and country not in countries:
         raise ValidationFailed(
             [
@@ -412,6 +412,14 @@ def _items(tx, records: list[dict], law, on, role: str):
                 item["note"] = (
                     "This transfer relies on an Art. 49 GDPR derogation; there is no transfer "
                     "mechanism document to copy."
+                )
+            elif mechanism in engine.ART46_MECHANISMS:
+                # The rest of Art. 46 (a code, a certification, authorised clauses or an
+                # administrative arrangement): no copy of it is kept here to disclose.
+                item["status"] = "not_applicable"
+                item["note"] = (
+                    f"This transfer relies on another Art. 46 GDPR safeguard ({mechanism}); "
+                    "no copy of it is kept for disclosure: ask the privacy team."
                 )
             else:
                 item["status"] = "not_applicable"

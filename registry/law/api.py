@@ -1,4 +1,5 @@
-"""Reference law, read-only and public: countries and adequacy decisions."""
+"""Reference law, read-only and public: countries, international organisations, adequacy
+decisions and data categories."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .schemas import (
     CountryListSchema,
     CountrySchema,
     DataCategoryListSchema,
+    InternationalOrganisationListSchema,
 )
 
 blp = Blueprint("law", __name__, url_prefix="/v1", description="Reference law (read-only)")
@@ -71,6 +73,41 @@ class CountryByCode(MethodView):
             )
         law, today = registry().law(), registry().today()
         return _country(code, countries.country_name(code), law, today), 200, _cacheable()
+
+
+@blp.route("/international-organisations")
+class InternationalOrganisations(MethodView):
+    @blp.etag
+    @blp.public
+    @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, InternationalOrganisationListSchema)
+    def get(self):
+        """List the international organisations a location may name instead of a country
+
+        Transfers to an international organisation fall under Chapter V of the GDPR as
+        transfers to a third country do (Art. 44, 45(1), 46(1)); each organisation is listed
+        with the adequacy decisions in force for it today. The answer carries an ETag
+        (`If-None-Match` gives 304) and may be cached.
+        """
+        law, today = registry().law(), registry().today()
+        items = [
+            {
+                "id": organisation.id,
+                "name": organisation.name,
+                "sources": list(organisation.sources),
+                "adequacy": [
+                    d.id
+                    for d in law.decisions_in_force(today, organisation.id)
+                    if d.kind == "adequacy"
+                ],
+                "verified": organisation.verified,
+                "notes": organisation.notes,
+            }
+            for organisation in law.organisations
+        ]
+        body = {"as_of": today.isoformat(), "items": items}
+        blp.set_etag(body)
+        return body, 200, _cacheable()
 
 
 @blp.route("/adequacy-decisions")

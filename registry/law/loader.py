@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from . import countries, taxonomy
-from .model import AdequacyDecision, Law, Membership, SCCVersion, ScopeCondition
+from .model import (
+    AdequacyDecision,
+    InternationalOrganisation,
+    Law,
+    Membership,
+    SCCVersion,
+    ScopeCondition,
+)
 
 __all__ = [
     "CONDITIONS",
@@ -22,8 +29,10 @@ __all__ = [
     "DEMO_CATALOGUE_FILE",
     "LAW_FILES",
     "MEMBERSHIP_FILE",
+    "ORGANISATIONS_FILE",
     "SCC_FILE",
     "AdequacyDecision",
+    "InternationalOrganisation",
     "Law",
     "LawDataError",
     "Membership",
@@ -48,23 +57,27 @@ DEFAULT_DATA_DIR = _default_data_dir()
 MEMBERSHIP_FILE = "eea-membership.json"
 DECISIONS_FILE = "adequacy-decisions.json"
 SCC_FILE = "scc-versions.json"
+ORGANISATIONS_FILE = "international-organisations.json"
 DEMO_CATALOGUE_FILE = "demo-catalogue.json"
 # The files whose bytes, in this order, make up the law version hash.
-LAW_FILES = tuple(sorted((MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE)))
+LAW_FILES = tuple(sorted((MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE, ORGANISATIONS_FILE)))
 
 CONDITIONS = frozenset({"certification"})
 KINDS = frozenset({"adequacy", "arrangement"})
 _CONDITION_CODE = re.compile(r"[a-z][a-z0-9_]*")
 SCC_MODULES = frozenset({1, 2, 3, 4})
 
-_Row = TypeVar("_Row", Membership, AdequacyDecision, SCCVersion)
+_Row = TypeVar("_Row", Membership, AdequacyDecision, SCCVersion, InternationalOrganisation)
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECISION_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# Lowercase, so that it can never be read as an ISO country code (always upper case).
+_ORGANISATION_ID = re.compile(r"[a-z][a-z0-9_]{1,31}")
 _DATE_FIELDS = {
     Membership: frozenset({"member_from", "member_until"}),
     AdequacyDecision: frozenset({"in_force_from", "ended_on", "expires_on", "adopted_on"}),
     SCCVersion: frozenset({"applies_from", "concluded_before", "valid_until"}),
+    InternationalOrganisation: frozenset(),
 }
 
 
@@ -270,16 +283,85 @@ _DECISION_OPTIONAL = (
     "kind",
     "continues",
     "notes",
+    "international_organisation",
 )
 
 
-def _parse_decisions(checker: _Checker, document: Any) -> tuple[AdequacyDecision, ...]:
+def _parse_organisations(checker: _Checker, document: Any) -> tuple[InternationalOrganisation, ...]:
+    organisations: list[InternationalOrganisation] = []
+    seen: dict[str, str] = {}
+    for index, row in enumerate(_rows(checker, document, "organisations")):
+        at = _child("/organisations", index)
+        checker.record(row, at, required=("id", "name", "sources", "verified"), optional=("notes",))
+        organisation_id = checker.text(row["id"], _child(at, "id"))
+        if not _ORGANISATION_ID.fullmatch(organisation_id):
+            checker.fail(
+                _child(at, "id"),
+                f"{organisation_id!r} is not a lowercase identifier (a-z, 0-9, _; 2-32 long)",
+            )
+        if organisation_id in seen:
+            checker.fail(
+                _child(at, "id"),
+                f"duplicate id {organisation_id!r} (first at {seen[organisation_id]})",
+            )
+        seen[organisation_id] = _child(at, "id")
+        sources = checker.array(row["sources"], _child(at, "sources"))
+        if not sources:
+            checker.fail(_child(at, "sources"), "an organisation needs at least one source")
+        verified = checker.flag(row["verified"], _child(at, "verified"))
+        notes = checker.text(row.get("notes"), _child(at, "notes"), nullable=True)
+        if not verified and notes is None:
+            checker.fail(_child(at, "notes"), "an unverified organisation must say why in notes")
+        organisations.append(
+            InternationalOrganisation(
+                id=organisation_id,
+                name=checker.text(row["name"], _child(at, "name")),
+                sources=tuple(
+                    checker.text(source, _child(_child(at, "sources"), number))
+                    for number, source in enumerate(sources)
+                ),
+                verified=verified,
+                notes=notes,
+            )
+        )
+    return tuple(organisations)
+
+
+def _parse_decisions(
+    checker: _Checker, document: Any, organisations: Iterable[str] = ()
+) -> tuple[AdequacyDecision, ...]:
     decisions: list[AdequacyDecision] = []
     seen: dict[str, str] = {}
+    known = frozenset(organisations)
     for index, row in enumerate(_rows(checker, document, "decisions")):
-        decisions.append(_parse_decision(checker, row, _child("/decisions", index), seen))
+        at = _child("/decisions", index)
+        decision = _parse_decision(checker, row, at, seen)
+        _check_destination(checker, decision, at, known)
+        decisions.append(decision)
     _check_continuations(checker, decisions)
     return tuple(decisions)
+
+
+def _check_destination(
+    checker: _Checker, decision: AdequacyDecision, at: str, organisations: frozenset[str]
+) -> None:
+    """A decision covers a country or an international organisation of that file: one of them."""
+    organisation = decision.international_organisation
+    if decision.territory is None and organisation is None:
+        checker.fail(
+            _child(at, "territory"),
+            "give a territory (ISO code) or an international_organisation id",
+        )
+    if decision.territory is not None and organisation is not None:
+        checker.fail(
+            _child(at, "international_organisation"),
+            "a decision covers a territory or an international organisation, not both",
+        )
+    if organisation is not None and organisation not in organisations:
+        checker.fail(
+            _child(at, "international_organisation"),
+            f"{organisation!r} is not an id in {ORGANISATIONS_FILE}",
+        )
 
 
 def _parse_decision(checker: _Checker, row: Any, at: str, seen: dict[str, str]) -> AdequacyDecision:
@@ -335,6 +417,7 @@ def _parse_decision(checker: _Checker, row: Any, at: str, seen: dict[str, str]) 
             checker, row.get("scope_conditions", []), _child(at, "scope_conditions")
         ),
         scope_conditions_note=text("scope_conditions_note"),
+        international_organisation=text("international_organisation"),
     )
 
 
@@ -387,7 +470,7 @@ def _check_continuations(checker: _Checker, decisions: list[AdequacyDecision]) -
         if found is None or found[1] is decision:
             checker.fail(at, f"{decision.continues!r} is not another decision in this file")
         earlier = found[1]
-        if earlier.territory != decision.territory:
+        if earlier.destination != decision.destination:
             checker.fail(at, f"{earlier.id} covers another territory")
         if earlier.last_day() is None or (decision.in_force_from - earlier.last_day()).days != 1:
             checker.fail(at, f"{decision.id} must start the day after {earlier.id} ends")
@@ -458,19 +541,27 @@ def _data_dir(data_dir: Path | str | None) -> Path:
 
 
 def load_law(data_dir: Path | str | None = None) -> Law:
-    """Read and strictly validate the three law files; the version is their SHA-256."""
+    """Read and strictly validate the law files; the version is their SHA-256."""
     directory = _data_dir(data_dir)
     raw: dict[str, bytes] = {}
     documents: dict[str, Any] = {}
     for name in LAW_FILES:
         raw[name], documents[name] = _Checker(directory / name).read()
+    organisations = _parse_organisations(
+        _Checker(directory / ORGANISATIONS_FILE), documents[ORGANISATIONS_FILE]
+    )
     return Law(
         memberships=_parse_memberships(
             _Checker(directory / MEMBERSHIP_FILE), documents[MEMBERSHIP_FILE]
         ),
-        decisions=_parse_decisions(_Checker(directory / DECISIONS_FILE), documents[DECISIONS_FILE]),
+        decisions=_parse_decisions(
+            _Checker(directory / DECISIONS_FILE),
+            documents[DECISIONS_FILE],
+            (o.id for o in organisations),
+        ),
         scc_versions=_parse_scc_versions(_Checker(directory / SCC_FILE), documents[SCC_FILE]),
         version=hashlib.sha256(b"".join(raw[name] for name in LAW_FILES)).hexdigest(),
+        organisations=organisations,
     )
 
 
@@ -498,7 +589,9 @@ def load_demo_catalogue(data_dir: Path | str | None = None) -> list[dict[str, An
     return entries
 
 
-def _to_row(item: Membership | AdequacyDecision | SCCVersion) -> dict[str, Any]:
+def _to_row(
+    item: Membership | AdequacyDecision | SCCVersion | InternationalOrganisation,
+) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for spec in fields(item):
         value = getattr(item, spec.name)
@@ -525,6 +618,8 @@ def _from_row(cls: type[_Row], row: Mapping[str, Any]) -> _Row:
             value = bool(value)
         elif spec.name == "scope_conditions":
             value = tuple(ScopeCondition(**c) for c in value)
+        elif spec.name == "sources":
+            value = tuple(value)
         values[spec.name] = value
     return cls(**values)
 
@@ -535,6 +630,7 @@ def law_to_records(law: Law) -> dict[str, list[dict[str, Any]]]:
         "memberships": [_to_row(m) for m in law.memberships],
         "decisions": [_to_row(d) for d in law.decisions],
         "scc_versions": [_to_row(s) for s in law.scc_versions],
+        "organisations": [_to_row(o) for o in law.organisations],
     }
 
 
@@ -545,4 +641,8 @@ def law_from_records(records: Mapping[str, Iterable[Mapping[str, Any]]], version
         decisions=tuple(_from_row(AdequacyDecision, row) for row in records["decisions"]),
         scc_versions=tuple(_from_row(SCCVersion, row) for row in records["scc_versions"]),
         version=version,
+        # Law versions stored before organisations were reference data have none.
+        organisations=tuple(
+            _from_row(InternationalOrganisation, row) for row in records.get("organisations", ())
+        ),
     )

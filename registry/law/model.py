@@ -1,9 +1,12 @@
-"""Reference law as immutable values: dated EEA membership, adequacy decisions, SCC versions."""
+"""Reference law as immutable values: dated EEA membership, adequacy decisions, SCC versions,
+international organisations."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,29 @@ class ScopeCondition:
     code: str  # stable, e.g. "pipeda_applies"
     text: str  # what the recipient must be or do
     source_url: str
+
+
+def destination(location: Mapping[str, Any]) -> str:
+    """Where a location sends data: its ISO country code, or the id of the international
+    organisation it names instead (lowercase, so never a country code); "" for neither."""
+    return location.get("country") or location.get("international_organisation") or ""
+
+
+def is_organisation(key: str) -> bool:
+    """Whether a destination key names an international organisation (ids are lowercase)."""
+    return bool(key) and key != key.upper()
+
+
+@dataclass(frozen=True)
+class InternationalOrganisation:
+    """An organisation governed by public international law (GDPR Art. 4(26)): a destination of
+    transfers as a third country is, named by `id` in a location instead of a country."""
+
+    id: str  # lowercase, never an ISO country code
+    name: str
+    sources: tuple[str, ...]
+    verified: bool = True
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +83,13 @@ class AdequacyDecision:
     continues: str | None = None  # the act this one extends or renews, with no gap between
     scope_conditions: tuple[ScopeCondition, ...] = ()
     scope_conditions_note: str | None = None  # why a scope note is not coded as conditions
+    # The international organisation it covers (territory None), by its id.
+    international_organisation: str | None = None
+
+    @property
+    def destination(self) -> str | None:
+        """What it covers: an ISO country code, or an international organisation's id."""
+        return self.territory or self.international_organisation
 
     @property
     def adopted(self) -> date:
@@ -100,6 +133,7 @@ class Law:
     decisions: tuple[AdequacyDecision, ...]
     scc_versions: tuple[SCCVersion, ...]
     version: str = ""  # content hash of the data it was loaded from
+    organisations: tuple[InternationalOrganisation, ...] = ()
     _by_country: dict[str, tuple[Membership, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -115,6 +149,9 @@ class Law:
     _continued_by: dict[str, tuple[AdequacyDecision, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _organisations_by_id: dict[str, InternationalOrganisation] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         by_country: dict[str, list[Membership]] = {}
@@ -124,8 +161,8 @@ class Law:
         self._decisions_by_id.update({d.id: d for d in self.decisions})
         by_territory: dict[str, list[AdequacyDecision]] = {}
         for d in self.decisions:
-            if d.territory:
-                by_territory.setdefault(d.territory, []).append(d)
+            if d.destination:
+                by_territory.setdefault(d.destination, []).append(d)
         self._decisions_by_territory.update(
             {k: tuple(sorted(v, key=lambda d: d.in_force_from)) for k, v in by_territory.items()}
         )
@@ -135,6 +172,7 @@ class Law:
             if d.continues:
                 continued.setdefault(d.continues, []).append(d)
         self._continued_by.update({k: tuple(v) for k, v in continued.items()})
+        self._organisations_by_id.update({o.id: o for o in self.organisations})
 
     def is_eea(self, country: str, on: date) -> bool:
         """Whether `country` was inside the EEA on `on`."""
@@ -146,8 +184,12 @@ class Law:
     def decision(self, decision_id: str) -> AdequacyDecision | None:
         return self._decisions_by_id.get(decision_id)
 
+    def organisation(self, organisation_id: str) -> InternationalOrganisation | None:
+        return self._organisations_by_id.get(organisation_id)
+
     def decisions_for(self, territory: str) -> tuple[AdequacyDecision, ...]:
-        """Every decision ever adopted for `territory`, oldest first."""
+        """Every decision ever adopted for `territory` (an ISO code, or an international
+        organisation's id), oldest first."""
         return self._decisions_by_territory.get(territory, ())
 
     def decisions_in_force(

@@ -1,4 +1,5 @@
-"""Schemas of the read-only reference law: countries and adequacy decisions."""
+"""Schemas of the read-only reference law: countries, international organisations, adequacy
+decisions and data categories."""
 
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class AdequacyDecisionSchema(ma.Schema):
     territory = ma.fields.String(
         allow_none=True,
         metadata={"description": "ISO code; null for an international organisation"},
+    )
+    international_organisation = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The international organisation it covers (an id of "
+            "GET /v1/international-organisations); null for a country"
+        },
     )
     territory_name = ma.fields.String(required=True)
     kind = ma.fields.String(
@@ -101,3 +109,25 @@ class DataCategorySchema(ma.Schema):
 
 class DataCategoryListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(DataCategorySchema), required=True)
+
+
+class InternationalOrganisationSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"example": "epo"})
+    name = ma.fields.String(required=True, metadata={"example": "European Patent Organisation"})
+    sources = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "The instruments that set it up and what was checked"},
+    )
+    adequacy = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Ids of the adequacy decisions in force for it today"},
+    )
+    verified = ma.fields.Boolean(required=True)
+    notes = ma.fields.String(allow_none=True)
+
+
+class InternationalOrganisationListSchema(ma.Schema):
+    as_of = ma.fields.String(required=True, metadata={"format": "date"})
+    items = ma.fields.List(ma.fields.Nested(InternationalOrganisationSchema), required=True)

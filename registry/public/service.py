@@ -100,6 +100,7 @@ class Register:
             fact["country"]: fact["country_name"]
             for subprocessor in self.subprocessors
             for fact in _facts(subprocessor)
+            if fact["country"]  # an international organisation is no country to filter by
         }
         return sorted(found.items(), key=lambda item: item[1])
 

@@ -15,10 +15,15 @@ SERIES = (
     ("bcr", "Binding corporate rules", "#CC79A7"),
     ("derogation", "Derogation (Art. 49 GDPR)", "#D55E00"),
     ("transitional_arrangement", "Transitional arrangement", "#56B4E9"),
+    ("art46", "Other Art. 46 safeguard (code, certification, authorised clauses)", "#999999"),
     ("none", "No safeguard recorded", "#000000"),
     ("several", "Several mechanisms", "#F0E442"),
 )
 SERIES_KEYS = tuple(key for key, _, _ in SERIES)
+# Mechanisms shown as one series: the rest of Art. 46 GDPR.
+ART46_KEYS = frozenset(
+    {"code_of_conduct", "certification", "ad_hoc_clauses", "administrative_arrangement"}
+)
 
 _SCRIPT = re.compile(rb"<script\b[^>]*?(?:/>|>.*?</script>)", re.DOTALL)
 _COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
@@ -28,6 +33,8 @@ def mechanism_key(fact: dict) -> str:
     """The map's series for one transfer of the customer projection."""
     if fact["eea"]:
         return "eea"
+    if fact["mechanism"] in ART46_KEYS:
+        return "art46"
     return fact["mechanism"] or "none"
 
 
@@ -39,7 +46,8 @@ def countries_by_series(subprocessors) -> dict[str, str]:
         if subprocessor["status"] not in ("active", "retiring"):
             continue
         for fact in (*subprocessor["locations"], *subprocessor["onward_transfers"]):
-            found.setdefault(fact["country"], set()).add(mechanism_key(fact))
+            if fact["country"]:  # an international organisation has no place on the map
+                found.setdefault(fact["country"], set()).add(mechanism_key(fact))
     return {
         country: keys.pop() if len(keys) == 1 else "several"
         for country, keys in sorted(found.items())
@@ -57,8 +65,9 @@ def legend(subprocessors) -> list[dict]:
         if subprocessor["status"] not in ("active", "retiring"):
             continue
         for fact in (*subprocessor["locations"], *subprocessor["onward_transfers"]):
-            names[fact["country"]] = fact["country_name"]
-            keys.setdefault(fact["country"], set()).add(mechanism_key(fact))
+            where = fact["country"] or fact.get("international_organisation") or ""
+            names[where] = fact["country_name"]
+            keys.setdefault(where, set()).add(mechanism_key(fact))
     labels = {key: label for key, label, _ in SERIES}
     found = []
     for key, label, _ in SERIES:

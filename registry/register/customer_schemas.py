@@ -18,7 +18,8 @@ class ReliedOnSchema(ma.Schema):
         allow_none=True,
         metadata={
             "description": "The adequacy decision's id (as in /v1/adequacy-decisions), the "
-            "SCC version (2021/914) or the Art. 49 ground"
+            "SCC version (2021/914), the Art. 49 ground, or for another Art. 46 tool its "
+            "reference (the code, certification or authorisation)"
         },
     )
     instrument = ma.fields.String(
@@ -35,8 +36,25 @@ class ReliedOnSchema(ma.Schema):
 class CustomerTransferSchema(ma.Schema):
     """One transfer as a fact: where, what, under which mechanism and act."""
 
-    country = ma.fields.String(required=True, metadata={"example": "US"})
-    country_name = ma.fields.String(required=True, metadata={"example": "United States"})
+    country = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"example": "US", "description": "null for an international organisation"},
+    )
+    country_name = ma.fields.String(
+        required=True,
+        metadata={
+            "example": "United States",
+            "description": "The country's name, or the international organisation's",
+        },
+    )
+    international_organisation = ma.fields.String(
+        metadata={
+            "example": "epo",
+            "description": "Instead of a country: the organisation's id "
+            "(GET /v1/international-organisations)",
+        }
+    )
     activity = ma.fields.String(required=True)
     eea = ma.fields.Boolean(
         required=True, metadata={"description": "Inside the EEA today: no transfer at all"}

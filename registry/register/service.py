@@ -189,7 +189,7 @@ def _matches(record: dict, status: str, args: dict) -> bool:
     if args.get("service") and record["service"] != args["service"]:
         return False
     return not args.get("country") or args["country"] in {
-        loc["country"] for loc in record["locations"]
+        loc.get("country") for loc in record["locations"]
     }
 
 

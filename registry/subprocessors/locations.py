@@ -7,6 +7,7 @@ from datetime import date
 
 from ..changecontrol.names import name_key
 from ..errors import field_error
+from ..law.destinations import destination
 from ..law.model import Law
 
 
@@ -18,17 +19,31 @@ def check_locations(
     seen: set[tuple[str, ...]] = set()
     for index, location in enumerate(locations):
         here = f"{prefix}/{index}"
-        key = (location["country"], location["activity"])
+        organisation = location.get("international_organisation")
+        if organisation is not None and law.organisation(organisation) is None:
+            known = ", ".join(sorted(o.id for o in law.organisations))
+            errors.append(
+                field_error(
+                    f"{here}/international_organisation",
+                    f"No international organisation has the id {organisation!r}; known: "
+                    f"{known} (GET /v1/international-organisations).",
+                )
+            )
+        key = (destination(location), location["activity"])
         if keyed_by_name:
             key = (name_key(location["name"]), *key)
         if key in seen:
-            what = "recipient, country and activity" if keyed_by_name else "country and activity"
+            what = (
+                "recipient, destination and activity"
+                if keyed_by_name
+                else "destination and activity"
+            )
             what += " are"
             errors.append(field_error(f"{here}/activity", f"The same {what} listed twice."))
         seen.add(key)
         safeguard = location.get("safeguard")
         if safeguard and safeguard["mechanism"] == "adequacy":
-            errors += _check_adequacy(safeguard, location["country"], law, f"{here}/safeguard")
+            errors += _check_adequacy(safeguard, destination(location), law, f"{here}/safeguard")
         elif safeguard and safeguard["mechanism"] == "scc":
             errors += _check_scc(safeguard, law, f"{here}/safeguard")
     return errors
@@ -45,7 +60,7 @@ def _check_adequacy(safeguard: dict, country: str, law: Law, here: str) -> list[
         if decision is None or decision.kind != "adequacy":
             errors.append(field_error(pointer, "No adequacy decision has this id."))
             decision = None
-        elif decision.territory != country:
+        elif decision.destination != country:
             covers = f"{decision.id} covers {decision.territory_name}, not {country}."
             errors.append(field_error(pointer, covers))
             decision = None

@@ -27,7 +27,16 @@ SERVICES = (
     "other",
 )
 ACTIVITIES = ("storage", "processing", "remote_access", "backup")
-MECHANISMS = ("adequacy", "scc", "bcr", "derogation")
+# The rest of Art. 46 GDPR: an approved code of conduct (46(2)(e)) or certification (46(2)(f))
+# with the importer's binding and enforceable commitments; clauses authorised by a supervisory
+# authority (46(3)(a)); an administrative arrangement between public bodies (46(3)(b)).
+ART46_MECHANISMS = (
+    "code_of_conduct",
+    "certification",
+    "ad_hoc_clauses",
+    "administrative_arrangement",
+)
+MECHANISMS = ("adequacy", "scc", "bcr", "derogation", *ART46_MECHANISMS)
 DEROGATIONS = (
     "explicit_consent",
     "contract_performance",
@@ -52,7 +61,21 @@ MECHANISM_FIELDS = {
     ),
     "bcr": ({"approved_on", "tia_completed_on"}, {"approved_on"}),
     "derogation": ({"derogation"}, {"derogation"}),
+    # A missing date is no 422 but NO_SAFEGUARD in the verdict, naming the date.
+    "code_of_conduct": ({"approved_on", "reference", "binding_commitment_on"}, {"reference"}),
+    "certification": ({"approved_on", "reference", "binding_commitment_on"}, {"reference"}),
+    "ad_hoc_clauses": ({"authorised_on", "reference"}, set()),
+    # Between public authorities or bodies only: both sides attest it.
+    "administrative_arrangement": (
+        {"authorised_on", "reference", "exporter_public_body", "importer_public_body"},
+        {"exporter_public_body", "importer_public_body"},
+    ),
 }
+# Each Art. 46 tool needs a transfer impact assessment as SCCs do: it takes the SCCs' TIA fields.
+for _mechanism in ART46_MECHANISMS:
+    MECHANISM_FIELDS[_mechanism][0].update(
+        name for name in MECHANISM_FIELDS["scc"][0] if name.startswith("tia")
+    )
 
 
 class SafeguardSchema(StrictSchema):
@@ -72,7 +95,40 @@ class SafeguardSchema(StrictSchema):
     )
     scc_module = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=4))
     signed_on = IsoDate()
-    approved_on = IsoDate()
+    approved_on = IsoDate(
+        metadata={
+            "description": "BCRs: approved by the supervisory authority. code_of_conduct: "
+            "approved for transfers (Art. 40(5)) with general validity (Art. 40(9)). "
+            "certification: the mechanism approved (Art. 42(5))"
+        }
+    )
+    reference = text(
+        200,
+        description="code_of_conduct, certification: which code or certification (name, "
+        "register entry); ad_hoc_clauses, administrative_arrangement: the authorisation",
+    )
+    binding_commitment_on = IsoDate(
+        metadata={
+            "description": "code_of_conduct, certification: when the importer made its binding "
+            "and enforceable commitments to apply the safeguards (Art. 46(2)(e), (f))"
+        }
+    )
+    authorised_on = IsoDate(
+        metadata={
+            "description": "ad_hoc_clauses, administrative_arrangement: authorised by the "
+            "competent supervisory authority (Art. 46(3), consistency mechanism)"
+        }
+    )
+    exporter_public_body = StrictBoolean(
+        metadata={
+            "description": "administrative_arrangement: the exporter is a public authority or body"
+        }
+    )
+    importer_public_body = StrictBoolean(
+        metadata={
+            "description": "administrative_arrangement: the importer is a public authority or body"
+        }
+    )
     derogation = ma.fields.String(validate=ma.validate.OneOf(DEROGATIONS))
     tia_completed_on = IsoDate()
     scope_attestations = ma.fields.Dict(
@@ -108,7 +164,16 @@ class SafeguardSchema(StrictSchema):
 
 
 class LocationSchema(StrictSchema):
-    country = CountryCode(required=True)
+    country = CountryCode(
+        metadata={"description": "Where the data goes; or `international_organisation`"}
+    )
+    international_organisation = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "Instead of `country`: an id of GET /v1/international-organisations",
+            "example": "epo",
+        },
+    )
     activity = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTIVITIES))
     safeguard = ma.fields.Nested(SafeguardSchema)
     importer_subject_to_gdpr = StrictBoolean(
@@ -116,6 +181,22 @@ class LocationSchema(StrictSchema):
             "description": "The importer's processing is itself subject to the GDPR (Art. 3(2))"
         }
     )
+
+    @ma.validates_schema
+    def one_destination(self, data, **kwargs):
+        """A country or an international organisation: exactly one of the two."""
+        if "country" in data and "international_organisation" in data:
+            raise ma.ValidationError(
+                {
+                    "international_organisation": [
+                        "Give a country or an international organisation, not both."
+                    ]
+                }
+            )
+        if "country" not in data and "international_organisation" not in data:
+            raise ma.ValidationError(
+                {"country": ["Required, unless an international_organisation is given."]}
+            )
 
 
 class OnwardTransferSchema(LocationSchema):
@@ -211,6 +292,9 @@ class FlagSchema(ma.Schema):
         required=True, validate=ma.validate.OneOf((flags.ERROR, flags.WARNING))
     )
     country = ma.fields.String(allow_none=True)
+    international_organisation = ma.fields.String(
+        metadata={"description": "For a transfer to an international organisation: its id"}
+    )
     onward = ma.fields.String(
         metadata={"description": "For an onward transfer's flag: the onward recipient's name"}
     )
@@ -237,6 +321,7 @@ class NoteSchema(ma.Schema):
 
     code = ma.fields.String(required=True, metadata={"enum": list(flags.TRANSFER_NOTES)})
     country = ma.fields.String(allow_none=True)
+    international_organisation = ma.fields.String()
     onward = ma.fields.String(
         metadata={"description": "For an onward transfer's note: the onward recipient's name"}
     )
@@ -244,7 +329,12 @@ class NoteSchema(ma.Schema):
 
 
 class LocationVerdictSchema(ma.Schema):
-    country = ma.fields.String(required=True)
+    country = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null for an organisation"}
+    )
+    international_organisation = ma.fields.String(
+        metadata={"description": "For a transfer to an international organisation: its id"}
+    )
     activity = ma.fields.String()
     eea = ma.fields.Boolean(required=True)
     mechanism = ma.fields.String(
@@ -304,13 +394,23 @@ class SafeguardOutSchema(ma.Schema):
     scc_module = ma.fields.Integer()
     signed_on = ma.fields.String(metadata={"format": "date"})
     approved_on = ma.fields.String(metadata={"format": "date"})
+    reference = ma.fields.String()
+    binding_commitment_on = ma.fields.String(metadata={"format": "date"})
+    authorised_on = ma.fields.String(metadata={"format": "date"})
+    exporter_public_body = ma.fields.Boolean()
+    importer_public_body = ma.fields.Boolean()
     derogation = ma.fields.String()
     tia_completed_on = ma.fields.String(metadata={"format": "date"})
     scope_attestations = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
 
 
 class LocationOutSchema(ma.Schema):
-    country = ma.fields.String(required=True)
+    country = ma.fields.String(metadata={"description": "Absent for an organisation"})
+    international_organisation = ma.fields.String(
+        metadata={
+            "description": "Instead of `country`: an id of GET /v1/international-organisations"
+        }
+    )
     activity = ma.fields.String(required=True)
     safeguard = ma.fields.Nested(SafeguardOutSchema)
     importer_subject_to_gdpr = ma.fields.Boolean()

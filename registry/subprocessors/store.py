@@ -138,7 +138,8 @@ def new_id() -> str:
 
 
 def _countries(locations: list[dict]) -> set[str]:
-    return {location["country"] for location in locations}
+    # Only countries: a location at an international organisation has none.
+    return {location["country"] for location in locations if location.get("country")}
 
 
 def _index_countries(db, seq: int, locations: list[dict]) -> None:

@@ -159,8 +159,19 @@ def evaluate(
                 "id": record["id"],
                 "name": record["name"],
                 "service": record["service"],
-                "countries": sorted({loc["country"] for loc in record["locations"]}),
+                "countries": sorted(
+                    {loc["country"] for loc in record["locations"] if "country" in loc}
+                ),
                 "data_categories": record["data_categories"],
             }
+            organisations = sorted(
+                {
+                    loc["international_organisation"]
+                    for loc in record["locations"]
+                    if loc.get("international_organisation")
+                }
+            )
+            if organisations:
+                allowed["international_organisations"] = organisations
         entries[record["id"]] = (record["seq"], record["version"], verdict, allowed)
     return entries

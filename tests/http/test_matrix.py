@@ -188,6 +188,7 @@ MATRIX = [
     op("GET /v1/countries/{code}",                      200, 401, 200, 200, 200, 200, 200),
     op("GET /v1/adequacy-decisions",                    200, 401, 200, 200, 200, 200, 200),
     op("GET /v1/data-categories",                       200, 401, 200, 200, 200, 200, 200),
+    op("GET /v1/international-organisations",           200, 401, 200, 200, 200, 200, 200),
     op("GET /v1/subprocessors",                         401, 401, 200, 200, 200, 200, 200),
     op("POST /v1/subprocessors",                        401, 401, 201, 201, 403, 403, 403,
        body=new_subprocessor),

@@ -21,6 +21,7 @@ from registry.law.loader import (
     DEMO_CATALOGUE_FILE,
     LAW_FILES,
     MEMBERSHIP_FILE,
+    ORGANISATIONS_FILE,
     SCC_FILE,
     Law,
     LawDataError,
@@ -413,7 +414,9 @@ def test_exactly_five_scc_versions(law: Law) -> None:
 
 
 def test_version_is_the_sha256_of_the_law_files_sorted_by_name(law: Law) -> None:
-    assert list(LAW_FILES) == sorted([MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE])
+    assert list(LAW_FILES) == sorted(
+        [MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE, ORGANISATIONS_FILE]
+    )
     digest = hashlib.sha256()
     for name in LAW_FILES:
         digest.update((DEFAULT_DATA_DIR / name).read_bytes())
@@ -426,12 +429,14 @@ def test_version_changes_with_the_bytes(tmp_path: Path, law: Law) -> None:
     path.write_bytes(path.read_bytes() + b"\n")
     changed = load_law(data)
     assert changed.version != law.version
-    assert changed == Law(law.memberships, law.decisions, law.scc_versions, changed.version)
+    assert changed == Law(
+        law.memberships, law.decisions, law.scc_versions, changed.version, law.organisations
+    )
 
 
 def test_records_round_trip_exactly(law: Law) -> None:
     records = law_to_records(law)
-    assert set(records) == {"memberships", "decisions", "scc_versions"}
+    assert set(records) == {"memberships", "decisions", "scc_versions", "organisations"}
     through_json = json.loads(json.dumps(records))
     assert through_json == records
     restored = law_from_records(through_json, law.version)

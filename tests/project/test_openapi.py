@@ -182,6 +182,7 @@ def test_public_operations_are_the_documented_ones(committed):
         ("get", "/v1/countries/{code}"),
         ("get", "/v1/adequacy-decisions"),
         ("get", "/v1/data-categories"),
+        ("get", "/v1/international-organisations"),
     }
     assert committed["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 

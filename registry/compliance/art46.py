@@ -1,0 +1,147 @@
+"""The rest of Art. 46 GDPR in the compliance engine: an approved code of conduct (46(2)(e))
+or certification mechanism (46(2)(f)), each with the importer's binding and enforceable
+commitments; contractual clauses authorised by a supervisory authority (46(3)(a)); provisions
+in an administrative arrangement between public authorities or bodies (46(3)(b)).
+
+A safeguard counts from the last of its dates: a date not recorded, or after the evaluation
+date, leaves the transfer with NO_SAFEGUARD. Each tool needs a transfer impact assessment as
+SCCs do (EDPB Recommendations 01/2020 cover every Art. 46 tool).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .rules import Context, Location
+from .safeguards import tia
+
+# Codes of conduct (Art. 40) and certification mechanisms (Art. 42) are GDPR instruments: none
+# could be approved before the Regulation applied (Art. 99(2)). Ad hoc clauses and
+# administrative arrangements have no such floor: authorisations given under Art. 26(2) of
+# Directive 95/46/EC stay valid until amended, replaced or repealed (Art. 46(5)).
+GDPR_APPLIES_FROM = date(2018, 5, 25)
+
+# mechanism: (what it is called in a sentence, its provision).
+TOOLS = {
+    "code_of_conduct": ("the approved code of conduct", "Art. 46(2)(e) GDPR"),
+    "certification": ("the approved certification mechanism", "Art. 46(2)(f) GDPR"),
+    "ad_hoc_clauses": ("the contractual clauses authorised", "Art. 46(3)(a) GDPR"),
+    "administrative_arrangement": ("the administrative arrangement", "Art. 46(3)(b) GDPR"),
+}
+
+
+def _tool(mechanism: str, safeguard: dict) -> str:
+    name, provision = TOOLS[mechanism]
+    reference = safeguard.get("reference")
+    return f"{name}{f' {reference!r}' if reference else ''} ({provision})"
+
+
+def _dated(
+    loc: Location, ctx: Context, safeguard: dict, field: str, event: str, tool: str
+) -> date | None:
+    """The date `field` records for `event`, if it counts on the evaluation date; otherwise
+    NO_SAFEGUARD naming the date."""
+    day = ctx.day(safeguard.get(field))
+    if day is None:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"No date is recorded for {event} ({field}) under {tool} for the transfer to "
+            f"{loc.country}, so it is no safeguard until that date is recorded.",
+        )
+        return None
+    if day > ctx.on:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"Under {tool}, {event} is dated {day.isoformat()} ({field}), after the "
+            f"evaluation date {ctx.on.isoformat()}, so it does not count on that date.",
+        )
+        return None
+    return day
+
+
+def _approved_with_commitment(loc: Location, safeguard: dict, ctx: Context, kind: str) -> None:
+    tool = _tool(kind, safeguard)
+    what = (
+        "the code's approval for transfers, with general validity in the Union "
+        "(Art. 40(3), (5) and (9) GDPR)"
+        if kind == "code_of_conduct"
+        else "the certification mechanism's approval (Art. 42(2) and (5) GDPR)"
+    )
+    approved = _dated(loc, ctx, safeguard, "approved_on", what, tool)
+    if approved is not None and approved < GDPR_APPLIES_FROM:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"Under {tool}, the approval is dated {approved.isoformat()} (approved_on), before "
+            f"the GDPR applied on {GDPR_APPLIES_FROM.isoformat()}: no code of conduct or "
+            f"certification could be approved as a transfer tool then. Check the date.",
+        )
+    _dated(
+        loc,
+        ctx,
+        safeguard,
+        "binding_commitment_on",
+        "the importer's binding and enforceable commitment to apply the safeguards, data "
+        "subjects' rights included",
+        tool,
+    )
+    tia(loc, safeguard, ctx, tool)
+
+
+def code_of_conduct(loc: Location, safeguard: dict, ctx: Context) -> None:
+    _approved_with_commitment(loc, safeguard, ctx, "code_of_conduct")
+
+
+def certification(loc: Location, safeguard: dict, ctx: Context) -> None:
+    _approved_with_commitment(loc, safeguard, ctx, "certification")
+
+
+def ad_hoc_clauses(loc: Location, safeguard: dict, ctx: Context) -> None:
+    tool = _tool("ad_hoc_clauses", safeguard)
+    _dated(
+        loc,
+        ctx,
+        safeguard,
+        "authorised_on",
+        "the competent supervisory authority's authorisation (after the consistency "
+        "mechanism, Art. 46(4) and 64(1)(e) GDPR)",
+        tool,
+    )
+    tia(loc, safeguard, ctx, tool)
+
+
+def administrative_arrangement(loc: Location, safeguard: dict, ctx: Context) -> None:
+    tool = _tool("administrative_arrangement", safeguard)
+    sides = [
+        side
+        for side, field in (
+            ("exporter", "exporter_public_body"),
+            ("importer", "importer_public_body"),
+        )
+        if safeguard.get(field) is not True
+    ]
+    if sides:
+        loc.flag(
+            "NO_SAFEGUARD",
+            f"{tool[0].upper()}{tool[1:]} is a safeguard only between public authorities or "
+            f"bodies, and the {' and the '.join(sides)} of the transfer to {loc.country} "
+            f"{'is' if len(sides) == 1 else 'are'} not attested to be one "
+            f"(exporter_public_body, importer_public_body).",
+        )
+    _dated(
+        loc,
+        ctx,
+        safeguard,
+        "authorised_on",
+        "the competent supervisory authority's authorisation (after the consistency "
+        "mechanism, Art. 46(4) GDPR)",
+        tool,
+    )
+    tia(loc, safeguard, ctx, tool)
+
+
+CHECKS = {
+    "code_of_conduct": code_of_conduct,
+    "certification": certification,
+    "ad_hoc_clauses": ad_hoc_clauses,
+    "administrative_arrangement": administrative_arrangement,
+}

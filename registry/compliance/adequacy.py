@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..law.model import AdequacyDecision
+from ..law.model import AdequacyDecision, ScopeCondition
 from .rules import ADEQUACY_ENDING_DAYS, CERTIFICATION_STALE_DAYS, Context, Location, describe
 
 
@@ -99,6 +99,12 @@ def _named_decision(
     """The act a named decision leads to on the date (itself, or its extension or renewal)."""
     decision = ctx.law.decision(named)
     on = ctx.on.isoformat()
+    led = ctx.law.law_enforcement_decision(named) if decision is None else None
+    if led is not None:
+        return None, (
+            f"{describe(led)} is an adequacy decision under Directive (EU) 2016/680, for "
+            f"transfers to law-enforcement authorities; it covers no transfer under the GDPR."
+        )
     if decision is None or decision.kind != "adequacy":
         return None, f"Adequacy decision {named} is not in the reference law."
     if decision.destination != country:
@@ -190,6 +196,8 @@ def _scope(loc: Location, safeguard: dict, decision: AdequacyDecision, *, by_law
     attested = safeguard.get("scope_attestations")
     attested = attested if isinstance(attested, dict) else {}
     for condition in decision.scope_conditions:
+        if not _concerns(condition, loc.categories):
+            continue
         value = attested.get(condition.code)
         if value is False:
             loc.flag(
@@ -209,6 +217,20 @@ def _scope(loc: Location, safeguard: dict, decision: AdequacyDecision, *, by_law
                 f"{how} the recipient meets {condition.code!r} ({condition.text}), which "
                 f"{describe(decision)} requires.",
             )
+
+
+def _concerns(condition: ScopeCondition, categories: tuple[str, ...]) -> bool:
+    """Whether a scope condition applies to a transfer of these data categories: always, unless
+    it is limited to some categories; then when one received is one of them, or above or below
+    one (`user` includes `user.job_title`; `user.job_title` is itself job-title data)."""
+    if not condition.data_categories:
+        return True
+    # A fideslang key extends its parent's key with a dot: `user.job_title` is below `user`.
+    return any(
+        mine == theirs or mine.startswith(f"{theirs}.") or theirs.startswith(f"{mine}.")
+        for mine in categories
+        for theirs in condition.data_categories
+    )
 
 
 def _adequacy_applies(loc: Location, ctx: Context, decision: AdequacyDecision) -> None:

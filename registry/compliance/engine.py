@@ -83,6 +83,7 @@ def _evaluate_location(
     *,
     exporter: str,
     onward: str | None = None,
+    categories: tuple[str, ...] = (),
 ) -> dict:
     # A country, or an international organisation (Chapter V covers both, Art. 44): the law is
     # looked up by its id, and the verdict names it instead of a country.
@@ -106,6 +107,7 @@ def _evaluate_location(
         exporter=exporter,
         onward=onward,
         importer_subject_to_gdpr=location.get("importer_subject_to_gdpr") is True,
+        categories=categories,
     )
     bridge = ctx.arrangement(country)
     if bridge is not None:
@@ -203,15 +205,24 @@ def _evaluate(record: dict, ctx: Context, copies: Collection[Copy] | None = None
     pending = record.get("pending_change")
     record = in_force(record, ctx.on)
     copies_on_file = _copies_for(record, copies)
+    # The organisation's role for this sub-processor's data: its own exporter_role, else the
+    # organisation's (REGISTRY_ORGANISATION_ROLE).
+    role = record.get("exporter_role") if record.get("exporter_role") in ROLES else ctx.role
+    categories = tuple(c for c in record.get("data_categories") or () if isinstance(c, str))
     locations = [
-        _evaluate_location(location, ctx, copies_on_file, exporter=ctx.role)
+        _evaluate_location(location, ctx, copies_on_file, exporter=role, categories=categories)
         for location in record.get("locations") or ()
     ]
     # The sub-processor's own sub-processors: each a transfer by a processor (EDPB Opinion
     # 22/2024), so a break anywhere in the chain flags the sub-processor.
     onward = [
         _evaluate_location(
-            transfer, ctx, None, exporter="processor", onward=str(transfer.get("name") or "")
+            transfer,
+            ctx,
+            None,
+            exporter="processor",
+            onward=str(transfer.get("name") or ""),
+            categories=categories,
         )
         for transfer in record.get("onward_transfers") or ()
     ]

@@ -21,7 +21,10 @@ TRANSFER_FLAGS: dict[str, str] = {
     "SCC_SUPERSEDED": ERROR,
     "SCC_MODULE_MISMATCH": ERROR,
     "DEROGATION_NOT_AVAILABLE": ERROR,
-    "TIA_MISSING": WARNING,
+    "TIA_MISSING": ERROR,
+    "TIA_OUTCOME_PROBLEMATIC": ERROR,
+    "TIA_REVIEW_DUE": WARNING,
+    "TIA_RESTS_ON_ENDED_DECISION": WARNING,
     "DEROGATION_RELIED_ON": WARNING,
     "ADEQUACY_ENDING": WARNING,
     "ADEQUACY_SCOPE_UNCONFIRMED": WARNING,
@@ -31,6 +34,12 @@ TRANSFER_FLAGS: dict[str, str] = {
     "SCC_IMPORTER_SUBJECT_TO_GDPR": WARNING,
     "NOTICE_PERIOD_SHORT": WARNING,
 }
+
+# Codes the engine may raise as a warning in the cases the rules name, though their severity
+# above is error: TIA_MISSING for the US while the EU-US Data Privacy Framework applies (the
+# EO 14086 safeguards cover every transfer there; EDPB information note of 18 July 2023), and
+# on a date before the Court of Justice's judgment in C-311/18 (16 July 2020).
+ALSO_WARNING: frozenset[str] = frozenset({"TIA_MISSING"})
 
 # Raised by the engine beside the flags, in `notes`: about the reference law in data/, not
 # about the sub-processor, so never a warning and never a reason to fail a check. Staff read

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from ..law.model import AdequacyDecision, Law
-from .flags import TRANSFER_FLAGS
+from .flags import ALSO_WARNING, TRANSFER_FLAGS, WARNING
 
 # The codes the engine raises, with their severity (flags.py holds every code).
 SEVERITY: dict[str, str] = TRANSFER_FLAGS
@@ -30,7 +30,12 @@ BRIDGE_MECHANISM = "transitional_arrangement"
 # modules per role, Art. 3(2) importers, derogations not available, onward transfers.
 # 3: LAW_UNVERIFIED is a note, no longer a warning; BCRs with no copy on file are
 # BCR_COPY_MISSING (SCC_COPY_MISSING before).
-RULES = 3
+# 4: a TIA is a record with its outcome and review date, and TIA_MISSING is an error (a warning
+# before 2020-07-16 and, while the Data Privacy Framework applies, for the US);
+# TIA_OUTCOME_PROBLEMATIC, TIA_REVIEW_DUE, TIA_RESTS_ON_ENDED_DECISION; the pre-2021 SCC sets
+# carry their roles (SCC_MODULE_MISMATCH); explicit consent under the processor role is
+# DEROGATION_NOT_AVAILABLE; the exporter's role per sub-processor; DPF scope for HR data.
+RULES = 4
 # The codes rules 2 added; DEROGATION_NOT_AVAILABLE was DEROGATION_RELIED_ON before.
 ADDED_IN_RULES_2 = frozenset(
     {
@@ -43,7 +48,25 @@ ADDED_IN_RULES_2 = frozenset(
     }
 )
 
+
 ADEQUACY_ENDING_DAYS = 180
+
+# Transfer impact assessments (Clause 14 of (EU) 2021/914; CJEU C-311/18 Schrems II, paras
+# 134-135; EDPB Recommendations 01/2020 v2.0): the outcomes a TIA record takes.
+TIA_OUTCOMES = ("no_reason_to_believe", "supplementary_measures", "problematic")
+# The day the Court of Justice gave judgment in C-311/18 (Schrems II): from then, an exporter
+# relying on SCCs (or BCRs) must have assessed the destination's law; before it, a missing
+# assessment is a warning only.
+TIA_REQUIRED_FROM = date(2020, 7, 16)
+# Adequacy decisions whose assessment of the destination's public-authority access covers
+# every transfer there, whatever the tool, while they apply: a missing TIA is then a warning.
+# us-dpf-2023: the EO 14086 safeguards and redress apply to all transfers to the US (EDPB
+# information note of 18 July 2023 on transfers to the US after the adequacy decision).
+TIA_RELIEF = {
+    "us-dpf-2023": "the EO 14086 safeguards assessed in Implementing Decision (EU) 2023/1795 "
+    "apply to every transfer to the US, whatever the tool (EDPB information note of "
+    "18 July 2023)",
+}
 CERTIFICATION_STALE_DAYS = 365
 
 # EDPB Guidelines 2/2018: grounds (b), (c), (e) and the second subparagraph are for
@@ -220,6 +243,7 @@ class Location:
 
     __slots__ = (
         "adequacy_decision",
+        "categories",
         "country",
         "exporter",
         "flags",
@@ -239,8 +263,10 @@ class Location:
         exporter: str,
         onward: str | None = None,
         importer_subject_to_gdpr: bool = False,
+        categories: tuple[str, ...] = (),
     ) -> None:
         self.country = country
+        self.categories = categories  # the data categories the sub-processor receives
         self.mechanism = mechanism
         self.exporter = exporter  # the role of whoever sends the data: module and messages
         self.onward = onward  # the onward recipient's name, for an onward transfer
@@ -251,8 +277,13 @@ class Location:
         self.flags: list[Flag] = []
         self.notes: list[Flag] = []
 
-    def flag(self, code: str, message: str) -> None:
-        flag = {"code": code, "severity": SEVERITY[code], "country": self.country}
+    def flag(self, code: str, message: str, *, warning: bool = False) -> None:
+        """Raise `code`; `warning` lowers an error to a warning, for the codes flags.py allows
+        (ALSO_WARNING) in the cases the rules name."""
+        if warning and code not in ALSO_WARNING:
+            raise ValueError(f"{code} is never a warning")
+        severity = WARNING if warning else SEVERITY[code]
+        flag = {"code": code, "severity": severity, "country": self.country}
         if self.onward is not None:
             flag["onward"] = self.onward
             message = f"Onward transfer to {self.onward}: {message}"

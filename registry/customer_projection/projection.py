@@ -34,6 +34,8 @@ STAFF_ONLY_FIELDS = frozenset(
         "importer_subject_to_gdpr",
         "tia_completed_on",
         "tia",
+        "exporter_role",
+        "exporter",
         "urgent_reason",
         "already_in_use",
         "waivers",

@@ -63,9 +63,14 @@ DEMO_CATALOGUE_FILE = "demo-catalogue.json"
 LAW_FILES = tuple(sorted((MEMBERSHIP_FILE, DECISIONS_FILE, SCC_FILE, ORGANISATIONS_FILE)))
 
 CONDITIONS = frozenset({"certification"})
-KINDS = frozenset({"adequacy", "arrangement"})
+# law_enforcement: an adequacy finding under Directive (EU) 2016/680, never a GDPR safeguard.
+KINDS = frozenset({"adequacy", "arrangement", "law_enforcement"})
+# The top-level key of adequacy-decisions.json holding the law_enforcement acts.
+LED_KEY = "law_enforcement_decisions"
 _CONDITION_CODE = re.compile(r"[a-z][a-z0-9_]*")
 SCC_MODULES = frozenset({1, 2, 3, 4})
+# The roles a set without modules is made for: the exporter's, then the importer's.
+SCC_PARTIES = frozenset({"controller_to_controller", "controller_to_processor"})
 
 _Row = TypeVar("_Row", Membership, AdequacyDecision, SCCVersion, InternationalOrganisation)
 
@@ -216,8 +221,8 @@ def _json_type(value: Any) -> str:
     return "an object"
 
 
-def _rows(checker: _Checker, document: Any, key: str) -> list[Any]:
-    top = checker.record(document, "", required=("description", key))
+def _rows(checker: _Checker, document: Any, key: str, optional: tuple = ()) -> list[Any]:
+    top = checker.record(document, "", required=("description", key), optional=optional)
     checker.text(top["description"], "/description")
     return checker.array(top[key], f"/{key}")
 
@@ -333,9 +338,11 @@ def _parse_decisions(
     decisions: list[AdequacyDecision] = []
     seen: dict[str, str] = {}
     known = frozenset(organisations)
-    for index, row in enumerate(_rows(checker, document, "decisions")):
+    for index, row in enumerate(_rows(checker, document, "decisions", (LED_KEY,))):
         at = _child("/decisions", index)
         decision = _parse_decision(checker, row, at, seen)
+        if decision.kind == "law_enforcement":
+            checker.fail(_child(at, "kind"), f"a law_enforcement act belongs in /{LED_KEY}")
         _check_destination(checker, decision, at, known)
         decisions.append(decision)
     _check_continuations(checker, decisions)
@@ -362,6 +369,24 @@ def _check_destination(
             _child(at, "international_organisation"),
             f"{organisation!r} is not an id in {ORGANISATIONS_FILE}",
         )
+
+
+def _parse_law_enforcement(checker: _Checker, document: Any) -> tuple[AdequacyDecision, ...]:
+    """Adequacy findings under Directive (EU) 2016/680: kept apart from the GDPR decisions, so
+    that naming one for a sub-processor is refused with that reason."""
+    acts: list[AdequacyDecision] = []
+    seen = {
+        row.get("id"): "/decisions"
+        for row in document.get("decisions", ())
+        if isinstance(row, dict)
+    }
+    for index, row in enumerate(checker.array(document.get(LED_KEY, []), f"/{LED_KEY}")):
+        at = _child(f"/{LED_KEY}", index)
+        act = _parse_decision(checker, row, at, seen)
+        if act.kind != "law_enforcement":
+            checker.fail(_child(at, "kind"), "expected 'law_enforcement'")
+        acts.append(act)
+    return tuple(acts)
 
 
 def _parse_decision(checker: _Checker, row: Any, at: str, seen: dict[str, str]) -> AdequacyDecision:
@@ -443,7 +468,9 @@ def _parse_scope_conditions(checker: _Checker, value: Any, pointer: str) -> tupl
     conditions = []
     for index, row in enumerate(checker.array(value, pointer)):
         at = _child(pointer, index)
-        checker.record(row, at, required=("code", "text", "source_url"))
+        checker.record(
+            row, at, required=("code", "text", "source_url"), optional=("data_categories",)
+        )
         code = checker.text(row["code"], _child(at, "code"))
         if not _CONDITION_CODE.fullmatch(code):
             checker.fail(_child(at, "code"), f"{code!r} is not a lowercase snake_case code")
@@ -454,9 +481,21 @@ def _parse_scope_conditions(checker: _Checker, value: Any, pointer: str) -> tupl
                 code=code,
                 text=checker.text(row["text"], _child(at, "text")),
                 source_url=checker.url(row["source_url"], _child(at, "source_url")),
+                data_categories=_condition_categories(
+                    checker, row.get("data_categories", []), _child(at, "data_categories")
+                ),
             )
         )
     return tuple(conditions)
+
+
+def _condition_categories(checker: _Checker, value: Any, pointer: str) -> tuple[str, ...]:
+    """The data categories a scope condition is limited to: fideslang keys."""
+    keys = checker.array(value, pointer)
+    for index, key in enumerate(keys):
+        if not isinstance(key, str) or not taxonomy.is_data_category(key):
+            checker.fail(_child(pointer, index), f"{key!r} is not a fideslang data category")
+    return tuple(keys)
 
 
 def _check_continuations(checker: _Checker, decisions: list[AdequacyDecision]) -> None:
@@ -497,7 +536,7 @@ def _parse_scc_versions(checker: _Checker, document: Any) -> tuple[SCCVersion, .
             row,
             at,
             required=("id", "instrument", "applies_from", "modules", "source_url", "verified"),
-            optional=("concluded_before", "valid_until", "notes"),
+            optional=("concluded_before", "valid_until", "notes", "parties"),
         )
         version_id = checker.text(row["id"], _child(at, "id"))
         if version_id in seen:
@@ -520,6 +559,12 @@ def _parse_scc_versions(checker: _Checker, document: Any) -> tuple[SCCVersion, .
         notes = checker.text(row.get("notes"), _child(at, "notes"), nullable=True)
         if not verified and notes is None:
             checker.fail(_child(at, "notes"), "an unverified version must say why in notes")
+        parties = checker.text(row.get("parties"), _child(at, "parties"), nullable=True)
+        if parties is not None and parties not in SCC_PARTIES:
+            checker.fail(
+                _child(at, "parties"),
+                f"unknown parties {parties!r} (expected {sorted(SCC_PARTIES)})",
+            )
         versions.append(
             SCCVersion(
                 id=version_id,
@@ -531,6 +576,7 @@ def _parse_scc_versions(checker: _Checker, document: Any) -> tuple[SCCVersion, .
                 source_url=checker.url(row["source_url"], _child(at, "source_url")),
                 verified=verified,
                 notes=notes,
+                parties=parties,
             )
         )
     return tuple(versions)
@@ -562,6 +608,9 @@ def load_law(data_dir: Path | str | None = None) -> Law:
         scc_versions=_parse_scc_versions(_Checker(directory / SCC_FILE), documents[SCC_FILE]),
         version=hashlib.sha256(b"".join(raw[name] for name in LAW_FILES)).hexdigest(),
         organisations=organisations,
+        law_enforcement=_parse_law_enforcement(
+            _Checker(directory / DECISIONS_FILE), documents[DECISIONS_FILE]
+        ),
     )
 
 
@@ -589,6 +638,11 @@ def load_demo_catalogue(data_dir: Path | str | None = None) -> list[dict[str, An
     return entries
 
 
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A nested record with its tuples as lists, as JSON gives them back."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in row.items()}
+
+
 def _to_row(
     item: Membership | AdequacyDecision | SCCVersion | InternationalOrganisation,
 ) -> dict[str, Any]:
@@ -598,7 +652,7 @@ def _to_row(
         if isinstance(value, date):
             value = value.isoformat()
         elif isinstance(value, tuple):
-            value = [asdict(v) if is_dataclass(v) else v for v in value]
+            value = [_plain(asdict(v)) if is_dataclass(v) else v for v in value]
         row[spec.name] = value
     return row
 
@@ -617,7 +671,10 @@ def _from_row(cls: type[_Row], row: Mapping[str, Any]) -> _Row:
         elif spec.name == "verified":
             value = bool(value)
         elif spec.name == "scope_conditions":
-            value = tuple(ScopeCondition(**c) for c in value)
+            value = tuple(
+                ScopeCondition(**{**c, "data_categories": tuple(c.get("data_categories", ()))})
+                for c in value
+            )
         elif spec.name == "sources":
             value = tuple(value)
         values[spec.name] = value
@@ -631,6 +688,7 @@ def law_to_records(law: Law) -> dict[str, list[dict[str, Any]]]:
         "decisions": [_to_row(d) for d in law.decisions],
         "scc_versions": [_to_row(s) for s in law.scc_versions],
         "organisations": [_to_row(o) for o in law.organisations],
+        "law_enforcement": [_to_row(d) for d in law.law_enforcement],
     }
 
 
@@ -644,5 +702,9 @@ def law_from_records(records: Mapping[str, Iterable[Mapping[str, Any]]], version
         # Law versions stored before organisations were reference data have none.
         organisations=tuple(
             _from_row(InternationalOrganisation, row) for row in records.get("organisations", ())
+        ),
+        # Law versions stored before these acts were reference data have none.
+        law_enforcement=tuple(
+            _from_row(AdequacyDecision, row) for row in records.get("law_enforcement", ())
         ),
     )

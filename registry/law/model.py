@@ -30,6 +30,9 @@ class ScopeCondition:
     code: str  # stable, e.g. "pipeda_applies"
     text: str  # what the recipient must be or do
     source_url: str
+    # When set, the condition applies only to a sub-processor receiving one of these data
+    # categories (or a category above or below one of them); empty: to every transfer.
+    data_categories: tuple[str, ...] = ()
 
 
 def destination(location: Mapping[str, Any]) -> str:
@@ -79,7 +82,7 @@ class AdequacyDecision:
     notes: str | None = None
     # None only in law versions stored before acts carried it: read as in_force_from.
     adopted_on: date | None = None
-    kind: str = "adequacy"  # or "arrangement"
+    kind: str = "adequacy"  # or "arrangement"; "law_enforcement" in Law.law_enforcement only
     continues: str | None = None  # the act this one extends or renews, with no gap between
     scope_conditions: tuple[ScopeCondition, ...] = ()
     scope_conditions_note: str | None = None  # why a scope note is not coded as conditions
@@ -123,6 +126,9 @@ class SCCVersion:
     source_url: str
     verified: bool = True
     notes: str | None = None
+    # A set without modules is made for one pair of roles: "controller_to_controller" or
+    # "controller_to_processor" (the exporter's role, then the importer's); None with modules.
+    parties: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,9 @@ class Law:
     scc_versions: tuple[SCCVersion, ...]
     version: str = ""  # content hash of the data it was loaded from
     organisations: tuple[InternationalOrganisation, ...] = ()
+    # Adequacy findings under Directive (EU) 2016/680 (kind law_enforcement): no GDPR safeguard,
+    # kept apart from `decisions` and looked up only to refuse them with that reason.
+    law_enforcement: tuple[AdequacyDecision, ...] = ()
     _by_country: dict[str, tuple[Membership, ...]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -183,6 +192,14 @@ class Law:
 
     def decision(self, decision_id: str) -> AdequacyDecision | None:
         return self._decisions_by_id.get(decision_id)
+
+    def law_enforcement_decision(self, decision_id: str) -> AdequacyDecision | None:
+        """An adequacy finding under Directive (EU) 2016/680 with this id, or this instrument
+        number (`2021/1773`), if any."""
+        return next(
+            (d for d in self.law_enforcement if decision_id in (d.id, *d.instrument.split())),
+            None,
+        )
 
     def organisation(self, organisation_id: str) -> InternationalOrganisation | None:
         return self._organisations_by_id.get(organisation_id)

@@ -28,6 +28,13 @@ class ScopeConditionSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"example": "pipeda_applies"})
     text = ma.fields.String(required=True)
     source_url = ma.fields.String(required=True)
+    data_categories = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "When not empty, the condition applies only to a sub-processor "
+            "receiving one of these data categories (or one above or below it)"
+        },
+    )
 
 
 class AdequacyDecisionSchema(ma.Schema):
@@ -47,10 +54,11 @@ class AdequacyDecisionSchema(ma.Schema):
     kind = ma.fields.String(
         required=True,
         metadata={
-            "enum": ["adequacy", "arrangement"],
+            "enum": ["adequacy", "arrangement", "law_enforcement"],
             "description": "arrangement: not an adequacy decision, but while it applies there "
             "is no transfer to a third country (the EU-UK Trade and Cooperation Agreement's "
-            "bridge)",
+            "bridge); law_enforcement: an adequacy finding under Directive (EU) 2016/680, "
+            "which no sub-processor can rely on",
         },
     )
     instrument = ma.fields.String(required=True)

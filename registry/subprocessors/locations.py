@@ -57,7 +57,10 @@ def _check_adequacy(safeguard: dict, country: str, law: Law, here: str) -> list[
     if "adequacy_decision" in safeguard:
         decision = law.decision(safeguard["adequacy_decision"])
         pointer = f"{here}/adequacy_decision"
-        if decision is None or decision.kind != "adequacy":
+        led = law.law_enforcement_decision(safeguard["adequacy_decision"])
+        if decision is None and led is not None:
+            errors.append(field_error(pointer, not_for_the_gdpr(led, law)))
+        elif decision is None or decision.kind != "adequacy":
             errors.append(field_error(pointer, "No adequacy decision has this id."))
             decision = None
         elif decision.destination != country:
@@ -69,6 +72,20 @@ def _check_adequacy(safeguard: dict, country: str, law: Law, here: str) -> list[
             safeguard["scope_attestations"], country, decision, law, f"{here}/scope_attestations"
         )
     return errors
+
+
+def not_for_the_gdpr(decision, law: Law) -> str:
+    """Why an adequacy finding under the Law Enforcement Directive is no safeguard for a
+    sub-processor, naming the GDPR acts for the same territory."""
+    gdpr = [d.id for d in law.decisions_for(decision.territory or "") if d.kind == "adequacy"]
+    instead = (
+        f" The GDPR decisions for {decision.territory_name}: {', '.join(gdpr)}." if gdpr else ""
+    )
+    return (
+        f"{decision.id} ({decision.instrument}) is an adequacy decision under Directive (EU) "
+        f"2016/680, for transfers to law-enforcement authorities; it covers no transfer under "
+        f"the GDPR, so no sub-processor can rely on it.{instead}"
+    )
 
 
 def _check_scc(safeguard: dict, law: Law, here: str) -> list[dict]:
@@ -89,6 +106,14 @@ def _check_scc(safeguard: dict, law: Law, here: str) -> list[dict]:
         )
     elif module is not None and module not in version.modules:
         errors.append(field_error(f"{here}/scc_module", f"SCC {version.id} has no modules."))
+    if version.modules and "exporter" in safeguard:
+        errors.append(
+            field_error(
+                f"{here}/exporter",
+                f"SCC {version.id} name the parties' roles by their module; `exporter` is for "
+                f"the pre-2021 sets only.",
+            )
+        )
     return errors
 
 

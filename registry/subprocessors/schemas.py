@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..compliance import flags
+from ..compliance import flags, rules
 from ..http.fields import (
     IsoDate,
     PageArgsSchema,
@@ -56,10 +56,10 @@ MECHANISM_FIELDS = {
         set(),
     ),
     "scc": (
-        {"scc_version", "scc_module", "signed_on", "tia_completed_on"},
+        {"scc_version", "scc_module", "signed_on", "tia_completed_on", "tia", "exporter"},
         {"scc_version", "signed_on"},
     ),
-    "bcr": ({"approved_on", "tia_completed_on"}, {"approved_on"}),
+    "bcr": ({"approved_on", "tia_completed_on", "tia"}, {"approved_on"}),
     "derogation": ({"derogation"}, {"derogation"}),
     # A missing date is no 422 but NO_SAFEGUARD in the verdict, naming the date.
     "code_of_conduct": ({"approved_on", "reference", "binding_commitment_on"}, {"reference"}),
@@ -76,6 +76,51 @@ for _mechanism in ART46_MECHANISMS:
     MECHANISM_FIELDS[_mechanism][0].update(
         name for name in MECHANISM_FIELDS["scc"][0] if name.startswith("tia")
     )
+
+
+# The exporter's role for the data (this organisation's, per sub-processor): it decides the
+# SCC module (2 for a controller, 3 for a processor).
+EXPORTER_ROLES = rules.ROLES
+# What a transfer impact assessment concluded (EDPB Recommendations 01/2020, steps 3 and 4).
+TIA_OUTCOMES = rules.TIA_OUTCOMES
+
+
+class TiaSchema(StrictSchema):
+    """A transfer impact assessment (Clause 14 of (EU) 2021/914; EDPB Recommendations 01/2020):
+    staff-only, never shown to customers."""
+
+    completed_on = IsoDate(required=True)
+    outcome = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(TIA_OUTCOMES),
+        metadata={
+            "description": "no_reason_to_believe: nothing in the destination's law or practice "
+            "prevents the importer from honouring the safeguard; supplementary_measures: it "
+            "does, unless the measures listed are applied; problematic: it does, and no "
+            "measure cures it"
+        },
+    )
+    laws_assessed = ma.fields.List(
+        text(200),
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "The destination's laws and practices looked at"},
+    )
+    supplementary_measures = ma.fields.List(
+        text(200),
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "The technical, contractual or organisational measures chosen"},
+    )
+    review_by = IsoDate(
+        metadata={"description": "When it is to be re-evaluated; past it is TIA_REVIEW_DUE"}
+    )
+
+    @ma.validates_schema
+    def review_after_completion(self, data, **kwargs):
+        review_by, completed_on = data.get("review_by"), data.get("completed_on")
+        if review_by and completed_on and review_by < completed_on:
+            raise ma.ValidationError(
+                "A review cannot be due before the assessment was completed.", "review_by"
+            )
 
 
 class SafeguardSchema(StrictSchema):
@@ -130,7 +175,21 @@ class SafeguardSchema(StrictSchema):
         }
     )
     derogation = ma.fields.String(validate=ma.validate.OneOf(DEROGATIONS))
-    tia_completed_on = IsoDate()
+    tia_completed_on = IsoDate(
+        metadata={
+            "description": "Shorthand for a TIA known only by its date (`tia.completed_on`); "
+            "with `tia`, it must be the same date"
+        }
+    )
+    tia = ma.fields.Nested(TiaSchema)
+    exporter = ma.fields.String(
+        validate=ma.validate.OneOf(EXPORTER_ROLES),
+        metadata={
+            "description": "For a pre-2021 SCC set: who signed the clauses as exporter. "
+            "`controller` when the customer (the controller) itself did, which lets "
+            "2010/87/EU cover a transfer to this organisation's sub-processor"
+        },
+    )
     scope_attestations = ma.fields.Dict(
         keys=ma.fields.String(validate=ma.validate.Regexp(r"^[a-z][a-z0-9_]{0,63}$")),
         values=StrictBoolean(),
@@ -159,6 +218,11 @@ class SafeguardSchema(StrictSchema):
                 if name not in data
             }
         )
+        tia, shorthand = data.get("tia"), data.get("tia_completed_on")
+        if tia and shorthand and tia.get("completed_on") != shorthand:
+            errors["tia_completed_on"] = [
+                "Differs from tia.completed_on; give the date once, in tia, or the same in both."
+            ]
         if errors:
             raise ma.ValidationError(errors)
 
@@ -401,6 +465,8 @@ class SafeguardOutSchema(ma.Schema):
     importer_public_body = ma.fields.Boolean()
     derogation = ma.fields.String()
     tia_completed_on = ma.fields.String(metadata={"format": "date"})
+    tia = ma.fields.Nested(TiaSchema)
+    exporter = ma.fields.String()
     scope_attestations = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean())
 
 

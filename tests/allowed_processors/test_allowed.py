@@ -86,8 +86,15 @@ US_UNCERTIFIED = us_adequacy(certified=False, activity="storage")
 IN_DEROGATION = {
     "country": "IN",
     "activity": "processing",
-    "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
+    "safeguard": {"mechanism": "derogation", "derogation": "vital_interests"},
 }
+# Under the processor role explicit consent is no basis (rules 4: DEROGATION_NOT_AVAILABLE).
+IN_CONSENT = {
+    **IN_DEROGATION,
+    "safeguard": {**IN_DEROGATION["safeguard"], "derogation": "explicit_consent"},
+}
+# SCCs to the US without a TIA while the DPF applies: TIA_MISSING is a warning only.
+US_WITHOUT_TIA = {**IN_WITHOUT_TIA, "country": "US"}
 
 
 def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
@@ -97,7 +104,11 @@ def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
     proposed = create(name="Proposed", effective_on=(TODAY + timedelta(days=30)).isoformat())
     flagged = create(name="Flagged", locations=[NL, US_UNCERTIFIED])
     derogation = create(name="Derogation", locations=[NL, IN_DEROGATION])
-    no_tia = create(name="No TIA", service="email_delivery", locations=[IN_WITHOUT_TIA])
+    no_tia = create(name="No TIA", service="email_delivery", locations=[US_WITHOUT_TIA])
+    # The errors rules 4 added keep a vendor out: SCCs to India with no TIA (Clause 14 of
+    # 2021/914, C-311/18), explicit consent relied on by a processor (Art. 49(1)(a), 7(3)).
+    india_no_tia = create(name="India No TIA", locations=[IN_WITHOUT_TIA])
+    consent = create(name="Consent", locations=[NL, IN_CONSENT])
     retired = create(name="Retired")
     retire(client, as_role, retired["id"])
 
@@ -107,6 +118,10 @@ def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
     assert flag_codes(derogation) == {"DEROGATION_RELIED_ON"}
     assert no_tia["compliance"]["status"] == "compliant"
     assert flag_codes(no_tia) == {"TIA_MISSING", "SCC_COPY_MISSING"}
+    assert india_no_tia["compliance"]["status"] == "flagged"
+    assert "TIA_MISSING" in flag_codes(india_no_tia)
+    assert consent["compliance"]["status"] == "flagged"
+    assert flag_codes(consent) == {"DEROGATION_NOT_AVAILABLE"}
 
     response = allowed()
     body = response.get_json()
@@ -131,7 +146,7 @@ def test_lists_exactly_the_active_subprocessors_without_an_error_flag(
         "id": no_tia["id"],
         "name": "No TIA",
         "service": "email_delivery",
-        "countries": ["IN"],
+        "countries": ["US"],
         "data_categories": nimbus()["data_categories"],
     }
     assert all(set(p) == PROCESSOR_FIELDS for p in body["processors"])

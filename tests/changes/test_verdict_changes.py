@@ -152,12 +152,13 @@ def test_an_older_register_learns_what_the_new_rules_changed(client, staff, regi
     """A database from before recorded verdicts: its first sweep announces the new rules."""
     kept = post(
         vendor(
-            "Consent Only",
+            "Vital Interests Only",
             NL,
             {
                 "country": "IN",
                 "activity": "processing",
-                "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
+                # Not explicit consent: under the processor role rules 4 made it an error too.
+                "safeguard": {"mechanism": "derogation", "derogation": "vital_interests"},
             },
             effective_on="2025-01-01",
         )

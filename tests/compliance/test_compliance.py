@@ -269,8 +269,14 @@ SCC_TRANSITION = {
     "old-set-in-transition": ("2010/87/EU", "2019-05-01", "2022-06-01", []),
     "old-set-last-day": ("2010/87/EU", "2019-05-01", "2022-12-27", []),
     "old-set-transition-over": ("2010/87/EU", "2019-05-01", "2022-12-28", ["SCC_SUPERSEDED"]),
-    "2001-set-transition-over": ("2001/497/EC", "2015-01-01", "2023-01-01", ["SCC_SUPERSEDED"]),
-    "2004-set-before-repeal": ("2004/915/EC", "2015-01-01", "2020-01-01", []),
+    # The controller-to-controller sets never covered a processor as importer (rules 4).
+    "2001-set-transition-over": (
+        "2001/497/EC",
+        "2015-01-01",
+        "2023-01-01",
+        ["SCC_SUPERSEDED", "SCC_MODULE_MISMATCH"],
+    ),
+    "2004-set-before-repeal": ("2004/915/EC", "2015-01-01", "2020-01-01", ["SCC_MODULE_MISMATCH"]),
     "old-set-concluded-on-repeal": ("2010/87/EU", "2021-09-27", "2021-10-01", ["SCC_SUPERSEDED"]),
     "old-set-concluded-before-repeal": ("2010/87/EU", "2021-09-26", "2021-10-01", []),
     "signed-after-the-date": ("2021/914", "2024-03-01", "2024-02-29", ["NO_SAFEGUARD"]),
@@ -285,7 +291,10 @@ SCC_TRANSITION = {
     ("version", "signed_on", "on", "flags"), SCC_TRANSITION.values(), ids=SCC_TRANSITION.keys()
 )
 def test_scc_transition(law, version, signed_on, on, flags):
-    result = evaluate(record(scc(version, signed_on)), law, date.fromisoformat(on))
+    # As a controller: 2010/87/EU (controller to processor) fits that role.
+    result = evaluate(
+        record(scc(version, signed_on)), law, date.fromisoformat(on), role="controller"
+    )
 
     assert result["status"] == ("flagged" if flags else "compliant")
     assert codes(result) == flags
@@ -317,12 +326,14 @@ def test_scc_signed_after_the_date_says_so(law):
 
 
 @pytest.mark.parametrize("tia", [None, "2024-03-02"], ids=["tia-missing", "tia-after-the-date"])
-def test_scc_without_tia_is_a_warning_only(law, tia):
+def test_scc_without_tia_is_an_error(law, tia):
+    # Clause 14 of (EU) 2021/914 and C-311/18: to a destination no adequacy decision covers,
+    # SCCs without an assessment do not show the transfer lawful (rules 4).
     result = evaluate(record(scc("2021/914", "2024-03-01", tia=tia)), law, date(2024, 3, 1))
 
-    assert result["status"] == "compliant"
+    assert result["status"] == "flagged"
     assert codes(result) == ["TIA_MISSING"]
-    assert result["flags"][0]["severity"] == "warning"
+    assert result["flags"][0]["severity"] == "error"
 
 
 def test_scc_to_the_us_during_the_gap_is_compliant(law):
@@ -522,7 +533,7 @@ def test_implicit_adequacy_respects_assume_ended(law):
         pytest.param(
             {"tia_completed_on": "2020-02-01"}, "flagged", ["NO_SAFEGUARD"], id="never-approved"
         ),
-        pytest.param({"approved_on": "2020-01-01"}, "compliant", ["TIA_MISSING"], id="no-tia"),
+        pytest.param({"approved_on": "2020-01-01"}, "flagged", ["TIA_MISSING"], id="no-tia"),
     ],
 )
 def test_binding_corporate_rules(law, safeguard, status, flags):
@@ -544,7 +555,9 @@ def test_binding_corporate_rules(law, safeguard, status, flags):
     ids=lambda value: value if "_" in value else None,
 )
 def test_derogation_is_a_warning_naming_its_ground(law, ground, article):
-    result = evaluate(record(location("IN", mechanism="derogation", derogation=ground)), law, TODAY)
+    # As a controller: under the processor role explicit consent is not available (rules 4).
+    rec = record(location("IN", mechanism="derogation", derogation=ground))
+    result = evaluate(rec, law, TODAY, role="controller")
 
     assert result["status"] == "compliant"
     assert codes(result) == ["DEROGATION_RELIED_ON"]
@@ -700,7 +713,10 @@ def test_severity_table():
         "SCC_SUPERSEDED": "error",
         "SCC_MODULE_MISMATCH": "error",
         "DEROGATION_NOT_AVAILABLE": "error",
-        "TIA_MISSING": "warning",
+        "TIA_MISSING": "error",
+        "TIA_OUTCOME_PROBLEMATIC": "error",
+        "TIA_REVIEW_DUE": "warning",
+        "TIA_RESTS_ON_ENDED_DECISION": "warning",
         "DEROGATION_RELIED_ON": "warning",
         "ADEQUACY_ENDING": "warning",
         "ADEQUACY_SCOPE_UNCONFIRMED": "warning",
@@ -811,7 +827,8 @@ def test_register_summary_and_flagged_list(law):
         record(location("IN"), location("SG"), id="bad-active", name="Bad Active"),
         record(location("IN"), effective_on=days_from_today(38), id="bad-proposed"),
         record(location("CH"), effective_on=days_from_today(38), id="ok-proposed"),
-        record(scc("2021/914", "2024-03-01", tia=None), id="warned-active"),
+        # SCCs to the US without a TIA while the DPF applies: a warning only (rules 4).
+        record(scc("2021/914", "2024-03-01", tia=None, country="US"), id="warned-active"),
         record(location("IN"), retired_on=days_from_today(-327), id="bad-retired"),
         record(location("US", mechanism="adequacy"), id="unmet-active"),
     ]
@@ -852,7 +869,7 @@ def test_register_summary_and_flagged_list(law):
         ("bad-active", "active", "NO_SAFEGUARD", "error", "IN"),
         ("bad-active", "active", "NO_SAFEGUARD", "error", "SG"),
         ("bad-proposed", "proposed", "NO_SAFEGUARD", "error", "IN"),
-        ("warned-active", "active", "TIA_MISSING", "warning", "IN"),
+        ("warned-active", "active", "TIA_MISSING", "warning", "US"),
         ("unmet-active", "active", "ADEQUACY_CONDITION_UNMET", "error", "US"),
     ]
     warned = report["findings"][3]

@@ -11,7 +11,13 @@ from helpers import IN_WITHOUT_TIA, NL, TODAY, UNSAFE_IN, days_from_today, vendo
 def test_the_report_lists_warnings_of_compliant_vendors(client, runner, post, as_role):
     clean = post(vendor("Clean Co", NL, already_in_use=True, effective_on="2025-01-01"))
     warned = post(
-        vendor("Warned Co", IN_WITHOUT_TIA, already_in_use=True, effective_on="2025-01-01")
+        # SCCs to the US without a TIA while the DPF applies: a warning only (rules 4).
+        vendor(
+            "Warned Co",
+            {**IN_WITHOUT_TIA, "country": "US"},
+            already_in_use=True,
+            effective_on="2025-01-01",
+        )
     )
     broken = post(vendor("Broken Co", UNSAFE_IN, already_in_use=True, effective_on="2025-01-01"))
 
@@ -28,8 +34,8 @@ def test_the_report_lists_warnings_of_compliant_vendors(client, runner, post, as
     )
     assert found == [
         ("Broken Co", "NO_SAFEGUARD", "error", "IN"),
-        ("Warned Co", "SCC_COPY_MISSING", "warning", "IN"),
-        ("Warned Co", "TIA_MISSING", "warning", "IN"),
+        ("Warned Co", "SCC_COPY_MISSING", "warning", "US"),
+        ("Warned Co", "TIA_MISSING", "warning", "US"),
     ]
     ids = {f["subprocessor_name"]: f["subprocessor_id"] for f in report["findings"]}
     assert ids == {"Broken Co": broken["id"], "Warned Co": warned["id"]}

@@ -522,6 +522,8 @@ def test_scope_conditions_with_every_code_attested_are_compliant(law):
         if decision.territory is None or not decision.in_force_on(TODAY):
             continue
         safeguard = {"mechanism": "adequacy", "scope_attestations": attest_all(law, decision.id)}
+        if decision.condition == "certification":
+            safeguard.update(certified=True, certification_checked_on=TODAY.isoformat())
         result = evaluate(record(location(decision.territory, **safeguard)), law, TODAY)
         assert codes(result) == unverified(law, decision.id), decision.id
 
@@ -579,7 +581,13 @@ IMPORTERS = {
     "2021-914-importer-not-subject": (scc_safeguard(), False, TODAY, False),
     "2021-914-importer-unstated": (scc_safeguard(), None, TODAY, False),
     "old-set-importer-subject": (
-        scc_safeguard(version="2010/87/EU", signed="2019-01-01", module=None, tia="2019-01-01"),
+        # Signed by the customer as exporter: 2010/87/EU fits (recital 23; rules 4).
+        {
+            **scc_safeguard(
+                version="2010/87/EU", signed="2019-01-01", module=None, tia="2019-01-01"
+            ),
+            "exporter": "controller",
+        },
         True,
         day("2022-06-01"),
         False,
@@ -610,7 +618,8 @@ def test_importer_subject_to_gdpr(law, safeguard, importer, on, warned):
 
 
 DEROGATIONS = {
-    "explicit_consent": "DEROGATION_RELIED_ON",
+    # An onward transfer's exporter is a processor: explicit consent is no basis (rules 4).
+    "explicit_consent": "DEROGATION_NOT_AVAILABLE",
     "contract_performance": "DEROGATION_NOT_AVAILABLE",
     "contract_in_interest": "DEROGATION_NOT_AVAILABLE",
     "public_interest": "DEROGATION_RELIED_ON",
@@ -678,7 +687,10 @@ def test_tia_only_where_no_adequacy_decision_covers_every_recipient(
 
     expected = act is None or needs_tia(law, act)
     assert codes(result) == (["TIA_MISSING"] if expected else [])
-    assert result["status"] == "compliant"
+    # An error since rules 4 (Clause 14 of 2021/914, C-311/18), but a warning for the US while
+    # the DPF applies (EDPB information note of 18 July 2023).
+    error = expected and act != "us-dpf-2023"
+    assert result["status"] == ("flagged" if error else "compliant")
     assert only_location(result)["mechanism"] == mechanism
 
 
@@ -749,6 +761,8 @@ def test_law_unverified_follows_the_scc_set_relied_on(law, version, signed, on):
     assert law.scc_version(version) is not None, f"data/scc-versions.json has no {version}"
     module = 3 if law.scc_version(version).modules else None
     safeguard = scc_safeguard(version=version, signed=signed, module=module, tia=signed)
+    if module is None:  # a controller-to-processor set: signed by the customer (rules 4)
+        safeguard["exporter"] = "controller"
     result = evaluate(record(location("IN", **safeguard)), law, on)
 
     assert codes(result) == scc_unverified(law, version)
@@ -1254,7 +1268,8 @@ def test_adequacy_decisions_list_acts_with_adoption_continuation_and_scope(clien
     assert {item["kind"] for i, item in items.items() if i != "gb-tca-bridge-2021"} == {"adequacy"}
     ca = items["ca-2002"]["scope_conditions"]
     assert "pipeda_applies" in [c["code"] for c in ca]
-    assert all(set(c) == {"code", "text", "source_url"} for c in ca)
+    assert all(set(c) == {"code", "text", "source_url", "data_categories"} for c in ca)
+    assert all(c["data_categories"] == [] for c in ca)  # every recipient, whatever its data
     assert all(c["source_url"].startswith("https://") for c in ca)
     assert [c["code"] for c in items["kr-2021"]["scope_conditions"]] == scope_codes(law, "kr-2021")
     assert items["ch-2000"]["scope_conditions"] == []

@@ -97,6 +97,7 @@ SCOPE_CONDITIONS = {
     "jp-2019": ["appi_business_operator", "not_appi_article_76_purpose"],
     "kr-2021": ["not_fsc_credit_information", "not_religious_or_political_party_processing"],
     "br-2026": ["lgpd_applies"],
+    "us-dpf-2023": ["dpf_hr_covered"],
 }
 
 # The United Kingdom after Brexit, one act after another: the TCA bridge, the 2021 decision,
@@ -290,11 +291,17 @@ def test_scope_conditions_are_coded_where_the_act_sets_them(law: Law) -> None:
 
 
 def test_us_frameworks_keep_certification_and_no_scope_code(law: Law) -> None:
+    """Certification is the condition; only the DPF codes one scope condition, HR coverage,
+    and only for the HR data categories (DPF Supplemental Principle 9, Annex I to 2023/1795)."""
     for decision_id in US_DECISIONS:
         decision = law.decision(decision_id)
         assert decision.condition == "certification"
-        assert decision.scope_conditions == ()
         assert "certification" in decision.scope_conditions_note
+        if decision_id != "us-dpf-2023":
+            assert decision.scope_conditions == ()
+    (hr,) = law.decision("us-dpf-2023").scope_conditions
+    assert hr.code == "dpf_hr_covered"
+    assert hr.data_categories == ("user.job_title", "user.workplace")
 
 
 def test_korea_excludes_fsc_credit_information_and_religious_or_party_processing(law: Law) -> None:
@@ -430,13 +437,24 @@ def test_version_changes_with_the_bytes(tmp_path: Path, law: Law) -> None:
     changed = load_law(data)
     assert changed.version != law.version
     assert changed == Law(
-        law.memberships, law.decisions, law.scc_versions, changed.version, law.organisations
+        law.memberships,
+        law.decisions,
+        law.scc_versions,
+        changed.version,
+        law.organisations,
+        law_enforcement=law.law_enforcement,
     )
 
 
 def test_records_round_trip_exactly(law: Law) -> None:
     records = law_to_records(law)
-    assert set(records) == {"memberships", "decisions", "scc_versions", "organisations"}
+    assert set(records) == {
+        "memberships",
+        "decisions",
+        "scc_versions",
+        "organisations",
+        "law_enforcement",
+    }
     through_json = json.loads(json.dumps(records))
     assert through_json == records
     restored = law_from_records(through_json, law.version)
@@ -444,6 +462,7 @@ def test_records_round_trip_exactly(law: Law) -> None:
     assert restored.memberships == law.memberships
     assert restored.decisions == law.decisions
     assert restored.scc_versions == law.scc_versions
+    assert restored.law_enforcement == law.law_enforcement
     assert restored.version == law.version
     assert law_to_records(restored) == records
 

@@ -467,6 +467,28 @@ def every_flag(client, create, clock, admin: dict) -> set[str]:
             **past,
         ),
         vendor("No Assessment", IN_WITHOUT_TIA, **past),
+        vendor(
+            "Assessed Problematic",
+            scc(
+                tia_completed_on="2030-01-01",
+                tia={
+                    "completed_on": "2030-01-01",
+                    "outcome": "problematic",
+                    "review_by": "2031-01-01",
+                },
+            ),
+            **past,
+        ),
+        # Its TIA relied on the DPF's safeguards: TIA_RESTS_ON_ENDED_DECISION if the DPF falls.
+        vendor(
+            "Assessed Under The DPF",
+            scc(
+                country="US",
+                tia_completed_on="2030-01-01",
+                tia={"completed_on": "2030-01-01", "outcome": "no_reason_to_believe"},
+            ),
+            **past,
+        ),
         vendor("Rules Without Copy", bcr("SG"), **past),
         vendor(
             "Consent",
@@ -485,6 +507,14 @@ def every_flag(client, create, clock, admin: dict) -> set[str]:
             **past,
         ),
         vendor(
+            "Vital",
+            {
+                **derogation,
+                "safeguard": {"mechanism": "derogation", "derogation": "vital_interests"},
+            },
+            **past,
+        ),
+        vendor(
             "Rushed",
             NL,
             effective_on=(registry_today() + timedelta(days=3)).isoformat(),
@@ -495,7 +525,12 @@ def every_flag(client, create, clock, admin: dict) -> set[str]:
     for body in bodies:
         create(body)
     items = ok(client.get(f"{URL}?limit=100", headers=admin))["items"]
-    return {flag["code"] for item in items for flag in item["compliance"]["flags"]}
+    what_if = client.get(
+        "/v1/compliance", query_string={"assume_ended": "us-dpf-2023"}, headers=admin
+    )
+    return {flag["code"] for item in items for flag in item["compliance"]["flags"]} | {
+        finding["code"] for finding in ok(what_if)["findings"]
+    }
 
 
 def test_no_flag_reaches_the_page_feed_or_projection_even_when_every_flag_is_raised(

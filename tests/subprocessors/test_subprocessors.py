@@ -136,7 +136,8 @@ def test_an_error_flag_makes_it_flagged(create):
 
 
 def test_warnings_alone_leave_it_compliant(create):
-    body = vendor("No TIA", scc(tia_completed_on=None), effective_on="2025-01-01")
+    # SCCs to the US without a TIA while the DPF applies: a warning (rules 4; elsewhere an error).
+    body = vendor("No TIA", scc("US", tia_completed_on=None), effective_on="2025-01-01")
     del body["locations"][0]["safeguard"]["tia_completed_on"]
     verdict = create(body)["compliance"]
     assert [(f["code"], f["severity"]) for f in verdict["flags"]] == [
@@ -476,9 +477,16 @@ def test_compliance_today_matches_the_record(client, admin, create):
         ("", {}),
         pytest.param(f"as_of={TODAY}", {}, id="as_of=today"),
         # No US decision in force in 2022, and the SCCs were signed in 2024.
-        ("as_of=2022-01-01", {"US": ["ADEQUACY_NOT_IN_FORCE"], "IN": ["NO_SAFEGUARD"]}),
+        # The TIA (2024-02-20) is not made yet either: an error since rules 4.
+        (
+            "as_of=2022-01-01",
+            {"US": ["ADEQUACY_NOT_IN_FORCE"], "IN": ["NO_SAFEGUARD", "TIA_MISSING"]},
+        ),
         # Before the SCCs were signed and before the certification was checked.
-        ("as_of=2024-02-01", {"US": ["ADEQUACY_CONDITION_UNMET"], "IN": ["NO_SAFEGUARD"]}),
+        (
+            "as_of=2024-02-01",
+            {"US": ["ADEQUACY_CONDITION_UNMET"], "IN": ["NO_SAFEGUARD", "TIA_MISSING"]},
+        ),
         ("as_of=2024-03-01", {"US": ["ADEQUACY_CONDITION_UNMET"]}),
         ("assume_ended=us-dpf-2023", {"US": ["ADEQUACY_NOT_IN_FORCE"]}),
         ("assume_ended=gb-2025", {"GB": ["NO_SAFEGUARD"]}),
@@ -746,7 +754,8 @@ def test_every_mechanism_can_be_recorded(create):
             {
                 "country": "MX",
                 "activity": "processing",
-                "safeguard": {"mechanism": "derogation", "derogation": "explicit_consent"},
+                # Not explicit consent: a processor cannot rely on it (rules 4).
+                "safeguard": {"mechanism": "derogation", "derogation": "vital_interests"},
             },
             effective_on="2025-01-01",
         )

@@ -33,8 +33,10 @@ class Unauthenticated(RegistryError):
 
     status = 401
 
-    def __init__(self, detail: str):
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="registry"'})
+    def __init__(self, detail: str, *, errors: list[dict] | None = None):
+        super().__init__(
+            detail, errors=errors, headers={"WWW-Authenticate": 'Bearer realm="registry"'}
+        )
 
 
 class Forbidden(RegistryError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import re
 import selectors
 import socket
 import time
@@ -28,7 +29,7 @@ from http import HTTPStatus
 from ssl import SSLError
 
 from flask import Flask
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
 from gunicorn.http import RequestParser
 from gunicorn.http.errors import (
@@ -390,11 +391,13 @@ class RegistryWorker(ThreadWorker):
         addr = addr or ("", -1)  # a Unix socket's client has no address
         status = _error_status(exc)
         if status == 500:
-            self.log.exception("Error handling request %s", getattr(req, "uri", "(no URI read)"))
+            self.log.exception(
+                "Error handling request %s", redact(getattr(req, "uri", None) or "(no URI read)")
+            )
             detail = "The server failed to answer this request."
         else:
-            self.log.warning("Invalid request from ip=%s: %s", addr[0], exc)
-            detail = str(exc) or HTTPStatus(status).phrase
+            self.log.warning("Invalid request from ip=%s: %s", addr[0], redact(str(exc)))
+            detail = redact(str(exc)) or HTTPStatus(status).phrase
             if req is None and isinstance(exc, InvalidHeader | InvalidHeaderName):
                 req = getattr(exc, "req", None)  # its request line, for the access log
         answer = _problem_answer(status, detail)
@@ -423,6 +426,27 @@ class RegistryWorker(ThreadWorker):
             util.close_graceful(conn.sock, timeout=min(2.0, self.read_deadline))
             conn.socket_closed = True
         return keep
+
+
+# A feed key's token may come as `?token=` (feed readers send no headers): never logged.
+_TOKEN_IN_QUERY = re.compile(r"(?i)((?:^|[?&;])token=)[^&;#\s\"']*")
+
+
+def redact(text: str) -> str:
+    """`text` (a request line, a URL) with the value of any `token` query parameter hidden."""
+    return _TOKEN_IN_QUERY.sub(r"\1[redacted]", text)
+
+
+class RedactingLogger(glogging.Logger):
+    """gunicorn's logger, whose access log never shows a token passed in the query."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        # Every atom a format may name: the request line, the query, the raw URI, headers.
+        return {
+            name: redact(value) if isinstance(value, str) else value
+            for name, value in atoms.items()
+        }
 
 
 class RegistryServer(BaseApplication):
@@ -464,6 +488,7 @@ def serve(
             "threads": threads,
             "preload_app": False,
             "accesslog": "-",
+            "logger_class": "registry.server.RedactingLogger",
             "graceful_timeout": 10,
             # The master restarts a worker whose event loop has not checked in for this
             # long; requests run in threads and do not hold the loop.

@@ -364,6 +364,7 @@ KEYS = {
     "service": ("service", None, "service"),
     "customer_a": ("customer", "cust-a", "customer A"),
     "customer_b": ("customer", "cust-b", "customer B"),
+    "feed_a": ("feed", "cust-a", "feed A"),
 }
 
 

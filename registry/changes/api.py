@@ -14,9 +14,10 @@ from ..events import service
 from ..events.service import FEED
 from ..http import atom
 from ..http.api import Blueprint, header_parameter, revalidated
-from ..http.auth import current_principal
+from ..http.auth import current_principal, query_token
 from ..http.context import cursor, registry
-from .schemas import ChangePageSchema, ChangeQueryArgsSchema
+from ..roles import CUSTOMER_ROLES
+from .schemas import ChangeAtomArgsSchema, ChangePageSchema, ChangeQueryArgsSchema
 
 blp = Blueprint(
     "changes",
@@ -26,6 +27,9 @@ blp = Blueprint(
 )
 
 READERS = ("admin", "procurement", "customer", "service")
+# A feed key reads its customer's Atom feed and nothing else (not even the JSON feed: a
+# token that may travel in a URL opens as little as it can).
+ATOM_READERS = (*READERS, "feed")
 ATOM_ENTRIES = 50
 _CONDITIONAL_GET = [
     header_parameter("If-None-Match", "The ETag of an earlier answer: 304 when nothing changed")
@@ -47,7 +51,7 @@ def _change(row: dict) -> dict:
 
 
 def _customer() -> bool:
-    return current_principal().role == "customer"
+    return current_principal().role in CUSTOMER_ROLES
 
 
 def _shown(rows: list[dict]) -> list[dict]:
@@ -65,7 +69,7 @@ def _shown(rows: list[dict]) -> list[dict]:
 def _audience() -> str | None:
     """Whose changes the caller sees: staff all, a customer its own too, a service none."""
     principal = current_principal()
-    if principal.role == "customer":
+    if principal.role in CUSTOMER_ROLES:
         return principal.customer_id
     return service.PUBLIC_ONLY if principal.role == "service" else None
 
@@ -112,8 +116,9 @@ class Changes(MethodView):
 
 @blp.route("/changes.atom")
 class ChangesAtom(MethodView):
-    @blp.roles(*READERS)
-    @blp.arguments(ChangeQueryArgsSchema(only=("since",)), location="query", as_kwargs=True)
+    @blp.roles(*ATOM_READERS)
+    @query_token
+    @blp.arguments(ChangeAtomArgsSchema, location="query", as_kwargs=True)
     @blp.alt_response(
         200,
         description=f"An Atom feed (RFC 4287) of the latest {ATOM_ENTRIES} changes",
@@ -122,8 +127,14 @@ class ChangesAtom(MethodView):
     )
     @blp.alt_response(304, response="NOT_MODIFIED")
     @blp.doc(parameters=_CONDITIONAL_GET)
-    def get(self, since=None):
-        """Follow the changes in a feed reader (Atom)"""
+    def get(self, since=None, token=None):
+        """Follow the changes in a feed reader (Atom)
+
+        A feed key (role `feed`, bound to one customer) reads this feed, that customer's, and
+        no other operation. A feed reader that cannot send headers passes the feed key's
+        token as `?token=`; no other role's token, and no other operation, is accepted so
+        (401). The token is never logged (the access log shows `token=[redacted]`).
+        """
         conn = registry().db.connection()
         if since is None:
             rows = service.latest(conn, ATOM_ENTRIES, _audience())

@@ -43,10 +43,21 @@ class ObjectionResolvedSchema(ma.Schema):
         metadata={"description": "The change objected to (its announcement or a material one)"},
     )
     status = ma.fields.String(
-        required=True, metadata={"enum": ["upheld", "dismissed", "withdrawn"]}
+        required=True,
+        metadata={
+            "enum": ["open", "upheld", "dismissed", "withdrawn"],
+            "description": "open: objection.created (staff only); else its answer",
+        },
     )
     response = ma.fields.String(allow_none=True, required=True)
-    resolved_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    resolved_at = ma.fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
+    customer_id = ma.fields.String(
+        metadata={"description": "For objection.created (staff only): who objected"}
+    )
+    reason = ma.fields.String(
+        allow_none=True, metadata={"description": "For objection.created (staff only)"}
+    )
+    created_at = ma.fields.String(metadata={"format": "date-time"})
 
 
 class ChangeSchema(ma.Schema):
@@ -147,6 +158,22 @@ class ChangeSchema(ma.Schema):
             "staff-only fields"
         },
     )
+    documentation_request = ma.fields.Dict(
+        metadata={
+            "description": "For documentation_request.created (staff only): the request, its "
+            "customer and items; for documentation_request.fulfilled (the requesting "
+            "customer and staff only): the request and the copy now ready"
+        }
+    )
+    code = ma.fields.String(
+        metadata={"description": "For incident.overdue (staff only): the flag it raises"}
+    )
+    evidence = ma.fields.Dict(
+        metadata={"description": "For evidence.due (staff only): the item falling due and when"}
+    )
+    notice_hours = ma.fields.Integer(
+        metadata={"description": "For incident.overdue (staff only): the notice deadline, hours"}
+    )
 
 
 class ChangePageSchema(ma.Schema):
@@ -171,3 +198,21 @@ class ChangeQueryArgsSchema(StrictSchema):
         },
     )
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=100))
+
+
+class ChangeAtomArgsSchema(StrictSchema):
+    since = Cursor(
+        FEED,
+        metadata={
+            "description": "A `cursor` or `next_cursor` the caller was given before; default: "
+            "the latest changes"
+        },
+    )
+    token = ma.fields.String(
+        load_only=True,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={
+            "description": "A feed key's token, for a feed reader that cannot send an "
+            "Authorization header; only a feed key's, and only here"
+        },
+    )

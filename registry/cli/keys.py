@@ -27,7 +27,7 @@ def keys_group() -> None:
 @click.option(
     "--customer",
     "customer_id",
-    help="Customer id (required for the customer role): a slug, folded to lower case.",
+    help="Customer id (required for the customer and feed roles): a slug, folded to lower case.",
 )
 @click.option(
     "--expires-on",

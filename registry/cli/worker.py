@@ -9,6 +9,7 @@ import threading
 import click
 from flask.cli import with_appcontext
 
+from ..incidents import service as incidents
 from ..retention import service as retention
 from ..verdicts import service as compliance
 from ..webhooks.worker import Worker
@@ -45,6 +46,8 @@ def worker_command(once: bool, poll_interval: float) -> None:
     def daily() -> None:
         sweep()
         purge()
+        # Every round, not daily: a notice falls overdue by the hour.
+        incidents.announce_overdue(state)
 
     attempts = worker.run(stop, poll_interval=poll_interval, once=once, tick=daily)
     click.echo(f"worker stopped after {attempts} attempt(s)")

@@ -191,7 +191,18 @@ def change_data(change_type: str, data: dict, law: Law, on: date) -> dict:
         shown["objection"] = objection_answer(data["objection"])
     if data.get("incident") is not None:
         shown["incident"] = incident(data["incident"])
+    if data.get("documentation_request") is not None:
+        shown["documentation_request"] = documentation_ready(data["documentation_request"])
     return shown
+
+
+_READY_FIELDS = ("id", "document_id", "subprocessor_id", "country", "kind", "fulfilled_at")
+
+
+def documentation_ready(ready: dict) -> dict:
+    """A copy a customer asked for is ready (documentation_request.fulfilled): which request,
+    which copy; never who uploaded it."""
+    return {field: ready[field] for field in _READY_FIELDS if field in ready}
 
 
 def _changes(record: dict, changes: dict, law: Law, on: date) -> dict:

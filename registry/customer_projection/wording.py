@@ -43,6 +43,8 @@ def title(change: dict) -> str:
         return f"Personal-data breach at {name} ({change['incident']['status']})"
     if kind == "objection.resolved":
         return f"Objection to {name} {change['objection']['status']}"
+    if kind == "documentation_request.fulfilled":
+        return f"Transfer documentation ready: {name}"
     return f"{name}: {kind}"
 
 
@@ -92,6 +94,12 @@ def _summary(change: dict) -> str:
         text = f"Your objection to {record['name']} ({objection['change_id']}) was "
         text += f"{objection['status']}."
         return text + (f" Response: {objection['response']}" if objection["response"] else "")
+    if kind == "documentation_request.fulfilled":
+        ready = change["documentation_request"]
+        return (
+            f"The copy you asked for ({ready['id']}) is ready: document "
+            f"{ready['document_id']}, for {record['name']}."
+        )
     return f"{who}: {kind}."
 
 

@@ -13,6 +13,7 @@ from ..audit import service as audit
 from ..compliance import engine
 from ..db import store as db
 from ..errors import Conflict, NotFound, ValidationFailed, field_error
+from ..events import service as change_feed
 from ..http import quotas
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
@@ -153,6 +154,7 @@ def upload(
             )
             redelivered = [r for r, copy in outcome["redelivered"] if copy == document["id"]]
         fulfilled = _unique([*redelivered, *store.fulfil_pending(tx, document)])
+        _tell_requesters(tx, document, fulfilled)
         audit.append(
             tx,
             actor,
@@ -349,7 +351,76 @@ def request_documentation(
             request["id"],
             {"scope": scope, "subprocessor_ids": [r["id"] for r in records], "items": items},
         )
+        _tell_staff(tx, request, records)
     return request
+
+
+# What a documentation request's event shows of each item.
+_EVENT_ITEM_FIELDS = ("subprocessor_id", "country", "mechanism", "status", "document_id")
+
+
+def _tell_staff(tx, request: dict, records: list[dict]) -> None:
+    """The change `documentation_request.created`, for staff alone (their feed and staff
+    webhooks), about the first sub-processor with a copy pending (else the first asked
+    about); it names the customer, so it is that customer's to erase. None for a request
+    about no sub-processor."""
+    if not records:
+        return
+    pending = {item["subprocessor_id"] for item in request["items"] if item["status"] == "pending"}
+    record = next((r for r in records if r["id"] in pending), records[0])
+    public = subprocessors.version_of(record)
+    change_feed.record(
+        tx,
+        "documentation_request.created",
+        public,
+        {
+            "subprocessor": public,
+            "effective_on": record["effective_on"],
+            "documentation_request": {
+                "id": request["id"],
+                "customer_id": request["customer_id"],
+                "scope": request["scope"],
+                "created_at": request["created_at"],
+                "subprocessor_ids": [r["id"] for r in records],
+                "items": [
+                    {field: item.get(field) for field in _EVENT_ITEM_FIELDS}
+                    for item in request["items"]
+                ],
+            },
+        },
+        material=True,
+        customer_id=request["customer_id"],
+    )
+
+
+def _tell_requesters(tx, document: dict, request_ids: list[str]) -> None:
+    """The change `documentation_request.fulfilled`, to each requesting customer alone
+    (its feed and webhooks): the copy it asked for is ready to download."""
+    if not request_ids or not document["subprocessor_id"]:
+        return
+    record = subprocessors.get(tx.conn, document["subprocessor_id"])
+    public = subprocessors.version_of(record)
+    for request_id in request_ids:
+        request = store.get_request(tx.conn, request_id)
+        change_feed.record(
+            tx,
+            "documentation_request.fulfilled",
+            public,
+            {
+                "subprocessor": public,
+                "effective_on": record["effective_on"],
+                "documentation_request": {
+                    "id": request_id,
+                    "document_id": document["id"],
+                    "subprocessor_id": document["subprocessor_id"],
+                    "country": document["country"],
+                    "kind": document["kind"],
+                    "fulfilled_at": document["uploaded_at"],
+                },
+            },
+            material=True,
+            customer_id=request["customer_id"],
+        )
 
 
 def check_request_quotas(registry: Registry, conn: sqlite3.Connection, customer_id: str) -> None:

@@ -14,6 +14,9 @@ from . import store
 PUBLIC_ONLY = store.PUBLIC_ONLY
 # Change types customers never read (in the feed or by webhook): verdicts are staff's.
 STAFF_ONLY_TYPES = store.STAFF_ONLY_TYPES
+# The staff-only types that ask staff to act: what a staff webhook is for. Services never
+# read them either.
+STAFF_ACTION_TYPES = store.STAFF_ACTION_TYPES
 # The list the JSON feed, the Atom feed and webhook events share: one cursor serves all three.
 FEED = "changes"
 
@@ -72,6 +75,12 @@ def customer_cursor(conn, customer_id: str, seq: int) -> str:
     return cursors.encode(
         db.cursor_secret(conn), cursors.caller("customer", customer_id), FEED, seq
     )
+
+
+def role_cursor(conn, role: str, seq: int) -> str:
+    """The cursor of an event as a staff role's keys read it in the feed (for the staff
+    webhooks that role registered)."""
+    return cursors.encode(db.cursor_secret(conn), cursors.caller(role), FEED, seq)
 
 
 def pending_at(conn: sqlite3.Connection, subprocessor_id: str, before: str) -> dict | None:

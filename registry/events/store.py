@@ -39,7 +39,8 @@ def record_change(
     customer_id: str | None = None,
 ) -> dict:
     """Append a change event; a material one is queued for every enabled webhook that
-    subscribes to it (only `customer_id`'s, for a change meant for one customer)."""
+    subscribes to it and may receive it: a staff-only event to staff webhooks alone, a
+    public one to every webhook, one meant for one customer to that customer's alone."""
     change = {
         "id": "chg_" + secrets.token_hex(8),
         "at": clock.timestamp(),
@@ -55,11 +56,14 @@ def record_change(
         list(change.values()),
     )
     seq = cursor.lastrowid
-    if not material or change_type in STAFF_ONLY_TYPES:
-        # Housekeeping is internal and verdicts are for staff: no customer is notified.
+    if not material:
+        # Housekeeping is internal: no one is notified.
         return get(db.conn, seq)
     sql, params = "SELECT id, events FROM webhooks WHERE status = 'enabled'", []
-    if customer_id is not None:
+    if change_type in STAFF_ONLY_TYPES:
+        # For staff alone: never a customer's endpoint, whichever customer it concerns.
+        sql += " AND customer_id IS NULL"
+    elif customer_id is not None:
         sql, params = sql + " AND customer_id = ?", [customer_id]
     webhooks = db.execute(sql, params).fetchall()
     for webhook_id, events in webhooks:
@@ -107,7 +111,15 @@ STAFF_ONLY_TYPES = (
     "evidence.due",
     "incident.overdue",
 )
-_NOT_STAFF_ONLY = "type NOT IN ({})".format(", ".join(f"'{t}'" for t in STAFF_ONLY_TYPES))
+# What asks staff to act (and may name a customer): not for services either.
+STAFF_ACTION_TYPES = STAFF_ONLY_TYPES[1:]
+
+
+def _not_in(types: tuple[str, ...]) -> str:
+    return "type NOT IN ({})".format(", ".join(f"'{t}'" for t in types))
+
+
+_NOT_STAFF_ONLY = _not_in(STAFF_ONLY_TYPES)
 
 
 def _visible(customer_id: str | None) -> tuple[str, list]:
@@ -116,7 +128,7 @@ def _visible(customer_id: str | None) -> tuple[str, list]:
     if customer_id is None:
         return "1", []
     if customer_id == PUBLIC_ONLY:
-        return "customer_id IS NULL", []
+        return f"customer_id IS NULL AND {_not_in(STAFF_ACTION_TYPES)}", []
     return f"(customer_id IS NULL OR customer_id = ?) AND {_NOT_STAFF_ONLY}", [customer_id]
 
 

@@ -296,8 +296,8 @@ class Blueprint(flask_smorest.Blueprint):
             auth.mark(func, tuple(roles))
             func = self.alt_response(401, response="UNAUTHORIZED")(func)
             func = self.alt_response(403, response="FORBIDDEN")(func)
-            if set(roles) & {"customer", "service"} and not auth.is_unmetered(func):
-                # Customer and service keys have a request budget (REGISTRY_RATE_LIMIT).
+            if set(roles) & {"customer", "service", "feed"} and not auth.is_unmetered(func):
+                # Customer, feed and service keys have a request budget (REGISTRY_RATE_LIMIT).
                 func = self.alt_response(429, response="TOO_MANY_REQUESTS")(func)
             func = self.doc(
                 security=[{"bearerAuth": []}],

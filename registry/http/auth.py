@@ -8,13 +8,18 @@ from typing import Any
 
 from flask import Flask, current_app, g, request
 
-from ..errors import Forbidden, Unauthenticated
+from ..errors import Forbidden, Unauthenticated, field_error
 from ..roles import ROLES
 
 PUBLIC = "public"
 _HOOKS = "registry_auth"
 _ROLES_ATTR = "_registry_roles"
 _UNMETERED_ATTR = "_registry_unmetered"
+_IN_QUERY_ATTR = "_registry_credential_in_query"
+# The query parameter a feed reader, which cannot send headers, passes its token in.
+IN_QUERY = "token"
+# The only role whose token is accepted there.
+IN_QUERY_ROLE = "feed"
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,22 @@ def bearer_token(header: str) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def query_token(view):
+    """Mark an operation that accepts a feed key's token as the `token` query parameter
+    (feed readers cannot send headers); every other operation refuses one there."""
+    setattr(view, _IN_QUERY_ATTR, True)
+    return view
+
+
+def accepts_query_token(view) -> bool:
+    return getattr(view, _IN_QUERY_ATTR, False)
+
+
+def _refused_query_token(detail: str) -> Unauthenticated:
+    # Never the token itself: an answer may be logged or shown.
+    return Unauthenticated(detail, errors=[field_error("/" + IN_QUERY, detail, location="query")])
+
+
 def check_request() -> None:
     """Before every request: find the operation's roles and enforce them (deny by default)."""
     g.principal = None
@@ -78,15 +99,34 @@ def check_request() -> None:
     if roles is None and request.blueprint == "api-docs":
         roles = PUBLIC
     header = request.headers.get("Authorization", "")
+    in_query = IN_QUERY in request.args
+    if in_query and not accepts_query_token(view):
+        raise _refused_query_token(
+            "A token is accepted in the query only by GET /v1/changes.atom, for a feed key; "
+            "send it as Authorization: Bearer <token>."
+        )
     if roles == PUBLIC and not header:
         return
-    if not header:
+    if in_query and header:
+        raise _refused_query_token("Send the token once: in the header or in the query.")
+    if in_query:
+        token = request.args.get(IN_QUERY, "").strip() or None
+        if token is None:
+            raise _refused_query_token("The token query parameter is empty.")
+    elif not header:
         raise Unauthenticated("This operation needs an API token: Authorization: Bearer <token>.")
-    token = bearer_token(header)
-    if token is None:
-        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    else:
+        token = bearer_token(header)
+        if token is None:
+            raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
     registry = current_app.extensions["registry"]
     principal = g.principal = hooks().authenticate(registry, token)
+    if in_query and principal.role != IN_QUERY_ROLE:
+        g.principal = None
+        raise _refused_query_token(
+            "Only a feed key's token is accepted in the query; send this one as "
+            "Authorization: Bearer <token>."
+        )
     if roles == PUBLIC:
         return
     if not roles or principal.role not in roles:

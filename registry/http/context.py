@@ -10,6 +10,7 @@ from flask import current_app, g, request
 from .. import clock
 from ..db import store
 from ..errors import ValidationFailed, field_error
+from ..roles import CUSTOMER_ROLES
 from . import cursors
 from .auth import current_principal, hooks
 
@@ -47,7 +48,7 @@ def check_not_future(day: str, pointer: str = "/at") -> None:
 def own_customer() -> str | None:
     """The customer a caller is confined to; None for staff, who see every customer's."""
     principal = current_principal()
-    return principal.customer_id if principal.role == "customer" else None
+    return principal.customer_id if principal.role in CUSTOMER_ROLES else None
 
 
 def actor() -> dict:

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from ..roles import CUSTOMER_ROLES
+
 LENGTH = 32
 PATTERN = f"^[A-Za-z0-9_-]{{{LENGTH}}}$"
 PUBLIC = "public"
@@ -41,7 +43,8 @@ def caller(role: str | None, customer_id: str | None = None) -> str:
     role (every key of a role sees the same lists), else the public."""
     if role is None:
         return PUBLIC
-    if role == "customer":
+    if role in CUSTOMER_ROLES:
+        # A feed key reads its customer's list: the customer's cursors.
         return f"customer:{customer_id}"
     return f"role:{role}"
 

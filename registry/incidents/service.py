@@ -300,6 +300,39 @@ def versions(conn: sqlite3.Connection, incident_id: str, *, after_version: int, 
     return store.versions(conn, incident_id, after_version=after_version, limit=limit)
 
 
+def announce_overdue(registry: Registry) -> list[str]:
+    """Tell staff (`incident.overdue`, their feed and staff webhooks) of each incident whose
+    notice to customers became overdue: once per incident, never again, whatever follows.
+    Safe to run at any time and from several processes; the ids announced."""
+    hours = registry.settings.incident_notice_hours
+    now = clock.now()
+    cutoff = clock.timestamp(now - timedelta(hours=hours))
+    if not store.overdue_unannounced(registry.db.connection(), cutoff):
+        return []  # the usual answer, without taking the write lock
+    announced = []
+    with registry.db.write() as tx:
+        for incident in store.overdue_unannounced(tx.conn, cutoff):
+            record = subprocessors.get(tx.conn, incident["subprocessor_id"])
+            public = subprocessors.version_of(record)
+            # Staff's view of the incident, as GET /v1/incidents/{id} shows it.
+            [staff_view] = represent(tx.conn, [incident], hours)
+            change_feed.record(
+                tx,
+                "incident.overdue",
+                public,
+                {
+                    "subprocessor": public,
+                    "effective_on": record["effective_on"],
+                    "incident": staff_view,
+                    "code": OVERDUE,
+                    "notice_hours": hours,
+                },
+            )
+            store.mark_overdue_announced(tx, incident["id"], clock.timestamp(now))
+            announced.append(incident["id"])
+    return announced
+
+
 def notice_report(conn: sqlite3.Connection, hours: int) -> dict:
     """The incidents not communicated yet, and those past the notice deadline now, each
     with its INCIDENT_NOTICE_OVERDUE flag (an error)."""

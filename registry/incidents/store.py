@@ -179,6 +179,25 @@ def open_detected_before(conn: sqlite3.Connection, before: str) -> list[dict]:
     return [_record(conn, row) for row in rows]
 
 
+def overdue_unannounced(conn: sqlite3.Connection, before: str) -> list[dict]:
+    """Open incidents detected at or before `before` whose overdue notice staff were not
+    told of yet (`incident.overdue`), oldest detection first."""
+    rows = conn.execute(
+        f"{_SELECT} WHERE status = 'open' AND detected_on <= ?"
+        " AND id NOT IN (SELECT incident_id FROM incident_overdue_told)"
+        " ORDER BY detected_on, seq",
+        [before],
+    ).fetchall()
+    return [_record(conn, row) for row in rows]
+
+
+def mark_overdue_announced(db, incident_id: str, at: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO incident_overdue_told (incident_id, told_at) VALUES (?, ?)",
+        [incident_id, at],
+    )
+
+
 def count_open(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM incidents WHERE status = 'open'").fetchone()[0]
 

@@ -9,9 +9,10 @@ from .service import MAX_NAME, ROLES
 
 _CUSTOMER_ID = {
     "description": (
-        "For the customer role only, and required for it: a slug (lowercase letters, digits "
-        "and hyphens, 1 to 64, starting with a letter or digit, never with `erased-`, which "
-        'is reserved); upper case is folded to lower case ("Acme" is "acme")'
+        "For the customer and feed roles only, and required for them: a slug (lowercase "
+        "letters, digits and hyphens, 1 to 64, starting with a letter or digit, never with "
+        "`erased-`, which is reserved); upper case is folded to lower case "
+        '("Acme" is "acme")'
     ),
     "example": "acme",
 }

@@ -16,6 +16,7 @@ from datetime import date
 from ..audit import service as audit
 from ..db.store import Database
 from ..errors import Invalid, Unauthenticated
+from ..roles import CUSTOMER_ROLES
 from ..runtime import Registry
 from . import store
 from .store import ROLES, Principal
@@ -76,12 +77,12 @@ def _checked(
         raise Invalid("/name", "a key needs a name")
     if len(name.strip()) > MAX_NAME:
         raise Invalid("/name", f"a key's name has at most {MAX_NAME} characters")
-    if role == "customer":
+    if role in CUSTOMER_ROLES:
         if customer_id is None:
-            raise Invalid("/customer_id", "a customer key needs a customer id")
+            raise Invalid("/customer_id", f"a {role} key needs a customer id")
         customer_id = customer_slug(customer_id)
     elif customer_id is not None:
-        raise Invalid("/customer_id", "only a customer key has a customer id")
+        raise Invalid("/customer_id", "only a customer or feed key has a customer id")
     if expires_on is not None and expires_on <= today:
         raise Invalid("/expires_on", f"the expiry date must be after today ({today.isoformat()})")
     return name.strip(), customer_id

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from .. import clock
-from ..roles import ROLES
+from ..roles import CUSTOMER_ROLES, ROLES
 
 TOKEN_PREFIX = "reg"  # noqa: S105 (a public prefix, not a secret)
 # What a key's record shows (never its token or hash).
@@ -63,8 +63,10 @@ def create_key(
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if not name.strip():
         raise ValueError("a key needs a name")
-    if (role == "customer") != bool(customer_id):
-        raise ValueError("a customer id is required for the customer role, and only for it")
+    if (role in CUSTOMER_ROLES) != bool(customer_id):
+        raise ValueError(
+            "a customer id is required for the customer and feed roles, and only for them"
+        )
     key_id = "key_" + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     db.execute(

@@ -147,7 +147,26 @@ def object_to(
             body.get("reason"),
         )
         audit.append(tx, actor, "objection.create", "objection", objection["id"], objection)
+        _tell_staff(tx, record, objection)
     return objection
+
+
+def _tell_staff(tx, record: dict, objection: dict) -> None:
+    """The change `objection.created`, for staff alone (their feed and staff webhooks); it
+    names the customer, so it is that customer's to erase with the rest of its data."""
+    public = subprocessors.version_of(record)
+    change_feed.record(
+        tx,
+        "objection.created",
+        public,
+        {
+            "subprocessor": public,
+            "effective_on": record["effective_on"],
+            "objection": {k: v for k, v in objection.items() if k not in ("seq", "key_id")},
+        },
+        material=True,
+        customer_id=objection["customer_id"],
+    )
 
 
 def get(

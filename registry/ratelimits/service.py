@@ -13,7 +13,7 @@ from ..errors import TooManyRequests
 from ..runtime import Registry
 from . import store
 
-METERED_ROLES = ("customer", "service")
+METERED_ROLES = ("customer", "service", "feed")
 
 
 class _Counts:

@@ -1,4 +1,5 @@
-"""Webhook endpoints: customers register them, and read each one's delivery log."""
+"""Webhook endpoints: customers register them, and so do staff (admin and procurement keys)
+for what asks them to act; each one's delivery log."""
 
 from __future__ import annotations
 
@@ -32,8 +33,14 @@ blp = Blueprint(
     ),
 )
 
-# Admins may see, pause and remove any endpoint (an abusive target, say); only customers own them.
-READERS = ("customer", "admin")
+# Customers own theirs; staff endpoints belong to the staff role that registered them, and
+# admins manage every one. Admins may also see, pause and remove a customer's (an abusive
+# target, say), never change it. Procurement keys reach only procurement's staff endpoints.
+READERS = ("customer", "admin", "procurement")
+
+
+def _staff_scope() -> str | None:
+    return service.staff_scope(actor())
 
 
 def _allow_private() -> bool:
@@ -73,16 +80,20 @@ class Webhooks(MethodView):
         own = own_customer()
         if own is not None:
             customer_id = own
+        owner_role = _staff_scope()
+        if owner_role is not None:
+            customer_id = None
         rows = store.page(
             registry().db.connection(),
             after_seq=int(cursor or 0),
             limit=limit + 1,
             customer_id=customer_id,
+            owner_role=owner_role,
         )
         service.forget_expired_secrets(registry(), rows)
         return page(rows, limit, service.represent)
 
-    @blp.roles("customer")
+    @blp.roles(*READERS)
     @blp.etag
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(WebhookCreateSchema)
@@ -103,13 +114,23 @@ class Webhooks(MethodView):
         `REGISTRY_QUOTA_WEBHOOKS` endpoints (default 20; 409 over it), and its keys make at
         most `REGISTRY_QUOTA_WEBHOOK_CHANGES` webhook writes (create, update, delete,
         rotate-secret) in 24 hours (default 100; 429 with `Retry-After` over it).
+
+        An admin or procurement key registers a staff endpoint (no customer): it may
+        subscribe to the public changes and to what asks staff to act
+        (`documentation_request.created`, `objection.created`, `evidence.due`,
+        `incident.overdue`) and receives the staff payload. A customer's endpoint may not
+        subscribe to those (422 at `/events/N`). Staff endpoints share one
+        `REGISTRY_QUOTA_WEBHOOKS`; staff writes are not counted.
         """
+        principal = current_principal()
+        staff = principal.role != "customer"
         record, secret = service.create(
             registry(),
-            current_principal().customer_id,
+            None if staff else principal.customer_id,
             data,
             actor(),
             allow_private=_allow_private(),
+            owner_role=principal.role if staff else None,
         )
         blp.set_etag(_etag_data(record))
         headers = {"Location": url_for(".WebhookById", webhook_id=record["id"])}
@@ -125,7 +146,9 @@ class WebhookById(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, webhook_id):
         """Read an endpoint (never its secret); customers only their own"""
-        record = store.get(registry().db.connection(), webhook_id, own_customer())
+        record = store.get(
+            registry().db.connection(), webhook_id, own_customer(), owner_role=_staff_scope()
+        )
         service.forget_expired_secrets(registry(), [record])
         blp.set_etag(_etag_data(record))
         return service.represent(record)
@@ -143,7 +166,9 @@ class WebhookById(MethodView):
         failure) resets the failure count and makes every undelivered event due at once.
         Only the customer that owns the endpoint changes its `url`, `events` and
         `description`; an admin may send `enabled` alone (pause or resume): any other field
-        from an admin is 403, its `errors` naming each one by pointer (`/url`).
+        from an admin is 403, its `errors` naming each one by pointer (`/url`). A staff
+        endpoint is changed by any admin key, or by a key of the staff role that
+        registered it.
         """
         record = service.update(
             registry(),
@@ -172,7 +197,7 @@ class WebhookById(MethodView):
 
 @blp.route("/<string:webhook_id>/rotate-secret")
 class WebhookSecretRotation(MethodView):
-    @blp.roles("customer")
+    @blp.roles(*READERS)
     @blp.etag
     @blp.arguments(NoArgsSchema, location="query", as_kwargs=True)
     @blp.arguments(WebhookRotateSecretSchema, required=False)
@@ -185,7 +210,9 @@ class WebhookSecretRotation(MethodView):
         two signatures, `v1,<new> v1,<replaced>`, so the receiver can switch secrets
         without rejecting a webhook; then the replaced secret is deleted. Rotating again
         within that window drops the secret it still honoured: at most two sign at once.
-        Only the customer that owns the endpoint rotates its secret.
+        Only the endpoint's owner rotates its secret: the customer, or for a staff endpoint
+        an admin key or a key of the role that registered it (an admin on a customer's
+        endpoint: 403).
         """
         record, secret = service.rotate_secret(
             registry(),
@@ -207,7 +234,7 @@ class WebhookDeliveries(MethodView):
     def get(self, webhook_id, limit, cursor=None, status=None):
         """Read an endpoint's delivery log, oldest first: each event's status and attempts"""
         conn = registry().db.connection()
-        store.get(conn, webhook_id, own_customer())
+        store.get(conn, webhook_id, own_customer(), owner_role=_staff_scope())
         rows = store.deliveries(
             conn, webhook_id, after_seq=int(cursor or 0), limit=limit + 1, status=status
         )

@@ -5,13 +5,20 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..changes.schemas import CHANGE_TYPES
-from ..events.service import STAFF_ONLY_TYPES
 from ..http.fields import PageArgsSchema, PageSchema, StrictBoolean, StrictSchema, text
 from .outbound import ALL_EVENTS, MAX_URL_LENGTH
-from .service import DEFAULT_OVERLAP_HOURS, MAX_OVERLAP_HOURS
+from .service import (
+    CUSTOMER_EVENT_TYPES,
+    DEFAULT_OVERLAP_HOURS,
+    MAX_OVERLAP_HOURS,
+    STAFF_EVENT_TYPES,
+)
 
-# What a customer's endpoint may subscribe to: every change it may read (verdicts are staff's).
-EVENT_TYPES = tuple(t for t in CHANGE_TYPES if t not in STAFF_ONLY_TYPES)
+# What a customer's endpoint may subscribe to: every change it may read (verdicts and what
+# asks staff to act are staff's).
+EVENT_TYPES = CUSTOMER_EVENT_TYPES
+# Every type some endpoint may subscribe to; which of them a caller's may is checked after.
+_ANY_EVENT_TYPES = tuple(t for t in CHANGE_TYPES if t in EVENT_TYPES or t in STAFF_EVENT_TYPES)
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 _ID = ma.validate.Length(min=1, max=64)
@@ -37,10 +44,15 @@ def _url(**kwargs):
 
 def _events(**kwargs):
     return ma.fields.List(
-        ma.fields.String(validate=ma.validate.OneOf((ALL_EVENTS, *EVENT_TYPES))),
-        validate=ma.validate.Length(min=1, max=len(EVENT_TYPES)),
+        ma.fields.String(validate=ma.validate.OneOf((ALL_EVENTS, *_ANY_EVENT_TYPES))),
+        validate=ma.validate.Length(min=1, max=len(_ANY_EVENT_TYPES)),
         metadata={
-            "description": 'The change types to receive, or `["*"]` for all of them',
+            "description": (
+                'The change types to receive, or `["*"]` for all of them. A customer\'s '
+                "endpoint: " + ", ".join(EVENT_TYPES) + ". A staff endpoint (admin or "
+                "procurement): " + ", ".join(STAFF_EVENT_TYPES) + ". Another is 422 at "
+                "/events/N"
+            ),
             "example": ["subprocessor.announced"],
         },
         **kwargs,
@@ -85,7 +97,21 @@ class WebhookUpdateSchema(StrictSchema):
 
 class WebhookSchema(ma.Schema):
     id = ma.fields.String(required=True)
-    customer_id = ma.fields.String(required=True)
+    customer_id = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The customer it belongs to; null for a staff endpoint"},
+    )
+    owner_role = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={
+            "enum": ["admin", "procurement", None],
+            "description": "A staff endpoint: the staff role that registered it (admin keys "
+            "manage every staff endpoint, procurement keys those procurement registered); "
+            "null for a customer's",
+        },
+    )
     url = ma.fields.String(required=True)
     events = ma.fields.List(ma.fields.String(), required=True)
     description = ma.fields.String(allow_none=True, required=True)
@@ -153,7 +179,11 @@ class WebhookPageSchema(PageSchema):
 
 class WebhookQueryArgsSchema(PageArgsSchema):
     customer_id = ma.fields.String(
-        validate=_ID, metadata={"description": "Admins only; customers always see their own"}
+        validate=_ID,
+        metadata={
+            "description": "Admins only; customers always see their own, procurement the "
+            "staff endpoints procurement registered"
+        },
     )
 
 

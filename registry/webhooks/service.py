@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from .. import clock
 from ..audit import service as audit
+from ..changes.schemas import CHANGE_TYPES
 from ..errors import Forbidden, ValidationFailed, field_error
+from ..events.service import STAFF_ONLY_TYPES
 from ..http import quotas
 from ..runtime import Registry
 from . import outbound, store
@@ -19,6 +21,35 @@ _AUDITED = ("url", "events", "description", "enabled")
 # How long a replaced secret keeps signing beside the new one, unless the rotation says.
 DEFAULT_OVERLAP_HOURS = 24
 MAX_OVERLAP_HOURS = 7 * 24
+
+# The staff roles that register staff endpoints (no customer): each such endpoint belongs to
+# the role that registered it; admin keys manage every staff endpoint.
+STAFF_OWNERS = ("admin", "procurement")
+# Changes recorded for one customer alone: never a staff endpoint's (staff read them in the
+# feed).
+_CUSTOMER_ALONE = (
+    "objection.resolved",
+    "incident.reported",
+    "incident.updated",
+    "documentation_request.fulfilled",
+)
+# A customer's endpoint: every change a customer may read.
+CUSTOMER_EVENT_TYPES = tuple(t for t in CHANGE_TYPES if t not in STAFF_ONLY_TYPES)
+# A staff endpoint: the public changes and the staff-only ones (what asks staff to act).
+STAFF_EVENT_TYPES = tuple(t for t in CHANGE_TYPES if t not in _CUSTOMER_ALONE)
+
+
+def check_events(events: list[str], *, staff: bool) -> None:
+    """422 at /events/N for each type this kind of endpoint may not receive."""
+    allowed = STAFF_EVENT_TYPES if staff else CUSTOMER_EVENT_TYPES
+    whose = "a staff endpoint" if staff else "a customer's endpoint"
+    refused = [
+        field_error(f"/events/{index}", f"{event!r} is not sent to {whose}.")
+        for index, event in enumerate(events)
+        if event != outbound.ALL_EVENTS and event not in allowed
+    ]
+    if refused:
+        raise ValidationFailed(refused)
 
 
 def check_url(url: str, *, allow_private: bool, ports: frozenset[int] = frozenset()) -> None:
@@ -84,9 +115,19 @@ def _audited(record: dict) -> dict:
 
 
 def create(
-    registry: Registry, customer_id: str, data: dict, actor: dict, *, allow_private: bool
+    registry: Registry,
+    customer_id: str | None,
+    data: dict,
+    actor: dict,
+    *,
+    allow_private: bool,
+    owner_role: str | None = None,
 ) -> tuple[dict, str]:
-    """Register an endpoint; returns it and its secret, which is not shown again."""
+    """Register an endpoint, a customer's (`customer_id`) or a staff one (`owner_role`);
+    returns it and its secret, which is not shown again. Staff endpoints share one quota."""
+    if (customer_id is None) == (owner_role is None) or owner_role not in (None, *STAFF_OWNERS):
+        raise ValueError("an endpoint is a customer's or a staff role's")
+    check_events(data["events"], staff=owner_role is not None)
     check_url(data["url"], allow_private=allow_private, ports=registry.settings.webhook_port_set)
     secret = outbound.new_secret()
     with registry.db.write() as tx:
@@ -105,10 +146,17 @@ def create(
             events=data["events"],
             description=data.get("description"),
             secret=secret,
+            owner_role=owner_role,
         )
         # The secret stays out of the trail: the trail is read by auditors, not customers.
         audit.append(tx, actor, "webhook.create", "webhook", record["id"], _audited(record))
     return record, secret
+
+
+def staff_scope(actor: dict) -> str | None:
+    """The staff role whose endpoints alone a caller reaches: procurement keys reach the
+    staff endpoints procurement registered; admins (None) reach every endpoint."""
+    return "procurement" if actor.get("role") == "procurement" else None
 
 
 # What a caller who does not own an endpoint may change: pause it or resume it.
@@ -116,8 +164,12 @@ NOT_OWNER_MAY_CHANGE = ("enabled",)
 
 
 def owns(actor: dict, record: dict) -> bool:
-    """Whether the caller is the customer the endpoint belongs to."""
-    return actor.get("role") == "customer" and actor.get("customer_id") == record["customer_id"]
+    """Whether the caller owns the endpoint: the customer it belongs to; for a staff
+    endpoint, any admin key, or a key of the staff role that registered it."""
+    role = actor.get("role")
+    if record["customer_id"] is None:
+        return role == "admin" or (role is not None and role == record["owner_role"])
+    return role == "customer" and actor.get("customer_id") == record["customer_id"]
 
 
 def check_owner_only(record: dict, changes, actor: dict) -> None:
@@ -157,8 +209,10 @@ def update(
     resume it (`enabled`): 403 naming each other field.
     """
     with registry.db.write() as tx:
-        current = store.get(tx.conn, webhook_id, customer_id)
+        current = store.get(tx.conn, webhook_id, customer_id, owner_role=staff_scope(actor))
         check_owner_only(current, changes, actor)
+        if "events" in changes:
+            check_events(changes["events"], staff=current["customer_id"] is None)
         if "url" in changes:
             check_url(
                 changes["url"],
@@ -191,7 +245,7 @@ def delete(
 ) -> None:
     """Remove an endpoint with its pending deliveries and its delivery log."""
     with registry.db.write() as tx:
-        current = store.get(tx.conn, webhook_id, customer_id)
+        current = store.get(tx.conn, webhook_id, customer_id, owner_role=staff_scope(actor))
         check_version(current)
         check_write_quota(registry, tx.conn, actor)
         store.delete(tx, webhook_id)
@@ -221,7 +275,7 @@ def rotate_secret(
     expires = clock.timestamp(now + timedelta(hours=overlap_hours)) if overlap_hours else None
     with registry.db.write() as tx:
         store.drop_expired_secrets(tx, now)
-        current = store.get(tx.conn, webhook_id, customer_id)
+        current = store.get(tx.conn, webhook_id, customer_id, owner_role=staff_scope(actor))
         check_owner_only(current, {"secret": None}, actor)
         check_write_quota(registry, tx.conn, actor)
         before = _secret_state(current)

@@ -26,6 +26,7 @@ COLUMNS = (
     "updated_at",
     "secret_created_at",
     "previous_secret_expires_at",
+    "owner_role",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM webhooks"
 DELIVERY_COLUMNS = (
@@ -56,14 +57,34 @@ def _record(row) -> dict:
 
 
 def create(
-    db, *, customer_id: str, url: str, events: list[str], description: str | None, secret: str
+    db,
+    *,
+    customer_id: str | None,
+    url: str,
+    events: list[str],
+    description: str | None,
+    secret: str,
+    owner_role: str | None = None,
 ) -> dict:
+    """A customer's endpoint (`customer_id`), or a staff one (`owner_role`, no customer)."""
     now = clock.timestamp()
     webhook_id = new_id()
     db.execute(
-        "INSERT INTO webhooks (id, customer_id, url, events, secret, description, status,"
-        " created_at, updated_at, secret_created_at) VALUES (?, ?, ?, ?, ?, ?, 'enabled', ?, ?, ?)",
-        [webhook_id, customer_id, url, json.dumps(events), secret, description, now, now, now],
+        "INSERT INTO webhooks (id, customer_id, owner_role, url, events, secret, description,"
+        " status, created_at, updated_at, secret_created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'enabled', ?, ?, ?)",
+        [
+            webhook_id,
+            customer_id,
+            owner_role,
+            url,
+            json.dumps(events),
+            secret,
+            description,
+            now,
+            now,
+            now,
+        ],
     )
     return get(db.conn, webhook_id)
 
@@ -95,36 +116,54 @@ def drop_expired_secrets(db, now: datetime) -> int:
     ).rowcount
 
 
-def get(conn: sqlite3.Connection, webhook_id: str, customer_id: str | None = None) -> dict:
-    """An endpoint; with `customer_id`, only if it is that customer's (else 404, as if absent)."""
-    sql, params = f"{_SELECT} WHERE id = ?", [webhook_id]
+def _scope(customer_id: str | None, owner_role: str | None) -> tuple[str, list]:
+    """The endpoints a caller reaches: a customer's own; the staff ones a staff role
+    registered; with neither, all of them (admins)."""
     if customer_id is not None:
-        sql += " AND customer_id = ?"
-        params.append(customer_id)
+        return " AND customer_id = ?", [customer_id]
+    if owner_role is not None:
+        return " AND owner_role = ?", [owner_role]
+    return "", []
+
+
+def get(
+    conn: sqlite3.Connection,
+    webhook_id: str,
+    customer_id: str | None = None,
+    *,
+    owner_role: str | None = None,
+) -> dict:
+    """An endpoint; with `customer_id`, only if it is that customer's, with `owner_role`,
+    only if that staff role registered it (else 404, as if absent)."""
+    where, params = _scope(customer_id, owner_role)
+    sql, params = f"{_SELECT} WHERE id = ?{where}", [webhook_id, *params]
     row = conn.execute(sql, params).fetchone()
     if row is None:
         raise NotFound(f"No webhook has the id {webhook_id!r}.")
     return _record(row)
 
 
-def count(conn: sqlite3.Connection, customer_id: str) -> int:
+def count(conn: sqlite3.Connection, customer_id: str | None) -> int:
+    """A customer's endpoints; with None, the staff endpoints (one quota for all staff)."""
+    if customer_id is None:
+        return conn.execute("SELECT count(*) FROM webhooks WHERE customer_id IS NULL").fetchone()[0]
     return conn.execute(
         "SELECT count(*) FROM webhooks WHERE customer_id = ?", [customer_id]
     ).fetchone()[0]
 
 
 def page(
-    conn: sqlite3.Connection, *, after_seq: int, limit: int, customer_id: str | None = None
+    conn: sqlite3.Connection,
+    *,
+    after_seq: int,
+    limit: int,
+    customer_id: str | None = None,
+    owner_role: str | None = None,
 ) -> list[dict]:
-    if customer_id is None:
-        rows = conn.execute(
-            f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", [after_seq, limit]
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            f"{_SELECT} WHERE customer_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            [customer_id, after_seq, limit],
-        ).fetchall()
+    where, params = _scope(customer_id, owner_role)
+    rows = conn.execute(
+        f"{_SELECT} WHERE seq > ?{where} ORDER BY seq LIMIT ?", [after_seq, *params, limit]
+    ).fetchall()
     return [_record(row) for row in rows]
 
 
@@ -232,7 +271,7 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
         row = db.execute(
             "SELECT d.webhook_id, d.message_id, d.attempts, d.last_attempt_at, w.url, w.secret,"
             " CASE WHEN w.previous_secret_expires_at > ? THEN w.previous_secret END,"
-            " w.customer_id, c.seq, c.id, c.at, c.type, c.data"
+            " w.customer_id, w.owner_role, c.seq, c.id, c.at, c.type, c.data"
             " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
             " JOIN changes c ON c.seq = d.change_seq WHERE d.seq = ?",
             [at, seq],
@@ -250,7 +289,12 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
             [at, until, seq],
         )
         db.execute("UPDATE webhooks SET retry_at = ? WHERE id = ?", [until, webhook_id])
-        customer_id, change_seq, change_id, change_at, change_type, data = row[7:]
+        customer_id, owner_role, change_seq, change_id, change_at, change_type, data = row[7:]
+        if customer_id is None:
+            # A staff endpoint: the cursor as its staff role's keys read the feed.
+            feed_cursor = change_feed.role_cursor(db, owner_role, change_seq)
+        else:
+            feed_cursor = change_feed.customer_cursor(db, customer_id, change_seq)
         claimed.append(
             {
                 "delivery_seq": seq,
@@ -264,8 +308,8 @@ def claim(db, *, now: datetime, lease_until: datetime, limit: int) -> list[dict]
                 "secrets": [secret] if previous is None else [secret, previous],
                 "change": {
                     "seq": change_seq,
-                    # The feed's cursor of the event, as the customer's keys read the feed.
-                    "cursor": change_feed.customer_cursor(db, customer_id, change_seq),
+                    # The feed's cursor of the event, as the endpoint's owner reads the feed.
+                    "cursor": feed_cursor,
                     "id": change_id,
                     "at": change_at,
                     "type": change_type,

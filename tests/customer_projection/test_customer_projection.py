@@ -135,6 +135,10 @@ def register(client, as_role, registry, world):  # noqa: F811 (the fixture impor
     content = client.get(f"/v1/documents/{delivered[0]}/content", headers=customer)
     assert content.status_code == 200
     content.close()
+    # A copy it asked for and was not on file, uploaded since: documentation_request.fulfilled.
+    waiting = [item for item in asked["items"] if item["status"] == "pending"]
+    assert waiting, "the request left an SCC copy pending"
+    upload_copy(client, admin, waiting[0]["subprocessor_id"], waiting[0]["country"])
     objected = write(
         "POST",
         f"{URL}/{urgent['id']}/objections",
@@ -329,7 +333,10 @@ def test_every_payload_a_customer_webhook_receives_is_projected(registry, regist
         "subprocessor.retired",
         "objection.resolved",
         "incident.reported",
+        "documentation_request.fulfilled",
     } <= types, types
+    # What asks staff to act (the customer's own request and objection included) is staff's.
+    assert not types & set(projection._STAFF_ONLY_TYPES), types
     for body in bodies:
         found = leaks(body, "application/json", register["key_ids"])
         assert not found, f"a {json.loads(body)['type']} webhook shows {found}"

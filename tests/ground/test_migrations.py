@@ -186,4 +186,6 @@ def test_migrations_running_at_once_apply_each_migration_once(tmp_path, monkeypa
 
 def test_a_migration_out_of_sequence_is_refused(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="out of sequence"):
-        with_migrations(monkeypatch, tmp_path, **{"0021_skipped.sql": FIXED})
+        # One number past the registry's next: a gap, however many migrations there are.
+        skipped = f"{len(store.MIGRATIONS) + 2:04d}_skipped.sql"
+        with_migrations(monkeypatch, tmp_path, **{skipped: FIXED})

@@ -139,7 +139,7 @@ QUERY_PARAMETERS = {
     ("get", "/v1/documentation-requests"): PAGE | {"status", "customer_id"},
     ("get", "/v1/disclosures"): PAGE | {"customer_id", "document_id"},
     ("get", "/v1/changes"): {"since", "limit"},
-    ("get", "/v1/changes.atom"): {"since"},
+    ("get", "/v1/changes.atom"): {"since", "token"},
     ("get", "/v1/incidents"): PAGE | {"status", "subprocessor_id"},
     ("get", "/v1/incidents/{incident_id}/versions"): PAGE,
     ("get", "/v1/audit"): PAGE | {"action", "object_type", "object_id"},

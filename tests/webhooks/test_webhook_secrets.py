@@ -181,7 +181,7 @@ def test_invalid_rotations_are_422_and_change_nothing(
 
 @pytest.mark.parametrize(
     ("role", "status"),
-    [("customer_b", 404), ("admin", 403), ("procurement", 403), ("service", 403)],
+    [("customer_b", 404), ("admin", 403), ("procurement", 404), ("service", 403)],
 )
 def test_only_the_owner_rotates(client, as_role, registry, hook, role, status):
     response = rotate(client, as_role, hook["id"], role=role)

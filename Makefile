@@ -15,7 +15,7 @@ UV_VERSION ?= 0.13.9
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform linux --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run check test test-dates lint format lock bench stress fuzz clean faketime chromium
+.PHONY: run check test test-dates lint format lock bench stress fuzz clean faketime chromium clamav
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,9 +70,15 @@ faketime:
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# Uploads are scanned by ClamAV's daemon: tests/documents start Debian's clamd with signatures
+# of their own (sigtool), never freshclam's.
+clamav:
+	@{ test -x /usr/sbin/clamd && test -x /usr/bin/sigtool; } || \
+		{ apt-get update -qq && apt-get install -y -qq clamav clamav-daemon; }
+
 # The fast tests on every core, then the rest (servers, browser, fuzz, wheel) one at a time:
 # they measure timings and hold many connections, so they run alone.
-test: lint faketime chromium
+test: lint faketime chromium clamav
 	$(BIN)/pytest -n $(JOBS) -m "$(FAST)"
 	$(BIN)/pytest -m "not ($(FAST))"
 	$(MAKE) --no-print-directory test-dates

@@ -101,6 +101,12 @@ class Settings:
     # Finished deliveries (delivered or given up) kept in each webhook endpoint's log, with
     # their attempts; the worker deletes older ones beyond it. 0 keeps them (until retention).
     webhook_log_limit: int = field(default=1000, metadata=_env("WEBHOOK_LOG_LIMIT"))
+    # ClamAV's daemon, which scans every upload before it is stored: an absolute unix socket
+    # path or host:port. None: copies are stored unscanned, marked `not_scanned`.
+    clamd: str | None = field(default=None, metadata=_env("CLAMD"))
+    # Seconds each exchange with clamd (connect, each send, the answer) may take; past it the
+    # upload is 503 and nothing is stored.
+    clamd_timeout: float = field(default=60.0, metadata=_env("CLAMD_TIMEOUT"))
 
     def __post_init__(self) -> None:
         # At least one attempt, and one failure before an endpoint is disabled.
@@ -144,6 +150,18 @@ class Settings:
                 "REGISTRY_INCIDENT_NOTICE_HOURS must be at least 1, "
                 f"got {self.incident_notice_hours!r}"
             )
+        if self.clamd is not None:
+            parse_clamd(self.clamd)
+        if not 0 < self.clamd_timeout <= 3600:
+            raise SettingsError(
+                "REGISTRY_CLAMD_TIMEOUT must be seconds above 0 and at most 3600, "
+                f"got {self.clamd_timeout!r}"
+            )
+
+    @property
+    def clamd_address(self) -> str | tuple[str, int] | None:
+        """The unix socket path, or (host, port), of REGISTRY_CLAMD; None when unset."""
+        return None if self.clamd is None else parse_clamd(self.clamd)
 
     @property
     def rate_budget(self) -> tuple[int, int] | None:
@@ -178,6 +196,30 @@ class Settings:
             if raw is not None and raw != "":
                 values[spec.name] = _parse(name, raw, spec.type)
         return cls(**values)
+
+
+def parse_clamd(value: str) -> str | tuple[str, int]:
+    """REGISTRY_CLAMD: an absolute unix socket path, or (host, port) from `host:port`
+    (`[::1]:3310` for IPv6)."""
+    text = value.strip()
+    if text.startswith("/") and "\0" not in text:
+        return text
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if (
+        not sep
+        or not host
+        or not port.isdigit()
+        or not 1 <= int(port) <= 65535
+        or any(ch.isspace() or ch in "/[]@" or ord(ch) < 0x20 for ch in host)
+    ):
+        raise SettingsError(
+            "REGISTRY_CLAMD must be clamd's unix socket (an absolute path such as "
+            "/run/clamav/clamd.ctl) or host:port (such as 127.0.0.1:3310), "
+            f"got {value!r}"
+        )
+    return host, int(port)
 
 
 def _check_public_url(url: str) -> None:
@@ -415,6 +457,18 @@ MEANINGS: dict[str, str] = {
     ),
     "QUOTA_OPEN_OBJECTIONS": (
         "open objections one customer may hold; one more is 409. `0`: no quota"
+    ),
+    "CLAMD": (
+        "ClamAV's daemon (`clamd`), which scans every uploaded copy before it is stored: its "
+        "unix socket (an absolute path such as `/run/clamav/clamd.ctl`) or `host:port` (such "
+        "as `127.0.0.1:3310`). A file it finds a signature in is refused (422 at `/file`, "
+        "naming it); clamd unreachable, timing out or answering an error is 503 and nothing "
+        "is stored. Unset: copies are stored unscanned, marked `scan: not_scanned`, and "
+        "`registry check` notes each (see [malware scanning](operations.md#malware-scanning))"
+    ),
+    "CLAMD_TIMEOUT": (
+        "seconds each exchange with clamd (connecting, each chunk sent, its answer) may take "
+        "(above 0, at most 3600); past it the upload is 503 and nothing is stored"
     ),
     "WEBHOOK_LOG_LIMIT": (
         "finished deliveries (delivered or given up) kept in each endpoint's delivery log, "

@@ -10,6 +10,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from ..documents import service as documents
 from ..law.destinations import destination
 from ..verdicts import service as compliance
 from .context import existing
@@ -72,6 +73,7 @@ def check_command(
         _print_flags(verdicts, report["incidents"]["flags"])
         _print_waived(report["waived"])
         _print_notes(report["notes"])
+        _print_unscanned(documents.unscanned_copies(state))
         _print_due(due)
     failing = FAILING[fail_on]
     if report["incidents"]["overdue"] or any(
@@ -143,6 +145,16 @@ def _print_due(due: list[dict]) -> None:
         click.echo(
             f"NOTE    EVIDENCE_DUE {item['due_on']} {item['kind']} {item['subprocessor_name']} "
             f"({item['subprocessor_id']}): {item['message']}"
+        )
+
+
+def _print_unscanned(copies: list[dict]) -> None:
+    """One note per copy on file stored without a malware scan (REGISTRY_CLAMD unset)."""
+    for copy in copies:
+        click.echo(
+            f"NOTE    DOCUMENT_NOT_SCANNED {copy['id']} {copy['title']} ({copy['kind']}, "
+            f"{copy['media_type']}): stored without a malware scan; "
+            "`registry documents rescan` scans it"
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 
 import click
 import marshmallow as ma
@@ -18,7 +20,7 @@ from .context import existing
 
 @click.group("documents")
 def documents_group() -> None:
-    """Manage copies of transfer mechanisms (SCCs, BCRs, DPAs, TIAs)."""
+    """Manage copies of transfer mechanisms (SCCs, BCRs, DPAs, TIAs), and rescan them."""
 
 
 @documents_group.command("add")
@@ -65,3 +67,41 @@ def documents_add(file, subprocessor_id, country, kind, audience, title, summary
     )
     if fulfilled:
         click.echo(f"fulfilled requests: {', '.join(fulfilled)}")
+
+
+@documents_group.command("rescan")
+@with_appcontext
+def documents_rescan() -> None:
+    """Scan every stored copy again with ClamAV (REGISTRY_CLAMD).
+
+    A copy on file whose content is now found infected is withdrawn, as DELETE
+    /v1/documents/{id} withdraws it, the reason naming the signature. Exit 1 when any was
+    found; exit 2 when the scanner is not configured or fails (what was scanned before stays).
+    """
+    state = existing()
+    started = time.monotonic()
+    try:
+        summary = documents.rescan(state, audit.actor(name="registry documents rescan"))
+    except RegistryError as exc:
+        raise RescanFailed(exc.detail) from exc
+    for copy in summary["withdrawn"]:
+        line = f"withdrawn {copy['id']} ({copy['title']}): {copy['signature']}"
+        if copy["reopened"]:
+            line += f"; requests back to pending: {', '.join(copy['reopened'])}"
+        if copy["redelivered"]:
+            line += f"; requests redelivered: {', '.join(copy['redelivered'])}"
+        click.echo(line)
+    click.echo(
+        f"scanned {summary['files'] - summary['missing']} files in "
+        f"{time.monotonic() - started:.1f} s: {summary['clean']} clean, "
+        f"{summary['infected']} infected ({len(summary['withdrawn'])} copies withdrawn), "
+        f"{summary['missing']} missing"
+    )
+    if summary["infected"]:
+        sys.exit(1)
+
+
+class RescanFailed(click.ClickException):
+    """The rescan could not run or finish; exit 2, as exit 1 means malware was found."""
+
+    exit_code = 2

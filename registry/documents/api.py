@@ -162,6 +162,7 @@ class Documents(MethodView):
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
     @blp.alt_response(409, response="CONFLICT")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def post(self, form):
         """Upload a copy (multipart); pending requests for its transfer become fulfilled
 
@@ -172,6 +173,11 @@ class Documents(MethodView):
         else 422) is withdrawn in the same transaction, as "superseded by" this one: the
         requests it delivered and that never downloaded it are delivered with this one. A
         copy already withdrawn is 409.
+
+        With a malware scanner configured (REGISTRY_CLAMD), the complete file is scanned by
+        ClamAV before it is stored: a signature found is 422 at `/file` naming it (audited as
+        `document.refuse`, nothing stored); the scanner unreachable, timing out or failing is
+        503, nothing stored. Without one the copy is stored with `scan: not_scanned`.
         """
         upload = form.pop("file")
         try:

@@ -9,7 +9,8 @@ import os
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,6 +51,7 @@ class Stored:
     media_type: str
     path: Path
     created: bool  # False when identical content was already stored
+    scan: dict = field(default_factory=dict)  # what `scan` returned for the content
 
 
 class BlobStore:
@@ -61,8 +63,18 @@ class BlobStore:
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put(self, stream: BinaryIO, *, max_size: int) -> Stored:
-        """Copy `stream` in, hashing and sniffing on the way; visible only once complete."""
+    def put(
+        self,
+        stream: BinaryIO,
+        *,
+        max_size: int,
+        scan: Callable[[Path, str], dict] | None = None,
+    ) -> Stored:
+        """Copy `stream` in, hashing and sniffing on the way; visible only once complete.
+
+        `scan(temp_path, sha256)` sees the complete file before it gets its name (even when
+        identical content is already stored): whatever it raises leaves nothing stored.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         digest, size, sniffer = hashlib.sha256(), 0, _Sniffer()
         fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.root)
@@ -80,16 +92,17 @@ class BlobStore:
                 os.fsync(out.fileno())
             media_type = sniffer.finish(temp)
             sha256 = digest.hexdigest()
+            scanned = scan(temp, sha256) if scan is not None else {}
             final = self.path(sha256)
             if final.exists():
                 temp.unlink()
                 # A fresh mtime keeps sweep_unreferenced off it until its row is committed.
                 os.utime(final)
-                return Stored(sha256, size, media_type, final, created=False)
+                return Stored(sha256, size, media_type, final, created=False, scan=scanned)
             final.parent.mkdir(exist_ok=True)
             os.replace(temp, final)
             _fsync_dir(final.parent)
-            return Stored(sha256, size, media_type, final, created=True)
+            return Stored(sha256, size, media_type, final, created=True, scan=scanned)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise

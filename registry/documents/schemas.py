@@ -13,6 +13,7 @@ KINDS = ("scc", "dpa", "bcr", "tia", "other")
 AUDIENCES = ("internal", "disclosable")
 ITEM_STATUSES = ("pending", "fulfilled", "not_applicable")
 REQUEST_STATUSES = ("pending", "fulfilled")
+SCANS = ("clean", "not_scanned", "infected")
 _ID = ma.validate.Length(min=1, max=64)
 
 
@@ -119,6 +120,26 @@ class DocumentSchema(ma.Schema):
     )
     superseded_by = ma.fields.String(
         allow_none=True, required=True, metadata={"description": "The copy that replaced this one"}
+    )
+    scan = ma.fields.String(
+        validate=ma.validate.OneOf(SCANS),
+        metadata={
+            "description": "The malware scan: `clean` (ClamAV found nothing), `not_scanned` "
+            "(stored with no scanner configured) or `infected` (found by a rescan, and "
+            "withdrawn). " + STAFF_ONLY
+        },
+    )
+    scan_engine = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The scanner's engine, e.g. ClamAV 1.4.6. " + STAFF_ONLY},
+    )
+    scan_signatures = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The signature database's version and date. " + STAFF_ONLY},
+    )
+    scanned_at = ma.fields.String(
+        allow_none=True,
+        metadata={"format": "date-time", "description": "When it was last scanned. " + STAFF_ONLY},
     )
     content_url = ma.fields.String(required=True)
 

@@ -17,7 +17,7 @@ from ..events import service as change_feed
 from ..http import quotas
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
-from . import store
+from . import scanner, store
 from .blobs import EXTENSIONS, BlobStore
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -122,8 +122,13 @@ def upload(
     check_target(registry, meta.get("subprocessor_id"), meta.get("country"))
     check_superseded(registry.db.connection(), meta)
     # The file is written before the transaction so no write lock is held during the upload;
-    # a crash in between leaves only an unreferenced, complete file.
-    stored = blob_store(registry).put(stream, max_size=max_size)
+    # a crash in between leaves only an unreferenced, complete file. It is scanned before it
+    # gets its name: a file refused or left unscanned by an unreachable scanner is never stored.
+    stored = blob_store(registry).put(
+        stream,
+        max_size=max_size,
+        scan=lambda path, sha256: scan_upload(registry, path, sha256, meta, actor),
+    )
     values = {
         "sha256": stored.sha256,
         "size": stored.size,
@@ -137,6 +142,7 @@ def upload(
         "summary": meta.get("summary"),
         "uploaded_by": _by(actor),
         "supersedes": meta.get("supersedes"),
+        **stored.scan,
     }
     with registry.db.write() as tx:
         # Checked again under the write lock: another worker may have withdrawn it since.
@@ -166,6 +172,106 @@ def upload(
         # Copies on file change SCC_COPY_MISSING and BCR_COPY_MISSING in every verdict.
         db.bump_revision(tx)
     return document, fulfilled
+
+
+def scan_upload(registry: Registry, path: Path, sha256: str, meta: dict, actor: dict) -> dict:
+    """The one scan of every upload (API, CLI, superseding copy), before anything is stored.
+
+    Clean or not scanned (no REGISTRY_CLAMD): its scan fields. Infected: audited as
+    `document.refuse` with the signature and the SHA-256, then 422. A configured scanner that
+    cannot answer: 503 (fail closed).
+    """
+    try:
+        return scanner.scan_file(registry.settings, path)
+    except scanner.Infected as exc:
+        with registry.db.write() as tx:
+            audit.append(
+                tx,
+                actor,
+                "document.refuse",
+                "document",
+                None,
+                {
+                    "sha256": sha256,
+                    "size": path.stat().st_size,
+                    "title": meta["title"],
+                    "kind": meta["kind"],
+                    "subprocessor_id": meta.get("subprocessor_id"),
+                    "signature": exc.signature,
+                    **exc.version,
+                },
+            )
+        raise
+
+
+def rescan(registry: Registry, actor: dict, progress=None) -> dict:
+    """Scan every stored file again; withdraw each copy on file of content now found infected.
+
+    Each file is scanned once, however many copies share it. A copy found infected is withdrawn
+    as `DELETE /v1/documents/{id}` withdraws it (customers get 404 at once, its SHA-256 kept,
+    audited), the reason naming the signature, and marked `scan: infected`; the copies of clean
+    content get the new versions. Needs REGISTRY_CLAMD; stops at the first scanner failure
+    (ScannerUnavailable), keeping what was done. Returns the counts and the copies withdrawn.
+    """
+    clamd = scanner.scanner(registry.settings)
+    if clamd is None:
+        raise scanner.ScannerUnavailable(
+            "REGISTRY_CLAMD is not set: there is no malware scanner to rescan with."
+        )
+    files = store.stored_files(registry.db.connection())
+    summary = {"files": len(files), "clean": 0, "infected": 0, "missing": 0, "withdrawn": []}
+    blobs = blob_store(registry)
+    for sha256, _size in files:
+        version = clamd.version()
+        try:
+            with open(blobs.path(sha256), "rb") as stream:
+                signature = clamd.instream(stream)
+        except FileNotFoundError:
+            summary["missing"] += 1
+            continue
+        scanned_at = clock.timestamp()
+        if signature is None:
+            summary["clean"] += 1
+            with registry.db.write() as tx:
+                store.record_scan(
+                    tx, sha256, {"scan": scanner.CLEAN, **version, "scanned_at": scanned_at}
+                )
+        else:
+            summary["infected"] += 1
+            summary["withdrawn"].extend(
+                _withdraw_infected(registry, sha256, signature, version, scanned_at, actor)
+            )
+        if progress is not None:
+            progress(sha256, signature)
+    return summary
+
+
+def _withdraw_infected(
+    registry: Registry, sha256: str, signature: str, version: dict, scanned_at: str, actor: dict
+) -> list[dict]:
+    reason = (
+        f"malware found by a rescan: {signature} "
+        f"({version['scan_engine']}, signatures {version['scan_signatures'] or 'unknown'})"
+    )
+    scan = {"scan": scanner.INFECTED, **version, "scanned_at": scanned_at}
+    withdrawn = []
+    with registry.db.write() as tx:
+        for document in store.copies_with(tx.conn, sha256, on_file=True):
+            outcome = _withdraw(tx, document, actor, reason)
+            withdrawn.append(
+                {
+                    "id": document["id"],
+                    "title": document["title"],
+                    "signature": signature,
+                    "reopened": outcome["reopened"],
+                    "redelivered": _unique(r for r, _ in outcome["redelivered"]),
+                }
+            )
+        # Copies withdrawn before keep their reason; their scan says what was found since.
+        store.record_scan(tx, sha256, scan)
+        if withdrawn:
+            db.bump_revision(tx)
+    return withdrawn
 
 
 def withdraw(registry: Registry, document_id: str, reason: str, actor: dict, check) -> dict:
@@ -236,6 +342,11 @@ def _withdraw(
         },
     )
     return {"document": withdrawn, "reopened": reopened, "redelivered": redelivered}
+
+
+def unscanned_copies(registry: Registry) -> list[dict]:
+    """The copies on file stored without a malware scan."""
+    return store.unscanned(registry.db.connection())
 
 
 def document_path(registry: Registry, document: dict) -> Path:

@@ -29,6 +29,24 @@ DOCUMENT_COLUMNS = (
     "withdrawn_reason",
     "supersedes",
     "superseded_by",
+    "scan",
+    "scan_engine",
+    "scan_signatures",
+    "scanned_at",
+)
+# Kept in document_scans; a copy without a row there was stored unscanned.
+SCAN_COLUMNS = ("scan", "scan_engine", "scan_signatures", "scanned_at")
+_SELECT_DOCUMENTS = (
+    "SELECT "
+    + ", ".join(
+        "coalesce(s.scan, 'not_scanned')"
+        if column == "scan"
+        else f"s.{column}"
+        if column in SCAN_COLUMNS
+        else f"documents.{column}"
+        for column in DOCUMENT_COLUMNS
+    )
+    + " FROM documents LEFT JOIN document_scans s ON s.document_id = documents.id"
 )
 # A copy on file: neither withdrawn nor superseded.
 ON_FILE = "withdrawn_at IS NULL"
@@ -77,15 +95,21 @@ def _insert(db, table: str, values: dict):
 
 
 def add_document(db, values: dict) -> dict:
-    document = {"id": "doc_" + secrets.token_hex(8), **values, "uploaded_at": clock.timestamp()}
+    """Insert a copy, and its scan when it had one (`scan` not `not_scanned`)."""
+    scan = {column: values.get(column) for column in SCAN_COLUMNS}
+    document = {
+        "id": "doc_" + secrets.token_hex(8),
+        **{k: v for k, v in values.items() if k not in SCAN_COLUMNS},
+        "uploaded_at": clock.timestamp(),
+    }
     _insert(db, "documents", document)
+    if scan["scan"] not in (None, "not_scanned"):
+        _insert(db, "document_scans", {"document_id": document["id"], **scan})
     return get_document(db.conn, document["id"])
 
 
 def get_document(conn: sqlite3.Connection, document_id: str) -> dict:
-    row = conn.execute(
-        f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM documents WHERE id = ?", [document_id]
-    ).fetchone()
+    row = conn.execute(f"{_SELECT_DOCUMENTS} WHERE documents.id = ?", [document_id]).fetchone()
     if row is None:
         raise NotFound(f"No document has the id {document_id!r}.")
     return _row(DOCUMENT_COLUMNS, row)
@@ -100,8 +124,7 @@ def list_documents(
             where.append(f"{column} = ?")
             params.append(filters[column])
     rows = conn.execute(
-        f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM documents WHERE {' AND '.join(where)}"
-        " ORDER BY seq LIMIT ?",
+        f"{_SELECT_DOCUMENTS} WHERE {' AND '.join(where)} ORDER BY seq LIMIT ?",
         [*params, limit],
     )
     return [_row(DOCUMENT_COLUMNS, row) for row in rows]
@@ -113,7 +136,7 @@ def disclosable_copy(db_or_conn, subprocessor_id: str, country: str, mechanism: 
     if kind is None:
         return None
     row = db_or_conn.execute(
-        f"SELECT {', '.join(DOCUMENT_COLUMNS)} FROM documents"
+        f"{_SELECT_DOCUMENTS}"
         f" WHERE subprocessor_id = ? AND kind = ? AND audience = 'disclosable' AND {ON_FILE}"
         " AND (country = ? OR country IS NULL) ORDER BY seq DESC LIMIT 1",
         [subprocessor_id, kind, country],
@@ -169,6 +192,42 @@ def withdraw(
         [at or clock.timestamp(), by, reason, superseded_by, document_id],
     ).rowcount
     return get_document(db.conn, document_id) if changed else None
+
+
+def stored_files(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+    """(SHA-256, size) of every stored file, once each, oldest upload first."""
+    rows = conn.execute("SELECT sha256, size, min(seq) FROM documents GROUP BY sha256, size")
+    return [(sha256, size) for sha256, size, _ in sorted(rows, key=lambda row: row[2])]
+
+
+def record_scan(db, sha256: str, scan: dict) -> int:
+    """Set the scan of every copy of this content, on file or withdrawn."""
+    return db.execute(
+        "INSERT INTO document_scans (document_id, scan, scan_engine, scan_signatures,"
+        " scanned_at) SELECT id, ?, ?, ?, ? FROM documents WHERE sha256 = ?"
+        " ON CONFLICT (document_id) DO UPDATE SET scan = excluded.scan,"
+        " scan_engine = excluded.scan_engine, scan_signatures = excluded.scan_signatures,"
+        " scanned_at = excluded.scanned_at",
+        [scan["scan"], scan["scan_engine"], scan["scan_signatures"], scan["scanned_at"], sha256],
+    ).rowcount
+
+
+def copies_with(conn: sqlite3.Connection, sha256: str, *, on_file: bool) -> list[dict]:
+    """The copies of this content, on file or withdrawn."""
+    rows = conn.execute(
+        f"{_SELECT_DOCUMENTS} WHERE sha256 = ? AND"
+        f" {'' if on_file else 'NOT '}({ON_FILE}) ORDER BY seq",
+        [sha256],
+    )
+    return [_row(DOCUMENT_COLUMNS, row) for row in rows]
+
+
+def unscanned(conn: sqlite3.Connection) -> list[dict]:
+    """The copies on file stored without a malware scan."""
+    rows = conn.execute(
+        f"{_SELECT_DOCUMENTS} WHERE s.document_id IS NULL AND {ON_FILE} ORDER BY seq"
+    )
+    return [_row(DOCUMENT_COLUMNS, row) for row in rows]
 
 
 def recipients(conn: sqlite3.Connection, document_id: str) -> list[dict]:

@@ -93,6 +93,7 @@ VERSION_FIELDS = (
     "data_categories",
     "locations",
     "onward_transfers",
+    "exporter_role",
     "effective_on",
     "announced_on",
     "already_in_use",

@@ -14,6 +14,10 @@ class VersionRecordSchema(ma.Schema):
     data_categories = ma.fields.List(ma.fields.String(), required=True)
     locations = ma.fields.List(ma.fields.Dict(), required=True)
     onward_transfers = ma.fields.List(ma.fields.Dict())
+    exporter_role = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "This organisation's role for its data; null: the default"},
+    )
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})
     retired_reason = ma.fields.String(allow_none=True)

@@ -278,6 +278,18 @@ def _onward_transfers():
     )
 
 
+def _exporter_role():
+    return ma.fields.String(
+        validate=ma.validate.OneOf(EXPORTER_ROLES),
+        allow_none=True,
+        metadata={
+            "description": "This organisation's role for the data it passes to this "
+            "sub-processor (processor for customers' data, controller for its own); it decides "
+            "the SCC module. Default, or null: REGISTRY_ORGANISATION_ROLE. Staff-only"
+        },
+    )
+
+
 def _locations(required: bool):
     return ma.fields.List(
         ma.fields.Nested(LocationSchema),
@@ -309,6 +321,7 @@ class SubprocessorCreateSchema(_UniqueCategories, StrictSchema):
     data_categories = _categories(required=True)
     locations = _locations(required=True)
     onward_transfers = _onward_transfers()
+    exporter_role = _exporter_role()
     effective_on = IsoDate(
         metadata={
             "description": "From when it may be used; default today + the notice period, "
@@ -337,6 +350,7 @@ class SubprocessorUpdateSchema(_UniqueCategories, StrictSchema):
     data_categories = _categories(required=False)
     locations = _locations(required=False)
     onward_transfers = _onward_transfers()
+    exporter_role = _exporter_role()
     effective_on = IsoDate(
         metadata={
             "description": "With a material change: when the change takes effect (default "
@@ -524,6 +538,13 @@ class SubprocessorSchema(ma.Schema):
     data_categories = ma.fields.List(ma.fields.String(), required=True)
     locations = ma.fields.List(ma.fields.Nested(LocationOutSchema), required=True)
     onward_transfers = ma.fields.List(ma.fields.Nested(OnwardTransferOutSchema), required=True)
+    exporter_role = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "This organisation's role for this sub-processor's data; null: "
+            "REGISTRY_ORGANISATION_ROLE"
+        },
+    )
     effective_on = ma.fields.String(required=True, metadata={"format": "date"})
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(STATUSES))
     retired_on = ma.fields.String(allow_none=True, metadata={"format": "date"})

@@ -22,6 +22,7 @@ COLUMNS = (
     "data_categories",
     "locations",
     "onward_transfers",
+    "exporter_role",
     "effective_on",
     "announced_on",
     "already_in_use",
@@ -41,6 +42,7 @@ EDITABLE = (
     "data_categories",
     "locations",
     "onward_transfers",
+    "exporter_role",
 )
 _JSON = ("data_categories", "locations", "onward_transfers")
 
@@ -257,6 +259,7 @@ def create(db, data: dict) -> dict:
         "data_categories": json.dumps(data["data_categories"]),
         "locations": json.dumps(data["locations"]),
         "onward_transfers": json.dumps(data.get("onward_transfers", [])),
+        "exporter_role": data.get("exporter_role"),
         "effective_on": data["effective_on"],
         "announced_on": data["announced_on"],
         "already_in_use": int(bool(data.get("already_in_use"))),

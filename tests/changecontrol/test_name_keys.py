@@ -126,6 +126,8 @@ def test_the_migration_clears_old_keys_and_init_fills_the_new_ones(client, staff
     conn = registry.db.connection()
     # As before 0018: keys without the skeleton; a rename that now clashes (Cyrillic o).
     conn.execute("PRAGMA user_version = 17")
+    # ... and before 0022: no exporter_role column yet (SQLite cannot add a column twice).
+    conn.execute("ALTER TABLE subprocessors DROP COLUMN exporter_role")
     conn.execute("UPDATE subprocessors SET name_key = 'acme cloud' WHERE id = ?", [first["id"]])
     conn.execute(
         "UPDATE subprocessors SET name = 'Acme Cl\u043eud', name_key = 'acme cl\u043eud'"

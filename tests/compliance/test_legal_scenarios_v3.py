@@ -442,6 +442,29 @@ def test_the_uk_law_enforcement_decision_is_refused_with_its_reason(client, staf
     assert "No adequacy decision has this id" not in error["detail"]
 
 
+def test_exporter_role_is_recorded_staff_only_and_decides_the_module(
+    client, staff, cust_a, post, patch
+):
+    staff_data = location("IN", **scc(module=2, tia=tia()))
+    created = post(
+        vendor("Payroll Co", staff_data, effective_on="2025-01-01", exporter_role="controller")
+    )
+    assert created["exporter_role"] == "controller"
+    assert created["compliance"]["status"] == "compliant"
+
+    # Back to the organisation's role (processor): Module 2 no longer fits, and the verdict is
+    # worse, so the change is material (announced, not in force yet).
+    changed = patch(created["id"], {"exporter_role": None})
+    assert changed["pending_change"]["changes"] == {"exporter_role": None}
+
+    seen = client.get(f"{URL}/{created['id']}", headers=cust_a).get_json()
+    assert "exporter_role" not in seen and "exporter_role" not in str(seen)
+
+    bad = vendor("Wrong Role", exporter_role="owner")
+    errors = problem(client.post(URL, json=bad, headers=staff), 422)["errors"]
+    assert [e["pointer"] for e in errors] == ["/exporter_role"]
+
+
 def test_customers_never_see_the_tia_record(client, cust_a, post):
     created = post(
         vendor(

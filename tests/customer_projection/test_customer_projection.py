@@ -35,7 +35,10 @@ URGENT_REASON = "Our old sub-processor stops serving us on Friday."
 RETIRED_REASON = "Replaced by another provider."
 WAIVER_REASON = "Risk accepted by the DPO until the vendor's renewal."
 # Values only staff may read: if one turns up under any name, a door leaks.
-STAFF_ONLY_VALUES = (URGENT_REASON, WAIVER_REASON)
+# A transfer impact assessment's findings: staff-only, like the record that holds them.
+TIA_LAW = "Information Technology Act 2000, s. 69"
+TIA_MEASURE = "encryption with keys held in the EEA"
+STAFF_ONLY_VALUES = (URGENT_REASON, WAIVER_REASON, TIA_LAW, TIA_MEASURE)
 ATOM = "{http://www.w3.org/2005/Atom}"
 # The customer's own writes this test makes (method, rule): a new one fails until walked.
 CUSTOMER_WRITES = {
@@ -100,14 +103,25 @@ def register(client, as_role, registry, world):  # noqa: F811 (the fixture impor
     )
     _ok(patched)
     assert patched.get_json()["pending_change"]["urgent_reason"] == URGENT_REASON
-    # Housekeeping on a staff-only field: a transfer impact assessment completed.
+    # A remedy on staff-only fields: a transfer impact assessment completed, recorded both as
+    # the bare date and as the record, and the exporter's role for the data stated.
     assessed = items["No Assessment"]
     location = {**assessed["locations"][0]}
-    location["safeguard"] = {**location["safeguard"], "tia_completed_on": "2031-07-01"}
+    location["safeguard"] = {
+        **location["safeguard"],
+        "tia_completed_on": "2031-07-01",
+        "tia": {
+            "completed_on": "2031-07-01",
+            "outcome": "supplementary_measures",
+            "laws_assessed": [TIA_LAW],
+            "supplementary_measures": [TIA_MEASURE],
+            "review_by": "2032-07-01",
+        },
+    }
     _ok(
         client.patch(
             f"{URL}/{assessed['id']}",
-            json={"locations": [location]},
+            json={"locations": [location], "exporter_role": "processor"},
             headers={**admin, "If-Match": current_etag(client, admin, assessed["id"])},
         )
     )

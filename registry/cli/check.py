@@ -66,14 +66,18 @@ def check_command(
     verdicts, report = compliance.register_verdicts(state, on, assume_ended=frozenset(assume_ended))
     # What falls due within 30 days of the date: notes, never a failure.
     due = compliance.evidence_due(state, on)
+    unscanned = [
+        {field: copy[field] for field in UNSCANNED_FIELDS}
+        for copy in documents.unscanned_copies(state)
+    ]
     if as_json:
-        click.echo(json.dumps({**report, "evidence_due": due}, indent=2))
+        click.echo(json.dumps({**report, "evidence_due": due, "not_scanned": unscanned}, indent=2))
     else:
         _print_report(report)
         _print_flags(verdicts, report["incidents"]["flags"])
         _print_waived(report["waived"])
         _print_notes(report["notes"])
-        _print_unscanned(documents.unscanned_copies(state))
+        _print_unscanned(unscanned)
         _print_due(due)
     failing = FAILING[fail_on]
     if report["incidents"]["overdue"] or any(
@@ -82,6 +86,9 @@ def check_command(
     ):
         sys.exit(1)
 
+
+# What --json says of a copy stored without a malware scan.
+UNSCANNED_FIELDS = ("id", "title", "kind", "media_type", "sha256", "subprocessor_id", "uploaded_at")
 
 # The severities that fail the check, by --fail-on.
 FAILING = {"error": {"error"}, "warning": {"error", "warning"}}

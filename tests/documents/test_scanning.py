@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import socket
 import threading
 from pathlib import Path
@@ -360,6 +361,9 @@ def test_check_notes_every_copy_on_file_not_scanned(app, client, staff):
     notes = [line for line in result.output.splitlines() if "DOCUMENT_NOT_SCANNED" in line]
     assert len(notes) == 2
     assert first["id"] in notes[0] and second["id"] in notes[1] and "Second copy" in notes[1]
+    report = json.loads(cli_runner(app).invoke(args=["check", "--json"]).output)
+    assert [copy["id"] for copy in report["not_scanned"]] == [first["id"], second["id"]]
+    assert report["not_scanned"][1]["title"] == "Second copy"
 
 
 def test_rescan_withdraws_copies_now_found_infected(scanned, staff, fake, as_role):

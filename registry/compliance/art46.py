@@ -95,18 +95,23 @@ def certification(loc: Location, safeguard: dict, ctx: Context) -> None:
     _approved_with_commitment(loc, safeguard, ctx, "certification")
 
 
-def ad_hoc_clauses(loc: Location, safeguard: dict, ctx: Context) -> None:
-    tool = _tool("ad_hoc_clauses", safeguard)
+def _authorised(loc: Location, safeguard: dict, ctx: Context, tool: str, articles: str) -> None:
+    """Clauses or provisions a supervisory authority authorised: the authorisation's date must
+    count on the evaluation date, and a transfer impact assessment is needed."""
     _dated(
         loc,
         ctx,
         safeguard,
         "authorised_on",
         "the competent supervisory authority's authorisation (after the consistency "
-        "mechanism, Art. 46(4) and 64(1)(e) GDPR)",
+        f"mechanism, {articles} GDPR)",
         tool,
     )
     tia(loc, safeguard, ctx, tool)
+
+
+def ad_hoc_clauses(loc: Location, safeguard: dict, ctx: Context) -> None:
+    _authorised(loc, safeguard, ctx, _tool("ad_hoc_clauses", safeguard), "Art. 46(4) and 64(1)(e)")
 
 
 def administrative_arrangement(loc: Location, safeguard: dict, ctx: Context) -> None:
@@ -127,16 +132,7 @@ def administrative_arrangement(loc: Location, safeguard: dict, ctx: Context) -> 
             f"{'is' if len(sides) == 1 else 'are'} not attested to be one "
             f"(exporter_public_body, importer_public_body).",
         )
-    _dated(
-        loc,
-        ctx,
-        safeguard,
-        "authorised_on",
-        "the competent supervisory authority's authorisation (after the consistency "
-        "mechanism, Art. 46(4) GDPR)",
-        tool,
-    )
-    tia(loc, safeguard, ctx, tool)
+    _authorised(loc, safeguard, ctx, tool, "Art. 46(4)")
 
 
 CHECKS = {

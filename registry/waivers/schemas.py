@@ -7,35 +7,30 @@ import marshmallow as ma
 from ..http.fields import IsoDate, PageArgsSchema, PageSchema, StrictSchema, text
 from .service import MAX_REASON, STATES
 
+
+def _name(description: str, example: str | None = None, **kwargs) -> ma.fields.String:
+    """An id or a code, 1 to 64 characters."""
+    metadata = {"description": description}
+    if example is not None:
+        metadata["example"] = example
+    return ma.fields.String(validate=ma.validate.Length(min=1, max=64), metadata=metadata, **kwargs)
+
+
 WaiverCreateSchema = StrictSchema.from_dict(
     {
-        "subprocessor_id": ma.fields.String(
+        "subprocessor_id": _name("The sub-processor whose warning is accepted", required=True),
+        "code": _name(
+            "The warning's code, raised on the sub-processor today; an error or a note cannot "
+            "be waived",
+            "TIA_MISSING",
             required=True,
-            validate=ma.validate.Length(min=1, max=64),
-            metadata={"description": "The sub-processor whose warning is accepted"},
         ),
-        "code": ma.fields.String(
-            required=True,
-            validate=ma.validate.Length(min=1, max=64),
-            metadata={
-                "description": (
-                    "The warning's code, raised on the sub-processor today; an error or a "
-                    "note cannot be waived"
-                ),
-                "example": "TIA_MISSING",
-            },
-        ),
-        "country": ma.fields.String(
+        "country": _name(
+            "The country the warning is raised for (on a location or an onward transfer), or "
+            "the international organisation's id; absent or null for a warning raised with "
+            "neither (NOTICE_PERIOD_SHORT)",
+            "IN",
             allow_none=True,
-            validate=ma.validate.Length(min=1, max=64),
-            metadata={
-                "description": (
-                    "The country the warning is raised for (on a location or an onward "
-                    "transfer), or the international organisation's id; absent or null for a "
-                    "warning raised with neither (NOTICE_PERIOD_SHORT)"
-                ),
-                "example": "IN",
-            },
         ),
         "reason": text(
             MAX_REASON,

@@ -3,9 +3,11 @@ real gunicorn server with raw HTTP calls."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import http.client
+import http.server
 import json
 import os
 import re
@@ -15,6 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -244,6 +247,23 @@ def nimbus(**overrides) -> dict:
     if body["effective_on"] is None:  # nimbus(effective_on=None): announced with the default
         del body["effective_on"]
     return in_use_if_past(body)
+
+
+@contextlib.contextmanager
+def loopback_server(handler: type[http.server.BaseHTTPRequestHandler], **state):
+    """A threaded HTTP server on 127.0.0.1 (a free port) answering with `handler`, `state` set
+    on it as attributes; shut down on leaving."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    for name, value in state.items():
+        setattr(server, name, value)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def registry_today() -> date:

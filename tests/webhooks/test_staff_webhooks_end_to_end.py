@@ -9,7 +9,7 @@ import json
 import threading
 
 import pytest
-from helpers import days_from_today, nimbus
+from helpers import days_from_today, loopback_server, nimbus
 
 from registry import clock as registry_clock
 from registry.events import service as change_feed
@@ -39,14 +39,8 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    server.daemon_threads = True
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_server(_Receiver, received=[]) as server:
+        yield server
 
 
 def _hook(client, headers, url: str, events: list[str]) -> dict:

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import PROBLEM, nimbus
+from helpers import PROBLEM, loopback_server, nimbus
 
 from registry import clock as registry_clock
 from registry.audit import store as audit_store
@@ -351,14 +351,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def local_server():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.seen, server.actions = [], {}
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with loopback_server(_Handler, seen=[], actions={}) as server:
+        yield server
 
 
 def local_target(server, path: str, host: str = "127.0.0.1") -> webhooks.Target:

@@ -266,6 +266,20 @@ def loopback_server(handler: type[http.server.BaseHTTPRequestHandler], **state):
         server.server_close()
 
 
+def incident_report(subprocessor_id: str, detected_on: str, **overrides) -> dict:
+    """A personal data breach as staff report it (POST /v1/incidents)."""
+    return {
+        "subprocessor_id": subprocessor_id,
+        "detected_on": detected_on,
+        "nature": "A misconfigured bucket exposed login records.",
+        "data_categories": ["user.contact.email"],
+        "likely_consequences": "Phishing.",
+        "measures_taken": "Bucket closed.",
+        "contact": {"name": "DPO", "email": "dpo@example.com"},
+        **overrides,
+    }
+
+
 def registry_today() -> date:
     """Today as the registry sees it (its default zone), on the test's clock."""
     return registry_clock.today(ZoneInfo("Europe/Brussels"))

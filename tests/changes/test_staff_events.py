@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import assert_documented, days_from_today, nimbus
+from helpers import assert_documented, days_from_today, incident_report, nimbus
 
 
 def _types(client, headers) -> list[str]:
@@ -46,15 +46,7 @@ def test_an_overdue_notice_is_told_to_staff_once(client, as_role, registry):
     sp = client.post("/v1/subprocessors", json=nimbus(), headers=admin).get_json()["id"]
     made = client.post(
         "/v1/incidents",
-        json={
-            "subprocessor_id": sp,
-            "detected_on": f"{days_from_today(-3)}T08:00:00Z",
-            "nature": "A misconfigured bucket exposed login records.",
-            "data_categories": ["user.contact.email"],
-            "likely_consequences": "Phishing.",
-            "measures_taken": "Bucket closed.",
-            "contact": {"name": "DPO", "email": "dpo@example.com"},
-        },
+        json=incident_report(sp, f"{days_from_today(-3)}T08:00:00Z"),
         headers=admin,
     )
     assert made.status_code == 201, made.get_json()

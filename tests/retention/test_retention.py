@@ -7,7 +7,16 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import PROBLEM, TODAY, bearer, checkpoint, cli_runner, days_from_today, nimbus
+from helpers import (
+    PROBLEM,
+    TODAY,
+    bearer,
+    checkpoint,
+    cli_runner,
+    days_from_today,
+    incident_report,
+    nimbus,
+)
 
 from registry.audit import service as audit
 from registry.audit import store as audit_store
@@ -110,16 +119,12 @@ def use(client, zebra, admin, staff) -> dict:
     assert withdrawn.status_code == 200, withdrawn.get_data(as_text=True)
     incident = client.post(
         "/v1/incidents",
-        json={
-            "subprocessor_id": vendor["id"],
-            "detected_on": f"{TODAY}T08:00:00Z",
-            "nature": "A misconfigured bucket exposed login records.",
-            "data_categories": ["user.contact.email"],
-            "likely_consequences": "Phishing.",
-            "measures_taken": "Bucket closed.",
-            "contact": {"name": "Data protection officer", "email": "dpo@example.com"},
-            "customer_ids": [CUSTOMER, "cust-b"],
-        },
+        json=incident_report(
+            vendor["id"],
+            f"{TODAY}T08:00:00Z",
+            contact={"name": "Data protection officer", "email": "dpo@example.com"},
+            customer_ids=[CUSTOMER, "cust-b"],
+        ),
         headers=admin,
     )
     assert incident.status_code == 201, incident.get_data(as_text=True)

@@ -9,7 +9,7 @@ import json
 import threading
 
 import pytest
-from helpers import days_from_today, loopback_server, nimbus
+from helpers import days_from_today, incident_report, loopback_server, nimbus
 
 from registry import clock as registry_clock
 from registry.events import service as change_feed
@@ -88,15 +88,7 @@ def test_staff_and_customers_each_receive_their_events(client, as_role, registry
     assert uploaded.status_code == 201, uploaded.get_json()
     incident = client.post(
         "/v1/incidents",
-        json={
-            "subprocessor_id": sp,
-            "detected_on": f"{days_from_today(-5)}T08:00:00Z",
-            "nature": "A misconfigured bucket exposed login records.",
-            "data_categories": ["user.contact.email"],
-            "likely_consequences": "Phishing.",
-            "measures_taken": "Bucket closed.",
-            "contact": {"name": "DPO", "email": "dpo@example.com"},
-        },
+        json=incident_report(sp, f"{days_from_today(-5)}T08:00:00Z"),
         headers=admin,
     )
     assert incident.status_code == 201, incident.get_json()

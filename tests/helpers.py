@@ -8,6 +8,7 @@ import copy
 import functools
 import http.client
 import http.server
+import io
 import json
 import os
 import re
@@ -278,6 +279,16 @@ def incident_report(subprocessor_id: str, detected_on: str, **overrides) -> dict
         "contact": {"name": "DPO", "email": "dpo@example.com"},
         **overrides,
     }
+
+
+def upload_text(client, headers: dict, content: bytes, **fields):
+    """POST /v1/documents with `content` as the plain-text file scc.txt, a copy of the SCCs
+    unless `fields` name another kind."""
+    return client.post(
+        "/v1/documents",
+        data={"file": (io.BytesIO(content), "scc.txt"), "kind": "scc", **fields},
+        headers=headers,
+    )
 
 
 def registry_today() -> date:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from flask import Response
-from helpers import ALLOWED, URL, nimbus
+from helpers import ALLOWED, URL, nimbus, upload_text
 
 from registry.http import auth
 
@@ -123,15 +121,8 @@ def exchanges(client, as_role, sid, etag):
             item, json={"purpose": "Changed"}, headers=as_role("admin", **{"If-Match": etag})
         ),
     )
-    uploaded = client.post(
-        "/v1/documents",
-        data={
-            "file": (io.BytesIO(b"Standard contractual clauses."), "scc.txt"),
-            "kind": "scc",
-            "title": "SCCs",
-            "audience": "internal",
-        },
-        headers=admin,
+    uploaded = upload_text(
+        client, admin, b"Standard contractual clauses.", title="SCCs", audience="internal"
     )
     yield ("uploaded", 201, NO_STORE), uploaded
     content = f"/v1/documents/{uploaded.get_json()['id']}/content"

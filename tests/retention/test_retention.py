@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from helpers import (
     days_from_today,
     incident_report,
     nimbus,
+    upload_text,
 )
 
 from registry.audit import service as audit
@@ -64,17 +64,14 @@ def use(client, zebra, admin, staff) -> dict:
         headers=zebra,
     )
     assert hook.status_code == 201, hook.get_data(as_text=True)
-    copy = client.post(
-        "/v1/documents",
-        data={
-            "file": (io.BytesIO(b"Standard contractual clauses 2021/914, module 3."), "scc.txt"),
-            "kind": "scc",
-            "title": "SCCs",
-            "subprocessor_id": vendor["id"],
-            "country": "IN",
-            "audience": "disclosable",
-        },
-        headers=admin,
+    copy = upload_text(
+        client,
+        admin,
+        b"Standard contractual clauses 2021/914, module 3.",
+        title="SCCs",
+        subprocessor_id=vendor["id"],
+        country="IN",
+        audience="disclosable",
     ).get_json()
     asked = client.post(
         "/v1/documentation-requests", json={"subprocessor_ids": [vendor["id"]]}, headers=zebra

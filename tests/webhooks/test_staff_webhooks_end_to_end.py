@@ -4,12 +4,11 @@ once, every delivery's signature checked as a receiver would."""
 from __future__ import annotations
 
 import http.server
-import io
 import json
 import threading
 
 import pytest
-from helpers import days_from_today, incident_report, loopback_server, nimbus
+from helpers import days_from_today, incident_report, loopback_server, nimbus, upload_text
 
 from registry import clock as registry_clock
 from registry.events import service as change_feed
@@ -72,18 +71,14 @@ def test_staff_and_customers_each_receive_their_events(client, as_role, registry
         f"/v1/subprocessors/{sp}/objections", json={"reason": "No."}, headers=customer
     )
     assert objected.status_code == 201, objected.get_json()
-    uploaded = client.post(
-        "/v1/documents",
-        data={
-            "file": (io.BytesIO(b"Standard contractual clauses 2021/914."), "scc.txt"),
-            "kind": "scc",
-            "title": "SCCs 2021/914 module 3",
-            "subprocessor_id": sp,
-            "country": "IN",
-            "audience": "disclosable",
-        },
-        headers=as_role("procurement"),
-        content_type="multipart/form-data",
+    uploaded = upload_text(
+        client,
+        as_role("procurement"),
+        b"Standard contractual clauses 2021/914.",
+        title="SCCs 2021/914 module 3",
+        subprocessor_id=sp,
+        country="IN",
+        audience="disclosable",
     )
     assert uploaded.status_code == 201, uploaded.get_json()
     incident = client.post(

@@ -36,12 +36,17 @@ def _cacheable() -> dict:
     return {"Cache-Control": f"public, max-age={PUBLIC_MAX_AGE}"}
 
 
+def _adequacy(law, today, place: str) -> list[str]:
+    """The ids of the adequacy decisions in force today for a country or an organisation."""
+    return [d.id for d in law.decisions_in_force(today, place) if d.kind == "adequacy"]
+
+
 def _country(code: str, name: str, law, today) -> dict:
     return {
         "code": code,
         "name": name,
         "eea": law.is_eea(code, today),
-        "adequacy": [d.id for d in law.decisions_in_force(today, code) if d.kind == "adequacy"],
+        "adequacy": _adequacy(law, today, code),
     }
 
 
@@ -95,11 +100,7 @@ class InternationalOrganisations(MethodView):
                 "id": organisation.id,
                 "name": organisation.name,
                 "sources": list(organisation.sources),
-                "adequacy": [
-                    d.id
-                    for d in law.decisions_in_force(today, organisation.id)
-                    if d.kind == "adequacy"
-                ],
+                "adequacy": _adequacy(law, today, organisation.id),
                 "verified": organisation.verified,
                 "notes": organisation.notes,
             }

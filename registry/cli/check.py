@@ -10,9 +10,9 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
-from ..documents import service as documents
 from ..law.destinations import destination
 from ..verdicts import service as compliance
+from ..verdicts.schemas import RegisterReportSchema
 from .context import existing
 
 
@@ -64,21 +64,18 @@ def check_command(
         raise click.BadParameter(f"unknown adequacy decision {', '.join(unknown)}")
     on = date.fromisoformat(as_of) if as_of else state.today()
     verdicts, report = compliance.register_verdicts(state, on, assume_ended=frozenset(assume_ended))
-    # What falls due within 30 days of the date: notes, never a failure.
-    due = compliance.evidence_due(state, on)
-    unscanned = [
-        {field: copy[field] for field in UNSCANNED_FIELDS}
-        for copy in documents.unscanned_copies(state)
-    ]
     if as_json:
-        click.echo(json.dumps({**report, "evidence_due": due, "not_scanned": unscanned}, indent=2))
+        # The API's report (GET /v1/compliance), through the same schema.
+        click.echo(json.dumps(RegisterReportSchema().dump(report), indent=2))
     else:
         _print_report(report)
         _print_flags(verdicts, report["incidents"]["flags"])
         _print_waived(report["waived"])
         _print_notes(report["notes"])
-        _print_unscanned(unscanned)
-        _print_due(due)
+        # What falls due within 30 days of the date, and copies not scanned: notes, never
+        # a failure.
+        _print_unscanned(report["not_scanned"])
+        _print_due(report["evidence_due"])
     failing = FAILING[fail_on]
     if report["incidents"]["overdue"] or any(
         status == "active" and any(flag["severity"] in failing for flag in verdict["flags"])
@@ -86,9 +83,6 @@ def check_command(
     ):
         sys.exit(1)
 
-
-# What --json says of a copy stored without a malware scan.
-UNSCANNED_FIELDS = ("id", "title", "kind", "media_type", "sha256", "subprocessor_id", "uploaded_at")
 
 # The severities that fail the check, by --fail-on.
 FAILING = {"error": {"error"}, "warning": {"error", "warning"}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from ..compliance.evidence import DUE_WITHIN_DAYS, KINDS
 from ..incidents.schemas import IncidentNoticeReportSchema
 from ..subprocessors.schemas import ComplianceSchema, FlagSchema, NoteSchema, WaivedFlagSchema
 
@@ -72,6 +73,46 @@ class WaivedFindingSchema(WaivedFlagSchema):
     )
 
 
+class EvidenceDueSchema(ma.Schema):
+    """One piece of evidence falling due: a note, never a finding."""
+
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(KINDS),
+        metadata={
+            "description": "`certification_check` (the check goes stale: the first day "
+            "CERTIFICATION_CHECK_STALE would be raised), `tia_review` (the TIA's `review_by`) "
+            "or `waiver_expiry` (the waiver's `expires_on`: the warning is back)"
+        },
+    )
+    item = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "What falls due: `<sub-processor id>/<place>/<activity>` for a "
+            "certification check or a TIA review, the waiver's id for a waiver"
+        },
+    )
+    due_on = ma.fields.String(required=True, metadata={"format": "date"})
+    subprocessor_id = ma.fields.String(required=True)
+    subprocessor_name = ma.fields.String(required=True, allow_none=True)
+    country = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null: no country"}
+    )
+    message = ma.fields.String(required=True)
+
+
+class UnscannedCopySchema(ma.Schema):
+    """A copy on file stored without a malware scan."""
+
+    id = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    media_type = ma.fields.String(required=True)
+    sha256 = ma.fields.String(required=True)
+    subprocessor_id = ma.fields.String(required=True, allow_none=True)
+    uploaded_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+
+
 class RegisterReportSchema(ma.Schema):
     as_of = ma.fields.String(required=True, metadata={"format": "date"})
     assumed_ended = ma.fields.List(ma.fields.String(), required=True)
@@ -102,11 +143,28 @@ class RegisterReportSchema(ma.Schema):
             "sub-processor and the waiver (not in `findings`)"
         },
     )
+    evidence_due = ma.fields.List(
+        ma.fields.Nested(EvidenceDueSchema),
+        required=True,
+        metadata={
+            "description": f"What evidence falls due from `as_of` to {DUE_WITHIN_DAYS} days "
+            "later (both inclusive), by due date: of the register and the waivers as they "
+            "stood at `at`, if given. Notes, never findings"
+        },
+    )
     incidents = ma.fields.Nested(
         IncidentNoticeReportSchema,
         required=True,
         metadata={
             "description": "Personal-data breaches not yet communicated to customers, as of "
             "now (not `as_of`): INCIDENT_NOTICE_OVERDUE past REGISTRY_INCIDENT_NOTICE_HOURS"
+        },
+    )
+    not_scanned = ma.fields.List(
+        ma.fields.Nested(UnscannedCopySchema),
+        required=True,
+        metadata={
+            "description": "The copies on file stored without a malware scan (no scanner "
+            "configured), as of now (not `as_of` or `at`): notes, never findings"
         },
     )

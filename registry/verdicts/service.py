@@ -164,7 +164,7 @@ def register_report(
             else subprocessors.iter_current(conn, on.isoformat())
         )
         evaluated = _evaluate_each(registry, conn, records, on, assume_ended, before)
-        return _report(registry, conn, evaluated, on, assume_ended)
+        return _report(registry, conn, evaluated, on, assume_ended, before)
 
 
 def register_verdicts(
@@ -176,7 +176,7 @@ def register_verdicts(
         conn = registry.db.connection()
         records = subprocessors.iter_current(conn, on.isoformat())
         verdicts = list(_evaluate_each(registry, conn, records, on, assume_ended, None))
-        return verdicts, _report(registry, conn, verdicts, on, assume_ended)
+        return verdicts, _report(registry, conn, verdicts, on, assume_ended, None)
 
 
 def _evaluate_each(registry: Registry, conn, records, on: date, assume_ended, before):
@@ -193,10 +193,14 @@ def _evaluate_each(registry: Registry, conn, records, on: date, assume_ended, be
     return waivers.apply_each(conn, evaluated, on, before)
 
 
-def _report(registry: Registry, conn, evaluated, on: date, assume_ended) -> dict:
+def _report(registry: Registry, conn, evaluated, on: date, assume_ended, before) -> dict:
+    """The register report (staff only): the summary of `evaluated`, what evidence falls
+    due within 30 days of `on`, the breach notices owed and the copies not scanned now."""
     report = engine.summarise_register(evaluated, on, assume_ended=assume_ended)
-    # Breach notices are owed now, whatever date the transfers are judged on.
+    report["evidence_due"] = _evidence_due(conn, on, before)
+    # Breach notices are owed now, whatever date the transfers are judged on; so is a scan.
     report["incidents"] = incidents.notice_report(conn, registry.settings.incident_notice_hours)
+    report["not_scanned"] = unscanned(registry)
     return report
 
 
@@ -309,9 +313,30 @@ def evidence_due(registry: Registry, on: date | None = None) -> list[dict]:
     checks going stale, TIA reviews, waivers expiring (compliance/evidence.py)."""
     on = registry.today() if on is None else on
     with registry.db.snapshot():
-        conn = registry.db.connection()
-        records = subprocessors.iter_current(conn, on.isoformat())
-        return evidence.due(records, waivers.not_revoked(conn), on)
+        return _evidence_due(registry.db.connection(), on, None)
+
+
+def _evidence_due(conn, on: date, before: str | None) -> list[dict]:
+    """What falls due from `on` to 30 days later (both inclusive); with `before`, of the
+    register and the waivers as they stood then."""
+    records = (
+        history.register_at(conn, before)
+        if before
+        else subprocessors.iter_current(conn, on.isoformat())
+    )
+    return evidence.due(records, waivers.not_revoked(conn, before), on)
+
+
+# What the report says of a copy stored without a malware scan.
+UNSCANNED_FIELDS = ("id", "title", "kind", "media_type", "sha256", "subprocessor_id", "uploaded_at")
+
+
+def unscanned(registry: Registry) -> list[dict]:
+    """The copies on file now stored without a malware scan (REGISTRY_CLAMD unset)."""
+    return [
+        {field: copy.get(field) for field in UNSCANNED_FIELDS}
+        for copy in documents.unscanned_copies(registry)
+    ]
 
 
 def sweep_evidence(registry: Registry) -> list[dict]:

@@ -257,6 +257,14 @@ def apply_each(conn: sqlite3.Connection, evaluated, on: date, before: str | None
         yield record, status, rules.apply(verdict, waivers.get(record["id"], ()))
 
 
-def not_revoked(conn: sqlite3.Connection) -> list[dict]:
-    """Every waiver not revoked (expired ones too): what may fall due."""
-    return store.not_revoked(conn)
+def not_revoked(conn: sqlite3.Connection, before: str | None = None) -> list[dict]:
+    """Every waiver not revoked (expired ones too): what may fall due. With `before` (a UTC
+    timestamp), as the register stood then: made before it and not revoked before it."""
+    if before is None:
+        return store.not_revoked(conn)
+    return [
+        {**waiver, "revoked_at": None}
+        for waiver in store.for_subprocessors(conn, None)
+        if waiver["created_at"] < before
+        and not (waiver.get("revoked_at") and waiver["revoked_at"] < before)
+    ]

@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import NL, URL, certified_us, current_etag, days_from_today, vendor
+from helpers import (
+    NL,
+    URL,
+    assert_documented,
+    certified_us,
+    current_etag,
+    days_from_today,
+    vendor,
+)
 
 from registry.events import service as events
 from registry.verdicts import service as verdicts
@@ -98,3 +106,76 @@ def test_customers_are_never_told_of_evidence_due(client, as_role, soon, registr
         feed = client.get("/v1/changes", headers=as_role(role))
         assert feed.status_code == 200, feed.get_json()
         assert "evidence" not in feed.get_data(as_text=True)
+
+
+def report(client, as_role, query: str = "") -> dict:
+    response = client.get(f"/v1/compliance{query}", headers=as_role("admin"))
+    assert response.status_code == 200, response.get_json()
+    # What falls due moves with the date and the waivers, not with the register's revision:
+    # the report is never cached on a revision's ETag.
+    assert "ETag" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert_documented(body, "/v1/compliance")
+    return body
+
+
+def test_the_api_report_lists_evidence_due_as_the_check_does(client, as_role, soon, runner):
+    (item,) = report(client, as_role)["evidence_due"]
+    assert (item["kind"], item["due_on"], item["subprocessor_id"]) == (
+        "certification_check",
+        days_from_today(20),
+        soon["id"],
+    )
+    assert item["subprocessor_name"] == "Soon Stale" and item["country"] == "US"
+    assert "goes stale" in item["message"]
+    cli = json.loads(runner.invoke(args=["check", "--json"]).stdout)
+    assert cli["evidence_due"] == [item]
+
+
+@pytest.mark.parametrize(
+    ("as_of", "listed"),
+    [
+        (-11, False),  # due 31 days after the date
+        (-10, True),  # due 30 days after it: inclusive
+        (20, True),  # due on the date itself: inclusive
+        (21, False),  # already past
+    ],
+)
+def test_the_api_report_counts_due_from_as_of(client, as_role, soon, runner, as_of, listed):
+    on = days_from_today(as_of)
+    due = report(client, as_role, f"?as_of={on}")["evidence_due"]
+    assert [item["due_on"] for item in due] == ([days_from_today(20)] if listed else [])
+    cli = json.loads(runner.invoke(args=["check", "--json", "--as-of", on]).stdout)
+    assert cli["evidence_due"] == due
+
+
+def test_the_api_report_follows_the_waivers(client, as_role, post, clock):
+    stale = post(
+        vendor(
+            "Stale", NL, certified_us(checked_on=days_from_today(-400)), effective_on="2025-01-01"
+        )
+    )
+    body = {
+        "subprocessor_id": stale["id"],
+        "code": "CERTIFICATION_CHECK_STALE",
+        "country": "US",
+        "reason": "Renewal confirmed",
+        "expires_on": days_from_today(30),
+    }
+    assert report(client, as_role)["evidence_due"] == []
+    clock.advance(days=1)
+    made = client.post("/v1/waivers", json=body, headers=as_role("admin")).get_json()
+    (item,) = report(client, as_role)["evidence_due"]
+    assert (item["kind"], item["item"]) == ("waiver_expiry", made["id"])
+    # The register as it stood the day before: no waiver yet.
+    assert report(client, as_role, f"?at={days_from_today(0)}")["evidence_due"] == []
+    clock.advance(days=1)
+    url = f"/v1/waivers/{made['id']}"
+    etag = client.get(url, headers=as_role("admin")).headers["ETag"]
+    revoked = client.delete(url, headers={**as_role("admin"), "If-Match": etag})
+    assert revoked.status_code == 204
+    assert report(client, as_role)["evidence_due"] == []
+    # As the register stood the day before the revocation, the waiver still falls due.
+    (before,) = report(client, as_role, f"?at={days_from_today(1)}")["evidence_due"]
+    assert before == item

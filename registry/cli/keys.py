@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import date
 
 import click
 from flask.cli import with_appcontext
@@ -14,6 +15,18 @@ from ..keys import service as keys
 from .context import migrated
 
 _OPTION_OF = {"customer_id": "--customer", "expires_on": "--expires-on", "name": "--name"}
+
+
+def _parse_date(ctx, param, value: str | None) -> date | None:
+    """YYYY-MM-DD, as the API takes it; whether the day may be an expiry is the keys' rule."""
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected a date, YYYY-MM-DD") from None
 
 
 @click.group("keys")
@@ -31,11 +44,14 @@ def keys_group() -> None:
 )
 @click.option(
     "--expires-on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The last day the token works (YYYY-MM-DD, after today); default: until revoked.",
+    callback=_parse_date,
+    help=(
+        "The last day the token works (YYYY-MM-DD, after today, at the latest "
+        f"{keys.LATEST_EXPIRY.isoformat()}); default: until revoked."
+    ),
 )
 @with_appcontext
-def keys_create(role: str, name: str, customer_id: str | None, expires_on: datetime | None) -> None:
+def keys_create(role: str, name: str, customer_id: str | None, expires_on: date | None) -> None:
     """Create a token; it is printed once, alone on the last line."""
     registry = migrated()
     try:
@@ -44,7 +60,7 @@ def keys_create(role: str, name: str, customer_id: str | None, expires_on: datet
             role=role,
             name=name,
             customer_id=customer_id,
-            expires_on=expires_on.date() if expires_on else None,
+            expires_on=expires_on,
             today=registry.today(),
             actor=audit.actor(name="registry keys create"),
         )

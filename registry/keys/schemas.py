@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from ..http.fields import IsoDate, PageSchema, StrictSchema, text
-from .service import MAX_NAME, ROLES
+from .service import LATEST_EXPIRY, MAX_NAME, ROLES
 
 _CUSTOMER_ID = {
     "description": (
@@ -28,8 +28,8 @@ class KeyCreateSchema(StrictSchema):
         allow_none=True,
         metadata={
             "description": (
-                "The last day the key works (the registry's day), after today; "
-                "absent or null: until revoked"
+                "The last day the key works (the registry's day), after today and at "
+                f"the latest {LATEST_EXPIRY.isoformat()}; absent or null: until revoked"
             )
         },
     )

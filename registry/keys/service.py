@@ -16,6 +16,7 @@ from datetime import date
 from ..audit import service as audit
 from ..db.store import Database
 from ..errors import Invalid, Unauthenticated
+from ..http.fields import LATEST_DATE
 from ..roles import CUSTOMER_ROLES
 from ..runtime import Registry
 from . import store
@@ -83,9 +84,26 @@ def _checked(
         customer_id = customer_slug(customer_id)
     elif customer_id is not None:
         raise Invalid("/customer_id", "only a customer or feed key has a customer id")
-    if expires_on is not None and expires_on <= today:
-        raise Invalid("/expires_on", f"the expiry date must be after today ({today.isoformat()})")
+    if expires_on is not None:
+        check_expiry(expires_on, today)
     return name.strip(), customer_id
+
+
+# The last day a key may work through: the registry's last date, as every date it takes.
+LATEST_EXPIRY = LATEST_DATE
+
+
+def check_expiry(expires_on: date, today: date) -> None:
+    """The one rule for a key's expiry, whichever door makes the key (API, CLI): after
+    today and at the latest LATEST_EXPIRY; Invalid at /expires_on otherwise."""
+    if expires_on <= today:
+        raise Invalid("/expires_on", f"the expiry date must be after today ({today.isoformat()})")
+    if expires_on > LATEST_EXPIRY:
+        raise Invalid(
+            "/expires_on",
+            f"the expiry date must be {LATEST_EXPIRY.isoformat()} at the latest;"
+            " for a key that works until revoked, give no expiry",
+        )
 
 
 def create(

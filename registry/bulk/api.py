@@ -44,7 +44,7 @@ _REQUEST_BODY = {
             "schema": {"type": "string"},
             "example": ",".join(columns.COLUMNS)
             + "\r\n,Nimbus Hosting,Nimbus Hosting Inc.,hosting,Login hosting,user.contact.email,"
-            "2025-01-01,true,NL,storage,,,,,,,,,,\r\n",
+            "2025-01-01,true,NL,storage" + "," * (len(columns.COLUMNS) - 10) + "\r\n",
         },
         JSON: {
             "schema": {

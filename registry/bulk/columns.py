@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 # The columns, fixed by the contract: a sub-processor's (`id` first: the register's id, which an
-# import matches before the name), then one location's and its safeguard's.
+# import matches before the name), then one location's and its safeguard's. Columns added
+# later come after these, in ADDED_COLUMNS, so that a program reading by position still finds
+# the first twenty where they were.
 SUBPROCESSOR_COLUMNS = (
     "id",
     "name",
@@ -13,8 +15,10 @@ SUBPROCESSOR_COLUMNS = (
     "data_categories",
     "effective_on",
     "already_in_use",
+    "exporter_role",
 )
-LOCATION_COLUMNS = ("country", "activity")
+LOCATION_COLUMNS = ("country", "activity", "international_organisation")
+# The safeguard's own fields, each in the column of its name (`mechanism` first).
 SAFEGUARD_COLUMNS = (
     "mechanism",
     "adequacy_decision",
@@ -26,11 +30,43 @@ SAFEGUARD_COLUMNS = (
     "approved_on",
     "derogation",
     "tia_completed_on",
+    "reference",
+    "binding_commitment_on",
+    "authorised_on",
+    "exporter_public_body",
+    "importer_public_body",
+    "exporter",
 )
-COLUMNS = SUBPROCESSOR_COLUMNS + LOCATION_COLUMNS + SAFEGUARD_COLUMNS
-# Free text is kept exactly as written; any other cell loses surrounding spaces.
-TEXT_COLUMNS = frozenset({"name", "legal_entity", "purpose"})
-BOOLEAN_COLUMNS = frozenset({"already_in_use", "certified"})
+# The transfer impact assessment's record (`safeguard.tia`), by column: its `completed_on` is
+# the `tia_completed_on` column's date. With any of these filled, a row's TIA is a record;
+# with none, `tia_completed_on` alone is the shorthand.
+TIA_COLUMNS = {
+    "tia_outcome": "outcome",
+    "tia_laws_assessed": "laws_assessed",
+    "tia_supplementary_measures": "supplementary_measures",
+    "tia_review_by": "review_by",
+}
+# Cells holding a list: its items one a line (the export's form; an item is one line of text),
+# or, in a cell without a line break, separated by `;`.
+LIST_COLUMNS = frozenset({"tia_laws_assessed", "tia_supplementary_measures"})
+ADDED_COLUMNS = (
+    "international_organisation",
+    *SAFEGUARD_COLUMNS[10:],
+    *TIA_COLUMNS,
+    "exporter_role",
+)
+COLUMNS = (
+    *SUBPROCESSOR_COLUMNS[:8],
+    *LOCATION_COLUMNS[:2],
+    *SAFEGUARD_COLUMNS[:10],
+    *ADDED_COLUMNS,
+)
+# Free text is kept exactly as written; any other cell loses surrounding spaces (a list cell,
+# each item's).
+TEXT_COLUMNS = frozenset({"name", "legal_entity", "purpose", "reference", *LIST_COLUMNS})
+BOOLEAN_COLUMNS = frozenset(
+    {"already_in_use", "certified", "exporter_public_body", "importer_public_body"}
+)
 MAX_ROWS = 10_000  # rows of a CSV or XLSX, elements of a JSON array; an export holds as many
 
 # Headers procurement's own sheets use, besides the column names themselves. A header is
@@ -86,6 +122,24 @@ SYNONYMS = {
     "approved_on": ("Approved", "Approved on", "BCR approved"),
     "derogation": ("Derogation",),
     "tia_completed_on": ("TIA", "TIA completed", "TIA completed on", "TIA date"),
+    "international_organisation": (
+        "International organisation",
+        "International organization",
+    ),
+    "reference": ("Reference", "Certification reference", "Authorisation", "Authorization"),
+    "binding_commitment_on": ("Binding commitment", "Binding commitment on", "Commitment date"),
+    "authorised_on": ("Authorised", "Authorised on", "Authorized", "Authorized on"),
+    "exporter_public_body": ("Exporter public body", "Exporter is a public body"),
+    "importer_public_body": ("Importer public body", "Importer is a public body"),
+    "exporter": ("SCC exporter", "Exporter", "Signed as exporter by"),
+    "tia_outcome": ("TIA outcome", "TIA result", "TIA conclusion"),
+    "tia_laws_assessed": ("TIA laws assessed", "Laws assessed"),
+    "tia_supplementary_measures": (
+        "TIA supplementary measures",
+        "Supplementary measures",
+    ),
+    "tia_review_by": ("TIA review by", "TIA review", "TIA review date", "Review by"),
+    "exporter_role": ("Exporter role", "Our role"),
 }
 # Without these a sheet says nothing the import can write; any other column may be left out.
 REQUIRED_COLUMNS = ("name", "country")

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..errors import Forbidden, ValidationFailed, field_error
-from ..law.destinations import destination_name
 from ..law.model import Law
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from . import columns, formats
-from .columns import COLUMNS, SAFEGUARD_COLUMNS
+from .columns import COLUMNS, LIST_COLUMNS, SAFEGUARD_COLUMNS, TIA_COLUMNS
 from .formats import CSV, XLSX
 
 EXPORT_TYPES = (CSV, XLSX)
@@ -128,23 +127,61 @@ def _matches(record: dict, filters: dict, today: date) -> bool:
 
 def export_rows(record: dict, law: Law | None = None) -> list[list]:
     """A sub-processor as rows of the columns: its own values repeated on each location's row.
-    A location at an international organisation has the organisation's name as its country."""
-    own = [
-        record["id"],
-        record["name"],
-        record["legal_entity"],
-        record["service"],
-        record["purpose"],
-        " ".join(record["data_categories"]),
-        record["effective_on"],
-        record["already_in_use"],
-    ]
+    A location at an international organisation has no country and the organisation's English
+    name in `international_organisation` (its id without `law`, or if `law` does not know it);
+    the import takes either. A TIA record is spread over the `tia_` columns, its lists one item
+    a line."""
+    own = {
+        "id": record["id"],
+        "name": record["name"],
+        "legal_entity": record["legal_entity"],
+        "service": record["service"],
+        "purpose": record["purpose"],
+        "data_categories": " ".join(record["data_categories"]),
+        "effective_on": record["effective_on"],
+        "already_in_use": record["already_in_use"],
+        "exporter_role": record.get("exporter_role"),
+    }
     rows = []
     for location in record["locations"]:
         safeguard = location.get("safeguard") or {}
-        rows.append(
-            own
-            + [location.get("country") or destination_name(location, law), location["activity"]]
-            + [safeguard.get(column) for column in SAFEGUARD_COLUMNS]
-        )
+        values = {
+            **own,
+            "country": location.get("country"),
+            "activity": location["activity"],
+            "international_organisation": _organisation_name(location, law),
+            **{column: safeguard.get(column) for column in SAFEGUARD_COLUMNS},
+            **_tia_cells(safeguard),
+        }
+        rows.append([values.get(column) for column in COLUMNS])
     return rows
+
+
+def _organisation_name(location: dict, law: Law | None) -> str | None:
+    organisation = location.get("international_organisation")
+    found = law.organisation(organisation) if law is not None and organisation else None
+    return found.name if found is not None else organisation
+
+
+def _tia_cells(safeguard: dict) -> dict:
+    """A TIA record's cells: its date in `tia_completed_on` (the shorthand's column; the two
+    are the same date when both are given), the rest in the `tia_` columns."""
+    tia = safeguard.get("tia")
+    if not tia:
+        return {}
+    cells = {"tia_completed_on": tia.get("completed_on")}
+    for column, name in TIA_COLUMNS.items():
+        value = tia.get(name)
+        if column in LIST_COLUMNS and value is not None:
+            value = _list_cell(value)
+        cells[column] = value
+    return cells
+
+
+def _list_cell(items: list[str]) -> str | None:
+    """A list as one cell: one item a line (an item is one line of text). A single item with a
+    `;` in it gets a line break after it, so that the import does not split it at the `;`."""
+    if not items:
+        return None
+    cell = "\n".join(items)
+    return cell + "\n" if len(items) == 1 and ";" in cell else cell

@@ -9,6 +9,7 @@ are in columns.py; exporting.py writes the register out in the same ones.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ import marshmallow as ma
 from ..errors import RegistryError, TooLarge, ValidationFailed, field_error
 from ..http.problems import marshmallow_errors
 from ..law import countries
+from ..law.destinations import destination
 from ..runtime import Registry
 from ..subprocessors import service as subprocessors
 from ..subprocessors.schemas import SubprocessorCreateSchema, SubprocessorUpdateSchema
@@ -29,12 +31,14 @@ from .columns import (
     DEFAULT_SCC_VERSION,
     DPF_DECISION,
     HEADERS,
+    LIST_COLUMNS,
     LOCATION_COLUMNS,
     NO_SAFEGUARD,
     REQUIRED_COLUMNS,
     SAFEGUARD_COLUMNS,
     SUBPROCESSOR_COLUMNS,
     TEXT_COLUMNS,
+    TIA_COLUMNS,
 )
 from .formats import CSV, JSON, XLSX
 
@@ -63,8 +67,19 @@ _LABELS = {
     "binding corporate rules": "bcr",
     "derogation": "derogation",
     "derogations": "derogation",
+    "code of conduct": "code_of_conduct",
+    "codes of conduct": "code_of_conduct",
+    "approved code of conduct": "code_of_conduct",
+    "certification": "certification",
+    "certification mechanism": "certification",
+    "approved certification mechanism": "certification",
+    "ad hoc clauses": "ad_hoc_clauses",
+    "ad hoc contractual clauses": "ad_hoc_clauses",
+    "administrative arrangement": "administrative_arrangement",
+    "administrative arrangements": "administrative_arrangement",
 }
 _LIST = re.compile(r"[\s;,]+")
+_SEPARATORS = re.compile(r"[-_\s]+")
 
 
 class ImportInvalid(ValidationFailed):
@@ -114,6 +129,10 @@ class Item:
     reported: set[int] = field(default_factory=set)
     # The register's id it names (the `id` column, or `id` of a JSON element): matched first.
     id: str | None = None
+    # Locations whose destination is text that is no country: an international organisation's
+    # id or name, which the register's law resolves (`_resolve`). Per location's index: its
+    # row, the text and the column it is in.
+    places: dict[int, tuple[int, str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -327,7 +346,10 @@ def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
         body["effective_on"] = first["effective_on"]
     if first["already_in_use"]:
         body["already_in_use"] = _boolean(first["already_in_use"])
+    if first["exporter_role"]:  # empty: the default for a new one, unchanged for a known one
+        body["exporter_role"] = first["exporter_role"]
     locations, location_rows, shared, reported = [], [], set(), set()
+    places: dict[int, tuple[int, str, str]] = {}
     for number, values in rows:
         safeguard = _safeguard(number, values, errors)
         before = len(errors)
@@ -335,11 +357,23 @@ def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
         if len(errors) > before:
             reported.add(len(locations))
         for code in codes:
-            location = {column: values[column] for column in LOCATION_COLUMNS if values[column]}
-            if code is not None:
-                location["country"] = code
+            if code is not None and countries.is_country(code):
+                location = {"country": code}
+            else:
+                location = {}
+                if code is not None:  # no country: perhaps an organisation
+                    places[len(locations)] = (number, code, "country")
+            location["activity"] = values["activity"]
+            if values["international_organisation"]:
+                location["international_organisation"] = values["international_organisation"]
+                places.setdefault(
+                    len(locations),
+                    (number, values["international_organisation"], "international_organisation"),
+                )
+            if not location["activity"]:
+                del location["activity"]
             if safeguard is not None:
-                location["safeguard"] = dict(safeguard)
+                location["safeguard"] = copy.deepcopy(safeguard)
             if len(codes) > 1:
                 shared.add(len(locations))
             locations.append(location)
@@ -353,34 +387,70 @@ def _group(rows: list[tuple[int, dict[str, str]]]) -> tuple[Item, list[dict]]:
         shared=shared,
         reported=reported,
         id=ids[0][1] if ids else None,
+        places=places,
     )
     return item, errors
 
 
 def _countries(number: int, cell: str, errors: list[dict]) -> list[str | None]:
-    """The codes a `country` cell names: one code or English name, or several separated by
-    `;` or `,` (a name with a comma in it, "Korea, Republic of", is one). None: left to the
-    schema (an empty cell)."""
+    """The destinations a `country` cell names: one code or English name, or several separated
+    by `;` or `,` (a name with a comma in it, "Korea, Republic of", is one). A country is its
+    code; any other text is returned as written, for `_resolve` to take as an international
+    organisation's id or name (or to report). None: left to the schema (an empty cell)."""
     if not cell or countries.from_text(cell):
         return [countries.from_text(cell) if cell else None]
     parts = [part.strip() for part in re.split(";" if ";" in cell else ",", cell)]
-    codes: list[str | None] = []
+    found: list[str | None] = []
     for part in filter(None, parts):
-        code = countries.from_text(part)
-        if code is None:
-            near = countries.nearest(part)
-            hint = f" Did you mean {near[0]!r} ({near[1]})?" if near else ""
-            errors.append(
-                row_error(
-                    number,
-                    "/country",
-                    f"{part!r} is not an ISO 3166-1 alpha-2 country code (DE) or an English "
-                    f"country name (Germany); separate several with `;`.{hint}",
+        code = countries.from_text(part) or part
+        if code not in found:
+            found.append(code)
+    return found or [None]
+
+
+def _not_a_destination(text: str, column: str, law) -> str:
+    """Why `text` in `column` is neither a country nor an international organisation."""
+    known = ", ".join(f"{o.id} ({o.name})" for o in sorted(law.organisations, key=lambda o: o.id))
+    if column == "international_organisation":
+        return (
+            f"{text!r} is not an international organisation's id or English name; known: "
+            f"{known} (GET /v1/international-organisations)."
+        )
+    near = countries.nearest(text)
+    hint = f" Did you mean {near[0]!r} ({near[1]})?" if near else ""
+    return (
+        f"{text!r} is not an ISO 3166-1 alpha-2 country code (DE) or an English country name "
+        f"(Germany), nor an international organisation's id or name ({known}); separate "
+        f"several with `;`.{hint}"
+    )
+
+
+def _organisation(text: str, law) -> str | None:
+    """The id of the international organisation `text` names: its id or its English name, in
+    any case and spacing."""
+    wanted = " ".join(text.casefold().split())
+    by_id = [o.id for o in law.organisations if o.id.casefold() == wanted]
+    by_name = [o.id for o in law.organisations if " ".join(o.name.casefold().split()) == wanted]
+    found = by_id or by_name
+    return found[0] if len(found) == 1 else None  # a name two share names neither
+
+
+def _resolve(registry: Registry, upload: Upload) -> None:
+    """Each destination that is no country, as the international organisation it names (by id
+    or name, in the register's law); one that names none is an error at its row and column."""
+    law = registry.law()
+    for item in upload.items:
+        for index, (number, text, column) in item.places.items():
+            location = item.body["locations"][index]
+            found = _organisation(text, law)
+            if found is not None:
+                location["international_organisation"] = found
+            else:
+                location.pop("international_organisation", None)
+                upload.errors.append(
+                    row_error(number, f"/{column}", _not_a_destination(text, column, law))
                 )
-            )
-        elif code not in codes:
-            codes.append(code)
-    return codes or [None]
+                item.reported.add(index)
 
 
 def _safeguard(number: int, values: dict[str, str], errors: list[dict]) -> dict | None:
@@ -388,11 +458,26 @@ def _safeguard(number: int, values: dict[str, str], errors: list[dict]) -> dict 
     fields = {
         column: _typed(column, values[column]) for column in SAFEGUARD_COLUMNS[1:] if values[column]
     }
+    tia = {
+        name: _list(values[column]) if column in LIST_COLUMNS else values[column]
+        for column, name in TIA_COLUMNS.items()
+        if values[column].strip()
+    }
+    if tia:  # a TIA record, dated by `tia_completed_on`
+        if "tia_completed_on" in fields:
+            tia = {"completed_on": fields.pop("tia_completed_on"), **tia}
+        fields["tia"] = tia
     label = " ".join(values["mechanism"].casefold().split())
     if label in NO_SAFEGUARD:
         errors += [
             row_error(number, f"/{column}", "Only with a `mechanism` (the safeguard it is of).")
             for column in fields
+            if column != "tia"
+        ]
+        errors += [
+            row_error(number, f"/{column}", "Only with a `mechanism` (the safeguard it is of).")
+            for column in TIA_COLUMNS
+            if values[column].strip()
         ]
         return None
     scc = _SCC.match(label) or _SCC.match(f"scc {label}" if _MODULE.match(label) else "")
@@ -408,8 +493,16 @@ def _safeguard(number: int, values: dict[str, str], errors: list[dict]) -> dict 
                 row_error(number, "/mechanism", f"{values['mechanism']!r}: write `SCC Module 3`.")
             )
     else:
-        safeguard = {"mechanism": _LABELS.get(label, label)}
+        mechanism = _LABELS.get(label) or _LABELS.get(_SEPARATORS.sub(" ", label), label)
+        safeguard = {"mechanism": mechanism}
     return {**safeguard, **fields}
+
+
+def _list(cell: str) -> list[str]:
+    """A list cell's items: one a line, or, in a cell without a line break, separated by `;`;
+    each without surrounding spaces, blank ones dropped."""
+    lines = cell.splitlines() if "\n" in cell or "\r" in cell else cell.split(";")
+    return [item.strip() for item in lines if item.strip()]
 
 
 def _boolean(text: str):
@@ -448,6 +541,9 @@ def _locate(item: Item, error: dict) -> dict:
             if rest and rest[0] == "safeguard":
                 named = rest[1] if len(rest) > 1 else "mechanism"
                 column = named if named in SAFEGUARD_COLUMNS else "mechanism"
+                if named == "tia":  # the record's fields are in the `tia_` columns
+                    column = f"tia_{rest[2]}" if len(rest) > 2 else "tia_completed_on"
+                    column = column if column in TIA_COLUMNS else "tia_completed_on"
             elif rest and rest[0] in LOCATION_COLUMNS:
                 column = rest[0]
     elif column == "onward_transfers":
@@ -492,13 +588,14 @@ def _validated(items: list[Item]) -> tuple[list[tuple[Item, dict]], list[dict]]:
 
 
 def _kept(current: list[dict], imported: list[dict]) -> list[dict]:
-    """What the columns cannot say is kept from the location in the same country with the same
-    activity: `importer_subject_to_gdpr`, and `scope_attestations` while the safeguard stays
-    adequacy under the same decision."""
-    by_place = {(loc.get("country"), loc["activity"]): loc for loc in current}
+    """What the columns cannot say is kept from the location with the same destination (country
+    or international organisation) and activity: `importer_subject_to_gdpr`,
+    `scope_attestations` while the safeguard stays adequacy under the same decision, and how
+    a TIA was given (see `_tia_kept`)."""
+    by_place = {(destination(loc), loc["activity"]): loc for loc in current}
     kept = []
     for location in imported:
-        before = by_place.get((location.get("country"), location.get("activity")))
+        before = by_place.get((destination(location), location.get("activity")))
         if before is not None:
             location = dict(location)
             if "importer_subject_to_gdpr" in before:
@@ -510,7 +607,24 @@ def _kept(current: list[dict], imported: list[dict]) -> list[dict]:
                 and new.get("adequacy_decision") == old.get("adequacy_decision")
             ):
                 location["safeguard"] = {**new, "scope_attestations": old["scope_attestations"]}
+            if new.get("tia") and old.get("tia"):
+                location["safeguard"] = _tia_kept(old, location["safeguard"])
         kept.append(location)
+    return kept
+
+
+def _tia_kept(old: dict, new: dict) -> dict:
+    """One date column holds a TIA record's date and its shorthand's: a record given with the
+    shorthand too keeps it while the date stays, and a list given empty stays empty while the
+    file leaves its cell empty."""
+    tia = dict(new["tia"])
+    for name in ("laws_assessed", "supplementary_measures"):
+        if name not in tia and old["tia"].get(name) == []:
+            tia[name] = []
+    kept = {**new, "tia": tia}
+    shorthand = old.get("tia_completed_on")
+    if shorthand and "tia_completed_on" not in new and tia.get("completed_on") == shorthand:
+        kept["tia_completed_on"] = shorthand
     return kept
 
 
@@ -527,7 +641,7 @@ def _changes(current: dict, data: dict, item: Item) -> dict:
         else data["locations"],
     }
     # Left out, these keep their values: onward transfers are not in the columns.
-    for optional in ("onward_transfers", "effective_on"):
+    for optional in ("onward_transfers", "effective_on", "exporter_role"):
         if optional in data:
             wanted[optional] = data[optional]
     changes = {key: value for key, value in wanted.items() if current[key] != value}
@@ -564,6 +678,7 @@ SHOWN_FIELDS = (
     "data_categories",
     "effective_on",
     "already_in_use",
+    "exporter_role",
     "locations",
     "onward_transfers",
 )
@@ -598,6 +713,7 @@ def apply(
     Raises ImportInvalid (422) naming every row at fault, after trying every sub-processor
     (change control included) in a transaction it rolls back.
     """
+    _resolve(registry, upload)
     _within_the_eea(registry, upload.items)
     loaded, errors = _validated(upload.items)
     errors = upload.errors + errors

@@ -40,6 +40,18 @@ COLUMNS = [
     "approved_on",
     "derogation",
     "tia_completed_on",
+    "international_organisation",
+    "reference",
+    "binding_commitment_on",
+    "authorised_on",
+    "exporter_public_body",
+    "importer_public_body",
+    "exporter",
+    "tia_outcome",
+    "tia_laws_assessed",
+    "tia_supplementary_measures",
+    "tia_review_by",
+    "exporter_role",
 ]
 
 
@@ -432,7 +444,7 @@ def test_export_is_the_whole_register_in_the_columns(client, staff):
         "",
         "",
         "2024-02-20",
-    ]
+    ] + [""] * len(columns.ADDED_COLUMNS)
     assert nimbus_rows[0][5] == "user.account.username user.contact.email user.device.ip_address"
     only_hosting = export(client, staff, service="hosting").get_data(as_text=True)
     assert len(only_hosting.splitlines()) == 1 + 3

@@ -10,6 +10,7 @@ import io
 import openpyxl
 import pytest
 from helpers import IN, NL, URL, nimbus, problem, scc, vendor
+from openpyxl.utils import get_column_letter
 
 from registry.bulk import columns, formats
 
@@ -77,9 +78,12 @@ def test_the_xlsx_reads_like_a_table(client, staff, register):
     assert all(cell.font.b for cell in rows[0])
     assert not any(cell.font.b for cell in rows[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:T{len(rows)}" and len(rows) == 1 + 3 + 2 * len(NAMES)
+    assert sheet.auto_filter.ref == f"A1:AF{len(rows)}" and len(rows) == 1 + 3 + 2 * len(NAMES)
 
-    width = {name: sheet.column_dimensions[chr(65 + i)].width for i, name in enumerate(header)}
+    width = {
+        name: sheet.column_dimensions[get_column_letter(i + 1)].width
+        for i, name in enumerate(header)
+    }
     assert all(formats.MIN_WIDTH <= value <= formats.MAX_WIDTH for value in width.values())
     assert width["purpose"] == formats.MAX_WIDTH  # capped: its text is longer
     assert width["id"] == len(register[0]["id"]) + 1  # fitted to the ids

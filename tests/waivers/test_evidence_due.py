@@ -77,19 +77,24 @@ def test_check_notes_evidence_due_and_never_fails_on_it(soon, runner):
     assert report["summary"]["warnings"] == 0
 
 
-def test_a_waiver_expiring_is_due(client, as_role, post, registry, runner):
+def stale_waiver(post) -> dict:
+    """A waiver, to be made, of a stale US certification check's warning: expiring in 30 days."""
     stale = post(
         vendor(
             "Stale", NL, certified_us(checked_on=days_from_today(-400)), effective_on="2025-01-01"
         )
     )
-    body = {
+    return {
         "subprocessor_id": stale["id"],
         "code": "CERTIFICATION_CHECK_STALE",
         "country": "US",
         "reason": "Renewal confirmed",
         "expires_on": days_from_today(30),
     }
+
+
+def test_a_waiver_expiring_is_due(client, as_role, post, registry, runner):
+    body = stale_waiver(post)
     made = client.post("/v1/waivers", json=body, headers=as_role("admin")).get_json()
     (item,) = verdicts.sweep_evidence(registry)
     assert (item["kind"], item["item"], item["due_on"]) == (
@@ -151,18 +156,7 @@ def test_the_api_report_counts_due_from_as_of(client, as_role, soon, runner, as_
 
 
 def test_the_api_report_follows_the_waivers(client, as_role, post, clock):
-    stale = post(
-        vendor(
-            "Stale", NL, certified_us(checked_on=days_from_today(-400)), effective_on="2025-01-01"
-        )
-    )
-    body = {
-        "subprocessor_id": stale["id"],
-        "code": "CERTIFICATION_CHECK_STALE",
-        "country": "US",
-        "reason": "Renewal confirmed",
-        "expires_on": days_from_today(30),
-    }
+    body = stale_waiver(post)
     assert report(client, as_role)["evidence_due"] == []
     clock.advance(days=1)
     made = client.post("/v1/waivers", json=body, headers=as_role("admin")).get_json()

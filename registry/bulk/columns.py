@@ -36,6 +36,9 @@ SAFEGUARD_COLUMNS = (
     "exporter_public_body",
     "importer_public_body",
     "exporter",
+    "certified_on",
+    "certificate_expires_on",
+    "concluded_on",
 )
 # The transfer impact assessment's record (`safeguard.tia`), by column: its `completed_on` is
 # the `tia_completed_on` column's date. With any of these filled, a row's TIA is a record;
@@ -51,9 +54,10 @@ TIA_COLUMNS = {
 LIST_COLUMNS = frozenset({"tia_laws_assessed", "tia_supplementary_measures"})
 ADDED_COLUMNS = (
     "international_organisation",
-    *SAFEGUARD_COLUMNS[10:],
+    *SAFEGUARD_COLUMNS[10:16],
     *TIA_COLUMNS,
     "exporter_role",
+    *SAFEGUARD_COLUMNS[16:],
 )
 COLUMNS = (
     *SUBPROCESSOR_COLUMNS[:8],
@@ -131,6 +135,14 @@ SYNONYMS = {
     "authorised_on": ("Authorised", "Authorised on", "Authorized", "Authorized on"),
     "exporter_public_body": ("Exporter public body", "Exporter is a public body"),
     "importer_public_body": ("Importer public body", "Importer is a public body"),
+    "certified_on": ("Certified on", "Certificate issued", "Certificate issued on"),
+    "certificate_expires_on": (
+        "Certificate expires",
+        "Certificate expires on",
+        "Certificate expiry",
+        "Certificate valid until",
+    ),
+    "concluded_on": ("Concluded", "Concluded on", "Instrument concluded"),
     "exporter": ("SCC exporter", "Exporter", "Signed as exporter by"),
     "tia_outcome": ("TIA outcome", "TIA result", "TIA conclusion"),
     "tia_laws_assessed": ("TIA laws assessed", "Laws assessed"),

@@ -77,6 +77,10 @@ _LABELS = {
     "ad hoc contractual clauses": "ad_hoc_clauses",
     "administrative arrangement": "administrative_arrangement",
     "administrative arrangements": "administrative_arrangement",
+    "public authority instrument": "public_authority_instrument",
+    "public authority instruments": "public_authority_instrument",
+    "instrument between public authorities": "public_authority_instrument",
+    "instrument between public bodies": "public_authority_instrument",
 }
 _LIST = re.compile(r"[\s;,]+")
 _SEPARATORS = re.compile(r"[-_\s]+")

@@ -1,9 +1,12 @@
 """What evidence falls due soon (pure: no Flask, no SQLite).
 
 Within DUE_WITHIN_DAYS of today (inclusive): a certification check that goes stale (the
-first day CERTIFICATION_CHECK_STALE would be raised), a TIA's `review_by`, and a waiver's
-`expires_on` (the day the warning it accepts is back). `registry check` prints a note for
-each; the daily sweep records one `evidence.due` event per item and due date.
+first day CERTIFICATION_CHECK_STALE would be raised), a TIA's `review_by`, an importer's
+certificate under an Art. 46(2)(f) certification that expires (the first day it no longer
+counts: its `certificate_expires_on`, at the latest three years after `certified_on`, Art.
+42(7) GDPR), and a waiver's `expires_on` (the day the warning it accepts is back).
+`registry check` prints a note for each; the daily sweep records one `evidence.due` event per
+item and due date.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
+from .art46 import certificate_ends
 from .engine import in_force, status_on
 from .rules import CERTIFICATION_STALE_DAYS, parse_date
 
@@ -18,7 +22,8 @@ DUE_WITHIN_DAYS = 30
 CERTIFICATION = "certification_check"
 TIA_REVIEW = "tia_review"
 WAIVER_EXPIRY = "waiver_expiry"
-KINDS = (CERTIFICATION, TIA_REVIEW, WAIVER_EXPIRY)
+CERTIFICATE_EXPIRY = "certificate_expiry"
+KINDS = (CERTIFICATION, TIA_REVIEW, WAIVER_EXPIRY, CERTIFICATE_EXPIRY)
 
 
 def _transfers(record: dict) -> Iterable[tuple[dict, str | None]]:
@@ -87,6 +92,21 @@ def due(
                     location.get("country"),
                     f"The certification check of {checked.isoformat()} for {place} goes stale "
                     f"on {stale_on.isoformat()}: check the certification again.",
+                )
+            certified = parse_date(safeguard.get("certified_on"))
+            if safeguard.get("mechanism") == "certification" and certified is not None:
+                ends = certificate_ends(
+                    certified, parse_date(safeguard.get("certificate_expires_on"))
+                )
+                add(
+                    CERTIFICATE_EXPIRY,
+                    item,
+                    ends,
+                    record,
+                    location.get("country"),
+                    f"The importer's certificate of {certified.isoformat()} for {place} no "
+                    f"longer counts from {ends.isoformat()}: record its renewal (Art. 42(7) "
+                    f"GDPR) or another safeguard.",
                 )
             tia = safeguard.get("tia")
             review_by = parse_date(tia.get("review_by")) if isinstance(tia, dict) else None

@@ -24,6 +24,8 @@ CUSTOMER_STATUSES = ("active", "upcoming", "retiring", "retired")
 # What a transfer may rely on; null inside the EEA (no transfer) and where none is recorded.
 # The rest of Art. 46 GDPR, with what each is, for a customer.
 ART46_INSTRUMENTS = {
+    "public_authority_instrument": "A legally binding and enforceable instrument between "
+    "public authorities or bodies (Art. 46(2)(a) GDPR)",
     "code_of_conduct": "An approved code of conduct, with the importer's binding and "
     "enforceable commitments (Art. 46(2)(e) GDPR)",
     "certification": "An approved certification mechanism, with the importer's binding and "

@@ -24,6 +24,7 @@ MECHANISM_NAMES = {
     "scc": "Standard Contractual Clauses",
     "bcr": "Binding corporate rules",
     "derogation": "Derogation (Art. 49 GDPR)",
+    "public_authority_instrument": "Instrument between public authorities (Art. 46 GDPR)",
     "code_of_conduct": "Code of conduct (Art. 46 GDPR)",
     "certification": "Certification (Art. 46 GDPR)",
     "ad_hoc_clauses": "Authorised contractual clauses (Art. 46 GDPR)",
@@ -31,7 +32,13 @@ MECHANISM_NAMES = {
     "transitional_arrangement": "Transitional arrangement",
 }
 # The rest of Art. 46 GDPR: the reference of the code, certification or authorisation says it.
-ART46_KINDS = ("code_of_conduct", "certification", "ad_hoc_clauses", "administrative_arrangement")
+ART46_KINDS = (
+    "public_authority_instrument",
+    "code_of_conduct",
+    "certification",
+    "ad_hoc_clauses",
+    "administrative_arrangement",
+)
 INSIDE_EEA = "Inside the EEA (no transfer)"
 NO_SAFEGUARD = "No safeguard recorded"
 

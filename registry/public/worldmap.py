@@ -22,7 +22,13 @@ SERIES = (
 SERIES_KEYS = tuple(key for key, _, _ in SERIES)
 # Mechanisms shown as one series: the rest of Art. 46 GDPR.
 ART46_KEYS = frozenset(
-    {"code_of_conduct", "certification", "ad_hoc_clauses", "administrative_arrangement"}
+    {
+        "public_authority_instrument",
+        "code_of_conduct",
+        "certification",
+        "ad_hoc_clauses",
+        "administrative_arrangement",
+    }
 )
 
 _SCRIPT = re.compile(rb"<script\b[^>]*?(?:/>|>.*?</script>)", re.DOTALL)

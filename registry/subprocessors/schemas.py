@@ -27,10 +27,12 @@ SERVICES = (
     "other",
 )
 ACTIVITIES = ("storage", "processing", "remote_access", "backup")
-# The rest of Art. 46 GDPR: an approved code of conduct (46(2)(e)) or certification (46(2)(f))
-# with the importer's binding and enforceable commitments; clauses authorised by a supervisory
-# authority (46(3)(a)); an administrative arrangement between public bodies (46(3)(b)).
+# The rest of Art. 46 GDPR: a legally binding and enforceable instrument between public
+# authorities or bodies (46(2)(a)); an approved code of conduct (46(2)(e)) or certification
+# (46(2)(f)) with the importer's binding and enforceable commitments; clauses authorised by a
+# supervisory authority (46(3)(a)); an administrative arrangement between public bodies (46(3)(b)).
 ART46_MECHANISMS = (
+    "public_authority_instrument",
     "code_of_conduct",
     "certification",
     "ad_hoc_clauses",
@@ -63,11 +65,26 @@ MECHANISM_FIELDS = {
     "derogation": ({"derogation"}, {"derogation"}),
     # A missing date is no 422 but NO_SAFEGUARD in the verdict, naming the date.
     "code_of_conduct": ({"approved_on", "reference", "binding_commitment_on"}, {"reference"}),
-    "certification": ({"approved_on", "reference", "binding_commitment_on"}, {"reference"}),
+    # The importer's certificate: issued on `certified_on`, for three years at most (Art. 42(7)).
+    "certification": (
+        {
+            "approved_on",
+            "reference",
+            "binding_commitment_on",
+            "certified_on",
+            "certificate_expires_on",
+        },
+        {"reference"},
+    ),
     "ad_hoc_clauses": ({"authorised_on", "reference"}, set()),
     # Between public authorities or bodies only: both sides attest it.
     "administrative_arrangement": (
         {"authorised_on", "reference", "exporter_public_body", "importer_public_body"},
+        {"exporter_public_body", "importer_public_body"},
+    ),
+    # Art. 46(2)(a): between public authorities or bodies, no authorisation needed.
+    "public_authority_instrument": (
+        {"concluded_on", "reference", "exporter_public_body", "importer_public_body"},
         {"exporter_public_body", "importer_public_body"},
     ),
 }
@@ -150,12 +167,33 @@ class SafeguardSchema(StrictSchema):
     reference = text(
         200,
         description="code_of_conduct, certification: which code or certification (name, "
-        "register entry); ad_hoc_clauses, administrative_arrangement: the authorisation",
+        "register entry, certificate); ad_hoc_clauses, administrative_arrangement: the "
+        "authorisation; public_authority_instrument: the instrument",
     )
     binding_commitment_on = IsoDate(
         metadata={
             "description": "code_of_conduct, certification: when the importer made its binding "
             "and enforceable commitments to apply the safeguards (Art. 46(2)(e), (f))"
+        }
+    )
+    certified_on = IsoDate(
+        metadata={
+            "description": "certification: the importer's certificate was issued (Art. 42(5)); "
+            "it counts for three years at most (Art. 42(7)), to the day before the same "
+            "calendar day three years later. Absent: NO_SAFEGUARD"
+        }
+    )
+    certificate_expires_on = IsoDate(
+        metadata={
+            "description": "certification: the first day the importer's certificate no longer "
+            "counts, if earlier than three years after `certified_on`"
+        }
+    )
+    concluded_on = IsoDate(
+        metadata={
+            "description": "public_authority_instrument: the legally binding and enforceable "
+            "instrument was concluded between the public authorities or bodies (Art. 46(2)(a); "
+            "no authorisation needed)"
         }
     )
     authorised_on = IsoDate(
@@ -166,12 +204,14 @@ class SafeguardSchema(StrictSchema):
     )
     exporter_public_body = StrictBoolean(
         metadata={
-            "description": "administrative_arrangement: the exporter is a public authority or body"
+            "description": "administrative_arrangement, public_authority_instrument: the "
+            "exporter is a public authority or body"
         }
     )
     importer_public_body = StrictBoolean(
         metadata={
-            "description": "administrative_arrangement: the importer is a public authority or body"
+            "description": "administrative_arrangement, public_authority_instrument: the "
+            "importer is a public authority or body"
         }
     )
     derogation = ma.fields.String(validate=ma.validate.OneOf(DEROGATIONS))
@@ -218,6 +258,11 @@ class SafeguardSchema(StrictSchema):
                 if name not in data
             }
         )
+        certified, expires = data.get("certified_on"), data.get("certificate_expires_on")
+        if certified and expires and expires <= certified:
+            errors["certificate_expires_on"] = [
+                "Must be after certified_on: a certificate counts from its issue until it expires."
+            ]
         tia, shorthand = data.get("tia"), data.get("tia_completed_on")
         if tia and shorthand and tia.get("completed_on") != shorthand:
             errors["tia_completed_on"] = [
@@ -474,6 +519,9 @@ class SafeguardOutSchema(ma.Schema):
     approved_on = ma.fields.String(metadata={"format": "date"})
     reference = ma.fields.String()
     binding_commitment_on = ma.fields.String(metadata={"format": "date"})
+    certified_on = ma.fields.String(metadata={"format": "date"})
+    certificate_expires_on = ma.fields.String(metadata={"format": "date"})
+    concluded_on = ma.fields.String(metadata={"format": "date"})
     authorised_on = ma.fields.String(metadata={"format": "date"})
     exporter_public_body = ma.fields.Boolean()
     importer_public_body = ma.fields.Boolean()

@@ -81,15 +81,17 @@ class EvidenceDueSchema(ma.Schema):
         validate=ma.validate.OneOf(KINDS),
         metadata={
             "description": "`certification_check` (the check goes stale: the first day "
-            "CERTIFICATION_CHECK_STALE would be raised), `tia_review` (the TIA's `review_by`) "
-            "or `waiver_expiry` (the waiver's `expires_on`: the warning is back)"
+            "CERTIFICATION_CHECK_STALE would be raised), `tia_review` (the TIA's `review_by`), "
+            "`certificate_expiry` (the first day an Art. 46(2)(f) certificate no longer "
+            "counts: NO_SAFEGUARD from then) or `waiver_expiry` (the waiver's `expires_on`: "
+            "the warning is back)"
         },
     )
     item = ma.fields.String(
         required=True,
         metadata={
             "description": "What falls due: `<sub-processor id>/<place>/<activity>` for a "
-            "certification check or a TIA review, the waiver's id for a waiver"
+            "certification check, a TIA review or a certificate, the waiver's id for a waiver"
         },
     )
     due_on = ma.fields.String(required=True, metadata={"format": "date"})

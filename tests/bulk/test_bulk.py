@@ -52,6 +52,9 @@ COLUMNS = [
     "tia_supplementary_measures",
     "tia_review_by",
     "exporter_role",
+    "certified_on",
+    "certificate_expires_on",
+    "concluded_on",
 ]
 
 

@@ -78,7 +78,7 @@ def test_the_xlsx_reads_like_a_table(client, staff, register):
     assert all(cell.font.b for cell in rows[0])
     assert not any(cell.font.b for cell in rows[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:AF{len(rows)}" and len(rows) == 1 + 3 + 2 * len(NAMES)
+    assert sheet.auto_filter.ref == f"A1:AI{len(rows)}" and len(rows) == 1 + 3 + 2 * len(NAMES)
 
     width = {
         name: sheet.column_dimensions[get_column_letter(i + 1)].width

@@ -139,7 +139,21 @@ def sub_processors() -> list[dict]:
                         "reference": "Europrivacy transfer criteria, certificate 42",
                         "approved_on": "2025-01-10",
                         "binding_commitment_on": "2026-04-10",
+                        "certified_on": "2026-03-20",
+                        "certificate_expires_on": "2028-03-20",
                         "tia_completed_on": "2026-04-01",
+                    },
+                },
+                {
+                    "country": "CA",
+                    "activity": "processing",
+                    "safeguard": {
+                        "mechanism": "public_authority_instrument",
+                        "concluded_on": "2024-06-03",
+                        "reference": "Agreement of 3 June 2024 between the two authorities",
+                        "exporter_public_body": True,
+                        "importer_public_body": True,
+                        "tia_completed_on": "2024-05-20",
                     },
                 },
                 {
@@ -274,6 +288,20 @@ def test_the_export_carries_every_field_in_its_column(client, staff, stored):
         "true",
         "false",
     )
+    certificate = by_place[("Beta Services", "IN", "storage")]
+    assert (certificate["certified_on"], certificate["certificate_expires_on"]) == (
+        "2026-03-20",
+        "2028-03-20",
+    )
+    instrument = by_place[("Beta Services", "CA", "processing")]
+    assert (instrument["mechanism"], instrument["concluded_on"]) == (
+        "public_authority_instrument",
+        "2024-06-03",
+    )
+    assert (instrument["exporter_public_body"], instrument["importer_public_body"]) == (
+        "true",
+        "true",
+    )
     code = by_place[("Beta Services", "SG", "storage")]
     assert code["tia_laws_assessed"] == "PDPA 2012; s. 26\n"  # one item: not split at `;`
     assert code["tia_supplementary_measures"] == ""
@@ -321,6 +349,9 @@ def test_labels_organisations_and_lists_as_people_write_them(client, admin, staf
         "TIA laws assessed",
         "TIA review by",
         "Exporter role",
+        "Certified on",
+        "Certificate valid until",
+        "Instrument concluded",
     ]
     named = {
         "International organisation": "international_organisation",
@@ -333,6 +364,9 @@ def test_labels_organisations_and_lists_as_people_write_them(client, admin, staf
         "TIA review by": "tia_review_by",
         "Exporter role": "exporter_role",
         "Reference": "reference",
+        "Certified on": "certified_on",
+        "Certificate valid until": "certificate_expires_on",
+        "Instrument concluded": "concluded_on",
     }
     rows = [
         row(
@@ -370,8 +404,19 @@ def test_labels_organisations_and_lists_as_people_write_them(client, admin, staf
             mechanism="Certification",
             reference="Europrivacy 42",
             approved_on="2025-01-10",
+            certified_on="2025-06-02",
+            certificate_expires_on="2027-06-02",
         ),
         row("Delta", country="CN", activity="backup", mechanism="Ad-hoc clauses"),
+        row(
+            "Delta",
+            country="CA",
+            activity="processing",
+            mechanism="PUBLIC AUTHORITY INSTRUMENT",
+            concluded_on="2024-06-03",
+            exporter_public_body="yes",
+            importer_public_body="yes",
+        ),
     ]
     for values in rows:
         values["exporter_role"] = "processor"  # a sub-processor's column: on each of its rows
@@ -395,7 +440,14 @@ def test_labels_organisations_and_lists_as_people_write_them(client, admin, staf
         ("SG", "code_of_conduct"),
         ("IN", "certification"),
         ("CN", "ad_hoc_clauses"),
+        ("CA", "public_authority_instrument"),
     ]
+    certificate = record["locations"][3]["safeguard"]
+    assert (certificate["certified_on"], certificate["certificate_expires_on"]) == (
+        "2025-06-02",
+        "2027-06-02",
+    )
+    assert record["locations"][5]["safeguard"]["concluded_on"] == "2024-06-03"
     assert record["locations"][1]["safeguard"]["exporter_public_body"] is True
     assert record["locations"][2]["safeguard"]["tia"] == {
         "completed_on": "2026-01-15",

@@ -75,6 +75,7 @@ CERTIFICATION = {
     "reference": "Europrivacy transfer criteria, certificate 42",
     "approved_on": "2025-01-10",
     "binding_commitment_on": "2026-04-10",
+    "certified_on": "2025-03-01",
     **TIA,
 }
 
@@ -137,8 +138,15 @@ def test_a_certification_without_the_commitment_date_is_no_safeguard(law):
 def test_a_certification_counts_from_the_mechanisms_approval(law):
     # Art. 42(5): the mechanism is approved by the competent supervisory authority (or the
     # Board); a commitment alone is no safeguard before that approval.
-    late = {**CERTIFICATION, "approved_on": "2026-06-01", "binding_commitment_on": "2026-01-01"}
-    assert codes(evaluate(record(at("US", **late)), law, day("2026-05-31"))) == ["NO_SAFEGUARD"]
+    late = {
+        **CERTIFICATION,
+        "approved_on": "2026-06-01",
+        "binding_commitment_on": "2026-01-01",
+        "certified_on": "2026-06-01",
+    }
+    before = evaluate(record(at("US", **late)), law, day("2026-05-31"))
+    assert set(codes(before)) == {"NO_SAFEGUARD"}
+    assert "(approved_on)" in before["flags"][0]["message"]
     assert evaluate(record(at("US", **late)), law, day("2026-06-01"))["flags"] == []
 
 

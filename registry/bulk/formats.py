@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from xml.parsers import expat
 
+from .. import clock
 from ..errors import Malformed, RegistryError, TooLarge
 
 CSV = "text/csv"
@@ -521,7 +522,36 @@ def xlsx_bytes(header: list[str], rows: Iterable[list], *, title: str) -> bytes:
         )
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    return _dated(buffer.getvalue(), workbook.properties)
+
+
+# The members of an exported workbook that say when it was written.
+_CORE_PROPERTIES = "docProps/core.xml"
+
+
+def _dated(data: bytes, properties) -> bytes:
+    """The workbook with everything that says when it was written set to the start of the
+    registry's day: the archive's member times and the document's created and modified
+    properties (openpyxl stamps both with the second it saves). So the same register
+    exported twice the same day is the same bytes, as the CSV and JSON exports are."""
+    from openpyxl.xml.functions import tostring
+
+    stamp = datetime.combine(clock.today(), time.min)
+    properties.created = properties.modified = stamp
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for member in source.infolist():
+            dated = zipfile.ZipInfo(member.filename, date_time=stamp.timetuple()[:6])
+            dated.compress_type = zipfile.ZIP_DEFLATED
+            dated.external_attr = member.external_attr
+            content = source.read(member)
+            if member.filename == _CORE_PROPERTIES:
+                content = tostring(properties.to_tree())
+            target.writestr(dated, content)
+    return out.getvalue()
 
 
 # JSON

@@ -6,10 +6,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from datetime import datetime, time
 
 import openpyxl
 import pytest
-from helpers import IN, NL, URL, nimbus, problem, scc, vendor
+from helpers import IN, NL, TODAY, URL, nimbus, problem, scc, vendor
 from openpyxl.utils import get_column_letter
 
 from registry.bulk import columns, formats
@@ -103,6 +104,23 @@ def test_the_xlsx_reads_like_a_table(client, staff, register):
     assert signed and all(cell.data_type == "s" for cell in signed)
     assert {cell.value for cell in signed} == {IN["safeguard"]["signed_on"]}
     assert all(row[header.index("effective_on")].data_type == "s" for row in rows[1:])
+
+
+def test_the_xlsx_is_the_same_bytes_all_day(client, staff, register, monkeypatch):
+    """Nothing in the workbook says the second it was written: the archive's member times
+    and the document properties are the start of the registry's day."""
+    first = exported(client, staff, "xlsx").data
+    # The wall clock a second later (zip members are dated by time.localtime otherwise).
+    later = formats.zipfile.time.time() + 1.5
+    monkeypatch.setattr(formats.zipfile.time, "time", lambda: later)
+    again = exported(client, staff, "xlsx").data
+    assert again == first
+    with formats.zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert {member.date_time for member in archive.infolist()} == {
+            (TODAY.year, TODAY.month, TODAY.day, 0, 0, 0)
+        }
+    properties = openpyxl.load_workbook(io.BytesIO(first)).properties
+    assert properties.created == properties.modified == datetime.combine(TODAY, time.min)
 
 
 def test_xlsx_widths_are_fitted_and_capped():

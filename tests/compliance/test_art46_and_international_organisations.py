@@ -11,7 +11,7 @@ import io
 from datetime import date
 
 import pytest
-from helpers import URL, pointers, vendor
+from helpers import URL, days_from_today, pointers, vendor
 
 from registry.compliance.engine import evaluate
 from registry.law.loader import load_law
@@ -394,7 +394,13 @@ def test_a_location_at_the_epo_through_the_api(client, staff, as_role, create):
 
 
 def test_allowed_processors_follow_the_art46_verdicts(client, staff, create):
-    committed = {**CERTIFICATION, "binding_commitment_on": "2026-01-05"}
+    # Allowed-processors answers for today: a certificate issued a month ago is in force on
+    # any day the tests run (Art. 42(7): at most three years).
+    committed = {
+        **CERTIFICATION,
+        "binding_commitment_on": "2026-01-05",
+        "certified_on": days_from_today(-30),
+    }
     create(
         vendor(
             "Certified Filer",

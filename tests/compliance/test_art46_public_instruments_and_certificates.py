@@ -256,15 +256,15 @@ def test_the_new_safeguards_through_the_api(client, staff, as_role):
     assert response.status_code == 201, response.get_data(as_text=True)
     created = response.get_json()
     assert created["locations"][1]["safeguard"] == INSTRUMENT
-    # Issued 2023-03-10: no longer counts on the registry's today (2026-11-24).
+    # Issued 2023-03-10: no longer counts on the registry's today (2026-11-24, or later).
     (flag,) = created["compliance"]["flags"]
     assert (flag["code"], flag["country"]) == ("NO_SAFEGUARD", "CN")
     assert "no longer counts from 2026-03-10" in flag["message"]
-    # Renewed: recorded with its new date, the transfer is covered again.
+    # Renewed a month ago, for two years: recorded, the transfer is covered again.
     renewed = {
         **CERTIFICATION,
-        "certified_on": "2026-03-10",
-        "certificate_expires_on": "2029-03-01",
+        "certified_on": days_from_today(-30),
+        "certificate_expires_on": days_from_today(700),
     }
     locations = [*created["locations"][:2], {**created["locations"][2], "safeguard": renewed}]
     headers = {**staff, "If-Match": current_etag(client, staff, created["id"])}

@@ -673,16 +673,10 @@ def _accept_any_version(record: dict) -> None:
     """An import matches by id or name and writes in one transaction: no ETag to compare."""
 
 
-# The fields of a record, as the API shows them, that an import writes or keeps.
+# The fields of a record, as the API shows them, that an import writes or keeps: the
+# sub-processor's own columns (but the id it is matched by), then its places.
 SHOWN_FIELDS = (
-    "name",
-    "legal_entity",
-    "service",
-    "purpose",
-    "data_categories",
-    "effective_on",
-    "already_in_use",
-    "exporter_role",
+    *(name for name in columns.SUBPROCESSOR_COLUMNS if name != "id"),
     "locations",
     "onward_transfers",
 )

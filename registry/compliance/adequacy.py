@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 from ..law.model import AdequacyDecision, ScopeCondition
-from .rules import ADEQUACY_ENDING_DAYS, CERTIFICATION_STALE_DAYS, Context, Location, describe
+from .rules import (
+    ADEQUACY_ENDING_DAYS,
+    CERTIFICATION_STALE_DAYS,
+    Context,
+    Location,
+    certification_stale_on,
+    describe,
+)
 
 
 def no_safeguard(loc: Location, ctx: Context) -> None:
@@ -182,8 +189,8 @@ def _certification(
             f"certification under it.",
         )
         return
-    age = (on - checked).days
-    if age > CERTIFICATION_STALE_DAYS:
+    if on >= certification_stale_on(checked):
+        age = (on - checked).days
         loc.flag(
             "CERTIFICATION_CHECK_STALE",
             f"The certification under {decision.id} was last checked on {checked.isoformat()}, "

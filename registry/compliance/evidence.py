@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from .art46 import certificate_ends
 from .engine import in_force, status_on
-from .rules import CERTIFICATION_STALE_DAYS, parse_date
+from .rules import certification_stale_on, parse_date
 
 DUE_WITHIN_DAYS = 30
 CERTIFICATION = "certification_check"
@@ -83,7 +83,7 @@ def due(
             place, item = _place(location, onward), _item(record, location, onward)
             checked = parse_date(safeguard.get("certification_checked_on"))
             if safeguard.get("certified") is True and checked is not None:
-                stale_on = checked + timedelta(days=CERTIFICATION_STALE_DAYS + 1)
+                stale_on = certification_stale_on(checked)
                 add(
                     CERTIFICATION,
                     item,

@@ -4,7 +4,7 @@ reference law, and the verdict being built for one location (pure: no Flask, no 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..law.model import AdequacyDecision, Law
@@ -68,6 +68,13 @@ TIA_RELIEF = {
     "18 July 2023)",
 }
 CERTIFICATION_STALE_DAYS = 365
+
+
+def certification_stale_on(checked: date) -> date:
+    """The first day a certification check made on `checked` is stale: more than
+    CERTIFICATION_STALE_DAYS old (CERTIFICATION_CHECK_STALE from then)."""
+    return checked + timedelta(days=CERTIFICATION_STALE_DAYS + 1)
+
 
 # EDPB Guidelines 2/2018: grounds (b), (c), (e) and the second subparagraph are for
 # occasional, non-repetitive transfers only, never a standing sub-processor relationship.
